@@ -1,0 +1,127 @@
+//! Composition root: build (data dir keys, store, core, bound listener, TLS)
+//! and run until a shutdown signal; the server is a function of (listener,
+//! shutdown) so tests and the CLI start the same thing.
+
+use anyhow::Context;
+use axum_server::tls_rustls::RustlsConfig;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::auth::throttle::Throttle;
+use crate::config::ServeArgs;
+use crate::datadir::DataDir;
+use crate::domain::{Core, Settings};
+use crate::http::{self, AppState};
+use crate::hub::close;
+use crate::store::Store;
+
+pub struct App {
+    pub core: Arc<Core>,
+    pub local_addr: SocketAddr,
+    listener: std::net::TcpListener,
+    tls: Option<RustlsConfig>,
+    allowed_origins: Vec<String>,
+}
+
+/// Opens the store and keys of an initialised data dir and the core on top.
+pub async fn open_core(args: &ServeArgs) -> anyhow::Result<Core> {
+    let dir = DataDir::new(&args.data.data_dir);
+    if !dir.is_initialised() {
+        anyhow::bail!(
+            "{} is not an initialised data dir: run `renraku init --data-dir {}` first",
+            args.data.data_dir.display(),
+            args.data.data_dir.display()
+        );
+    }
+    let keys = dir.load_keys()?;
+    let store = Store::open(&dir.root, args.data.database_url.as_deref())
+        .await
+        .context("opening the database")?;
+    let settings = Settings {
+        require_totp_for_professionals: args.require_totp_for_professionals,
+        access_token_ttl: args.access_token_ttl.clamp(30, 24 * 3600),
+        ws_queue: args.ws_queue.clamp(1, 1 << 20),
+    };
+    let throttle = Throttle::new(
+        args.login_max_failures_per_account,
+        args.login_max_failures_per_address,
+    );
+    Ok(Core::new(store, keys.ring, &keys.token_key, throttle, settings).await?)
+}
+
+impl App {
+    /// Everything that can fail happens here, before serving: keys, database, bind, TLS.
+    pub async fn build(args: &ServeArgs, core: Core) -> anyhow::Result<Self> {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let dir = DataDir::new(&args.data.data_dir);
+        let tls = if args.insecure_http {
+            None
+        } else {
+            let (cert, key) = match (&args.tls_cert, &args.tls_key) {
+                (Some(c), Some(k)) => (c.clone(), k.clone()),
+                _ => (dir.cert_path(), dir.tls_key_path()),
+            };
+            Some(
+                RustlsConfig::from_pem_file(&cert, &key)
+                    .await
+                    .with_context(|| format!("loading TLS pair {}", cert.display()))?,
+            )
+        };
+        let listener = std::net::TcpListener::bind(args.listen)
+            .with_context(|| format!("binding {}", args.listen))?;
+        listener.set_nonblocking(true)?;
+        let local_addr = listener.local_addr()?;
+        Ok(Self {
+            core: Arc::new(core),
+            local_addr,
+            listener,
+            tls,
+            allowed_origins: args.allowed_origins.clone(),
+        })
+    }
+
+    pub fn url(&self) -> String {
+        let scheme = if self.tls.is_some() { "https" } else { "http" };
+        format!("{scheme}://{}", self.local_addr)
+    }
+
+    /// Serves until `shutdown` resolves: then closes WebSockets with 1001,
+    /// lets in-flight requests (and their commits) finish, closes the store.
+    pub async fn run(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let state = AppState {
+            core: self.core.clone(),
+            allowed_origins: Arc::new(self.allowed_origins),
+            scheme: if self.tls.is_some() { "https" } else { "http" },
+        };
+        let service = http::router(state).into_make_service_with_connect_info::<SocketAddr>();
+        let handle = axum_server::Handle::new();
+        let (h, core) = (handle.clone(), self.core.clone());
+        tokio::spawn(async move {
+            shutdown.await;
+            tracing::info!("shutting down");
+            core.hub.close_all(close::GOING_AWAY);
+            h.graceful_shutdown(Some(Duration::from_secs(10)));
+        });
+        match self.tls {
+            Some(tls) => {
+                axum_server::from_tcp_rustls(self.listener, tls)
+                    .handle(handle)
+                    .serve(service)
+                    .await?
+            }
+            None => {
+                axum_server::from_tcp(self.listener)
+                    .handle(handle)
+                    .serve(service)
+                    .await?
+            }
+        }
+        self.core.store.close().await;
+        Ok(())
+    }
+}

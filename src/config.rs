@@ -1,0 +1,148 @@
+//! Command line and environment (`RENRAKU_*`) configuration. Nothing secret
+//! is taken from flags except the first admin's password, which `Debug`
+//! redacts.
+
+use clap::{Args, Parser, Subcommand};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "renraku",
+    version,
+    about = "Renraku: secure liaison notebook server (電子連絡帳)"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Create the data dir if needed, load the demo dataset into an empty database, and serve.
+    Demo(ServeArgs),
+    /// Serve an initialised data dir.
+    Serve(ServeArgs),
+    /// Initialise a data dir: keys, TLS pair, database.
+    Init(DataArgs),
+    /// Administration of a data dir.
+    Admin {
+        #[command(subcommand)]
+        command: AdminCommand,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum AdminCommand {
+    /// Create an admin account (the first one, or another).
+    CreateAdmin(CreateAdminArgs),
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct DataArgs {
+    /// Data directory (database, keys, TLS pair).
+    #[arg(long, env = "RENRAKU_DATA_DIR", default_value = "./data")]
+    pub data_dir: PathBuf,
+    /// Database URL; default is the SQLite file in the data dir.
+    #[arg(long, env = "RENRAKU_DATABASE_URL")]
+    pub database_url: Option<String>,
+}
+
+#[derive(Args, Clone)]
+pub struct CreateAdminArgs {
+    #[command(flatten)]
+    pub data: DataArgs,
+    #[arg(long)]
+    pub login: String,
+    #[arg(long, default_value = "管理者")]
+    pub display_name: String,
+    /// Password (at least 12 characters); prefer the environment variable.
+    #[arg(long, env = "RENRAKU_ADMIN_PASSWORD", hide_env_values = true)]
+    pub password: String,
+}
+
+impl std::fmt::Debug for CreateAdminArgs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CreateAdminArgs")
+            .field("data", &self.data)
+            .field("login", &self.login)
+            .field("password", &"<redacted>")
+            .finish()
+    }
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    pub data: DataArgs,
+    /// Address to listen on (port 0 picks a free port).
+    #[arg(long, env = "RENRAKU_LISTEN", default_value = "127.0.0.1:8443")]
+    pub listen: SocketAddr,
+    /// PEM certificate chain (production); default is the self-signed pair in the data dir.
+    #[arg(long, env = "RENRAKU_TLS_CERT", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key matching --tls-cert.
+    #[arg(long, env = "RENRAKU_TLS_KEY", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// Serve plain HTTP (only behind a TLS-terminating proxy).
+    #[arg(long, env = "RENRAKU_INSECURE_HTTP", conflicts_with_all = ["tls_cert", "tls_key"])]
+    pub insecure_http: bool,
+    /// Extra allowed WebSocket Origin (repeatable); the server's own origin is always allowed.
+    #[arg(
+        long = "allowed-origin",
+        env = "RENRAKU_ALLOWED_ORIGIN",
+        value_delimiter = ','
+    )]
+    pub allowed_origins: Vec<String>,
+    /// Professionals must enrol TOTP before they can use the service.
+    #[arg(long, env = "RENRAKU_REQUIRE_TOTP_FOR_PROFESSIONALS")]
+    pub require_totp_for_professionals: bool,
+    /// Failed logins per account within 15 minutes before 429.
+    #[arg(
+        long,
+        env = "RENRAKU_LOGIN_MAX_FAILURES_PER_ACCOUNT",
+        default_value_t = 5
+    )]
+    pub login_max_failures_per_account: u32,
+    /// Failed logins per client address within 15 minutes before 429.
+    #[arg(
+        long,
+        env = "RENRAKU_LOGIN_MAX_FAILURES_PER_ADDRESS",
+        default_value_t = 100
+    )]
+    pub login_max_failures_per_address: u32,
+    /// Access token lifetime in seconds.
+    #[arg(long, env = "RENRAKU_ACCESS_TOKEN_TTL", default_value_t = 900)]
+    pub access_token_ttl: i64,
+    /// Bound of each WebSocket's outbound queue; a client that falls further behind is closed (1013).
+    #[arg(long, env = "RENRAKU_WS_QUEUE", default_value_t = 1024)]
+    pub ws_queue: usize,
+    /// Escalation delay of emergency alerts, in seconds.
+    #[arg(long, env = "RENRAKU_ESCALATION_DELAY", default_value_t = 300)]
+    pub escalation_delay: u64,
+}
+
+/// Limits of the wire contract.
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+pub const MAX_WS_FRAME_BYTES: usize = 256 * 1024;
+pub const MAX_ENTRY_TEXT_CHARS: usize = 20_000;
+
+impl ServeArgs {
+    /// Defaults for commands that open a data dir without serving.
+    pub fn for_data(data: DataArgs) -> Self {
+        Self {
+            data,
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            tls_cert: None,
+            tls_key: None,
+            insecure_http: false,
+            allowed_origins: Vec::new(),
+            require_totp_for_professionals: false,
+            login_max_failures_per_account: 5,
+            login_max_failures_per_address: 100,
+            access_token_ttl: 900,
+            ws_queue: 1024,
+            escalation_delay: 300,
+        }
+    }
+}

@@ -1,0 +1,155 @@
+//! The data directory: where the database, the key files and the development
+//! TLS pair live, and the checks that keep them private.
+//!
+//! ```text
+//! DIR/renraku.db            SQLite database (+ -wal, -shm)
+//! DIR/keys/master.age       master age X25519 identity (0600)
+//! DIR/keys/token-signing.key  base64 HS256 key for access tokens (0600)
+//! DIR/tls/cert.pem, key.pem   self-signed development pair (generated if absent)
+//! ```
+
+use anyhow::{bail, Context};
+use base64::Engine;
+use rand::RngCore;
+use std::fs::{self, OpenOptions};
+use std::io::Write;
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use zeroize::Zeroizing;
+
+use crate::crypto::KeyRing;
+
+pub struct DataDir {
+    pub root: PathBuf,
+}
+
+/// Secrets loaded from the data dir.
+pub struct Keys {
+    pub ring: KeyRing,
+    pub token_key: Zeroizing<Vec<u8>>,
+}
+
+impl DataDir {
+    pub fn new(root: &Path) -> Self {
+        Self {
+            root: root.to_path_buf(),
+        }
+    }
+
+    fn keys_dir(&self) -> PathBuf {
+        self.root.join("keys")
+    }
+
+    pub fn master_path(&self) -> PathBuf {
+        self.keys_dir().join("master.age")
+    }
+
+    pub fn token_key_path(&self) -> PathBuf {
+        self.keys_dir().join("token-signing.key")
+    }
+
+    pub fn cert_path(&self) -> PathBuf {
+        self.root.join("tls").join("cert.pem")
+    }
+
+    pub fn tls_key_path(&self) -> PathBuf {
+        self.root.join("tls").join("key.pem")
+    }
+
+    pub fn is_initialised(&self) -> bool {
+        self.master_path().exists()
+    }
+
+    /// Creates what is missing: directories (0700), master identity, token key, TLS pair.
+    pub fn init(&self) -> anyhow::Result<()> {
+        for dir in [self.root.clone(), self.keys_dir(), self.root.join("tls")] {
+            fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+            fs::set_permissions(&dir, fs::Permissions::from_mode(0o700))?;
+        }
+        if !self.master_path().exists() {
+            let identity = KeyRing::generate_identity();
+            write_private(&self.master_path(), identity.as_bytes())?;
+        }
+        if !self.token_key_path().exists() {
+            let mut key = Zeroizing::new([0u8; 32]);
+            rand::rngs::OsRng.fill_bytes(key.as_mut());
+            let text = Zeroizing::new(format!(
+                "{}\n",
+                base64::engine::general_purpose::STANDARD.encode(key.as_ref())
+            ));
+            write_private(&self.token_key_path(), text.as_bytes())?;
+        }
+        if !self.cert_path().exists() || !self.tls_key_path().exists() {
+            self.generate_tls()?;
+        }
+        Ok(())
+    }
+
+    /// A self-signed pair for localhost and 127.0.0.1, for development and the demo.
+    fn generate_tls(&self) -> anyhow::Result<()> {
+        let names = vec![
+            "localhost".to_owned(),
+            "127.0.0.1".to_owned(),
+            "::1".to_owned(),
+        ];
+        let pair = rcgen::generate_simple_self_signed(names).context("generating TLS pair")?;
+        write_private(
+            &self.tls_key_path(),
+            pair.key_pair.serialize_pem().as_bytes(),
+        )?;
+        fs::write(self.cert_path(), pair.cert.pem())?;
+        Ok(())
+    }
+
+    /// Loads the keys, refusing key files that others could read.
+    pub fn load_keys(&self) -> anyhow::Result<Keys> {
+        let master = read_private(&self.master_path())?;
+        let text = std::str::from_utf8(&master).context("master identity is not text")?;
+        let ring = KeyRing::from_identity(text).context("master identity")?;
+        let token_text = read_private(&self.token_key_path())?;
+        let token_key = base64::engine::general_purpose::STANDARD
+            .decode(String::from_utf8_lossy(&token_text).trim())
+            .context("token signing key is not base64")?;
+        if token_key.len() < 32 {
+            bail!("token signing key must be at least 32 bytes");
+        }
+        Ok(Keys {
+            ring,
+            token_key: Zeroizing::new(token_key),
+        })
+    }
+}
+
+fn write_private(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    let mut f = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .with_context(|| format!("creating {}", path.display()))?;
+    f.write_all(bytes)?;
+    f.sync_all()?;
+    Ok(())
+}
+
+fn read_private(path: &Path) -> anyhow::Result<Zeroizing<Vec<u8>>> {
+    let meta = fs::metadata(path).with_context(|| {
+        format!(
+            "{} is missing: run `renraku init --data-dir {}`",
+            path.display(),
+            path.parent()
+                .and_then(Path::parent)
+                .map(|p| p.display().to_string())
+                .unwrap_or_default()
+        )
+    })?;
+    let mode = meta.permissions().mode();
+    if mode & 0o077 != 0 {
+        bail!(
+            "refusing to start: {} is readable by group or others (mode {:o}); run chmod 600 on it",
+            path.display(),
+            mode & 0o777
+        );
+    }
+    Ok(Zeroizing::new(fs::read(path)?))
+}

@@ -1,0 +1,208 @@
+//! The demo dataset (`shared/DEMO.md`) and its loader. It goes through the
+//! domain layer, so the demo obeys the same consent rules as real use. Only
+//! `renraku demo` loads it, and only into an empty database.
+
+pub mod data;
+
+use anyhow::{anyhow, Context};
+use serde_json::Value;
+use std::collections::HashMap;
+
+use crate::domain::{
+    Core, NewAccount, NewChild, NewEntryInput, NewMember, NewOrg, Principal, RevisionInput,
+};
+use crate::ids::{AccountId, ChildId, EntryId, OrgId, SessionId, Timestamp};
+use data::{DemoChild, ACCOUNTS, CHILDREN, ORGS, PASSWORD};
+
+const JST_OFFSET_MS: i64 = 9 * 3600 * 1000;
+const DAY_MS: i64 = 24 * 3600 * 1000;
+
+pub fn logins() -> Vec<&'static str> {
+    ACCOUNTS.iter().map(|a| a.login).collect()
+}
+
+struct Loader<'a> {
+    core: &'a Core,
+    accounts: HashMap<&'static str, Principal>,
+    now: Timestamp,
+}
+
+/// Loads the demo into an empty database; false if it was not empty.
+pub async fn load(core: &Core) -> anyhow::Result<bool> {
+    if core.store.count_accounts().await? > 0 {
+        return Ok(false);
+    }
+    let mut orgs: HashMap<&str, OrgId> = HashMap::new();
+    for o in ORGS {
+        let new = NewOrg {
+            name: o.name.into(),
+            field: o.field.into(),
+            location: o.location.into(),
+            summary: o.summary.into(),
+            strengths: o.strengths.into(),
+            contact: o.contact.into(),
+        };
+        let org = core
+            .create_org(None, new)
+            .await
+            .map_err(|e| anyhow!("org {}: {e}", o.key))?;
+        orgs.insert(o.key, org.id);
+    }
+    let mut loader = Loader {
+        core,
+        accounts: HashMap::new(),
+        now: Timestamp::now(),
+    };
+    for a in ACCOUNTS {
+        let new = NewAccount {
+            login: a.login.into(),
+            password: PASSWORD.into(),
+            display_name: a.display_name.into(),
+            kind: a.kind.into(),
+            profession: a.profession.map(Into::into),
+            org_id: a.org.and_then(|k| orgs.get(k).copied()),
+        };
+        let acc = core
+            .insert_account(new)
+            .await
+            .map_err(|e| anyhow!("account {}: {e}", a.login))?;
+        let who = Principal {
+            account: acc.id,
+            session: SessionId::new(),
+            kind: acc.kind,
+            profession: acc.profession,
+        };
+        loader.accounts.insert(a.login, who);
+    }
+    for (i, child) in CHILDREN.iter().enumerate() {
+        loader
+            .child(child)
+            .await
+            .with_context(|| format!("demo child {}", i + 1))?;
+    }
+    Ok(true)
+}
+
+fn at_day(now: Timestamp, days_ago: i64, hhmm: &str) -> Timestamp {
+    let (h, m) = hhmm.split_once(':').unwrap_or(("9", "0"));
+    let minutes = h.parse::<i64>().unwrap_or(9) * 60 + m.parse::<i64>().unwrap_or(0);
+    let local_midnight = (now.millis() + JST_OFFSET_MS).div_euclid(DAY_MS) * DAY_MS;
+    Timestamp(local_midnight - JST_OFFSET_MS - days_ago * DAY_MS + minutes * 60_000)
+}
+
+fn jst_date(t: Timestamp) -> String {
+    let days = (t.millis() + JST_OFFSET_MS).div_euclid(DAY_MS);
+    time::Date::from_julian_day(2_440_588 + i32::try_from(days).unwrap_or(0))
+        .map(|d| d.to_string())
+        .unwrap_or_default()
+}
+
+impl Loader<'_> {
+    fn who(&self, login: &str) -> anyhow::Result<&Principal> {
+        self.accounts
+            .get(login)
+            .ok_or_else(|| anyhow!("unknown demo login {login}"))
+    }
+
+    fn id(&self, login: &str) -> anyhow::Result<AccountId> {
+        Ok(self.who(login)?.account)
+    }
+
+    async fn child(&self, c: &DemoChild) -> anyhow::Result<()> {
+        let core = self.core;
+        let guardians = c
+            .guardians
+            .iter()
+            .map(|g| self.id(g))
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        let creator = self.who("coordinator.yamada")?;
+        let new = NewChild {
+            name: c.name.into(),
+            name_kana: c.name_kana.into(),
+            birth_date: c.birth_date.into(),
+            disease_group: c.disease_group,
+            diagnosis: c.diagnosis.into(),
+            guardians,
+        };
+        let child = core
+            .create_child(creator, new)
+            .await
+            .map_err(|e| anyhow!("{e}"))?
+            .id;
+        let guardian = self.who(c.guardians.first().copied().unwrap_or_default())?;
+        for m in c.members {
+            let new = || NewMember {
+                account_id: self
+                    .accounts
+                    .get(m.login)
+                    .map(|p| p.account)
+                    .unwrap_or_default(),
+                categories: m.categories.iter().map(|s| (*s).to_owned()).collect(),
+                can_post: m.can_post,
+                purpose: m.purpose.into(),
+                history_from: None,
+                expires_at: m.expires_in_days.map(|d| self.now.plus_secs(d * 86_400)),
+            };
+            self.id(m.login)?;
+            // A request comes from a colleague (the coordinator); a grant from the guardian.
+            let by = if m.status == "requested" {
+                creator
+            } else {
+                guardian
+            };
+            core.add_member(by, child, new())
+                .await
+                .map_err(|e| anyhow!("member {}: {e}", m.login))?;
+            if m.regranted {
+                core.revoke_member(guardian, child, self.id(m.login)?)
+                    .await
+                    .map_err(|e| anyhow!("{e}"))?;
+                core.add_member(guardian, child, new())
+                    .await
+                    .map_err(|e| anyhow!("{e}"))?;
+            }
+        }
+        self.entries(c, child).await
+    }
+
+    async fn entries(&self, c: &DemoChild, child: ChildId) -> anyhow::Result<()> {
+        let mut ids: Vec<EntryId> = Vec::new();
+        for (i, e) in c.entries.iter().enumerate() {
+            let who = self.who(e.author)?;
+            let at = at_day(self.now, e.days_ago, e.time);
+            let mut body: Value =
+                serde_json::from_str(e.body).with_context(|| format!("entry {i} body"))?;
+            if e.kind == "attendance" {
+                body["date"] = Value::String(jst_date(at));
+            }
+            let entry = match e.revises {
+                Some(prev) => {
+                    let prev_id = *ids
+                        .get(prev)
+                        .ok_or_else(|| anyhow!("entry {i}: bad revises"))?;
+                    let input = RevisionInput {
+                        body,
+                        reason: e.reason.unwrap_or("訂正").into(),
+                        client_id: Some(format!("demo-{i}")),
+                    };
+                    self.core
+                        .revise_entry(who, child, prev_id, input, Some(at))
+                        .await
+                        .map(|r| r.0)
+                }
+                None => {
+                    let input = NewEntryInput {
+                        client_id: format!("demo-{i}"),
+                        category: e.category.into(),
+                        kind: e.kind.into(),
+                        body,
+                    };
+                    self.core.import_entry(who, child, input, at).await
+                }
+            }
+            .map_err(|err| anyhow!("entry {i}: {err}"))?;
+            ids.push(entry.id);
+        }
+        Ok(())
+    }
+}

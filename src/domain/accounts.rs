@@ -1,0 +1,251 @@
+//! Accounts and organizations (the directory).
+
+use serde::{Deserialize, Serialize};
+
+use super::{Core, Principal};
+use crate::auth::password;
+use crate::error::{Error, Result};
+use crate::ids::{AccountId, OrgId, Timestamp};
+use crate::store::{AccountRow, OrgRow, StoreError};
+
+pub const KINDS: [&str; 4] = ["professional", "guardian", "youth", "admin"];
+pub const PROFESSIONS: [&str; 15] = [
+    "doctor",
+    "nurse",
+    "public_health_nurse",
+    "school_teacher",
+    "school_nurse",
+    "nursery_teacher",
+    "occupational_therapist",
+    "physical_therapist",
+    "speech_therapist",
+    "psychologist",
+    "social_worker",
+    "support_coordinator",
+    "welfare_staff",
+    "pharmacist",
+    "administrator",
+];
+pub const FIELDS: [&str; 9] = [
+    "health",
+    "medical",
+    "welfare",
+    "childcare",
+    "education",
+    "employment",
+    "family_association",
+    "npo",
+    "government",
+];
+
+#[derive(Serialize, Clone, Debug)]
+pub struct Account {
+    pub id: AccountId,
+    pub login: String,
+    pub display_name: String,
+    pub kind: String,
+    pub profession: Option<String>,
+    pub org_id: Option<OrgId>,
+}
+
+impl From<&AccountRow> for Account {
+    fn from(a: &AccountRow) -> Self {
+        Self {
+            id: a.id,
+            login: a.login.clone(),
+            display_name: a.display_name.clone(),
+            kind: a.kind.clone(),
+            profession: a.profession.clone(),
+            org_id: a.org_id,
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewAccount {
+    pub login: String,
+    pub password: String,
+    pub display_name: String,
+    pub kind: String,
+    #[serde(default)]
+    pub profession: Option<String>,
+    #[serde(default)]
+    pub org_id: Option<OrgId>,
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug)]
+#[serde(deny_unknown_fields)]
+pub struct NewOrg {
+    pub name: String,
+    pub field: String,
+    pub location: String,
+    pub summary: String,
+    pub strengths: String,
+    pub contact: String,
+}
+
+#[derive(Serialize, Clone, Debug)]
+pub struct Org {
+    pub id: OrgId,
+    pub name: String,
+    pub field: String,
+    pub location: String,
+    pub summary: String,
+    pub strengths: String,
+    pub contact: String,
+}
+
+impl From<OrgRow> for Org {
+    fn from(o: OrgRow) -> Self {
+        Self {
+            id: o.id,
+            name: o.name,
+            field: o.field,
+            location: o.location,
+            summary: o.summary,
+            strengths: o.strengths,
+            contact: o.contact,
+        }
+    }
+}
+
+fn require_text(field: &str, value: &str, max: usize) -> Result<()> {
+    if value.trim().is_empty() {
+        return Err(Error::bad_request(format!("{field}: must not be empty")));
+    }
+    if value.chars().count() > max {
+        return Err(Error::bad_request(format!(
+            "{field}: at most {max} characters"
+        )));
+    }
+    Ok(())
+}
+
+fn validate_login(login: &str) -> Result<()> {
+    let ok = !login.is_empty()
+        && login.len() <= 64
+        && login
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "._-@".contains(c));
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::bad_request(
+            "login: 1–64 characters of a–z, 0–9, '.', '_', '-', '@'",
+        ))
+    }
+}
+
+impl Core {
+    pub async fn me(&self, who: &Principal) -> Result<Account> {
+        Ok(Account::from(&self.store.get_account(who.account).await?))
+    }
+
+    /// `POST /accounts` (admin).
+    pub async fn create_account(&self, who: &Principal, new: NewAccount) -> Result<Account> {
+        if !who.is_admin() {
+            return Err(Error::forbidden("only an admin may create accounts"));
+        }
+        if new.password.chars().count() < password::MIN_PASSWORD_CHARS {
+            return Err(Error::bad_request(format!(
+                "password: at least {} characters",
+                password::MIN_PASSWORD_CHARS
+            )));
+        }
+        self.insert_account(new).await
+    }
+
+    /// Creates an account without the caller check or password policy (CLI, demo).
+    pub async fn insert_account(&self, new: NewAccount) -> Result<Account> {
+        validate_login(&new.login)?;
+        require_text("display_name", &new.display_name, 100)?;
+        if !KINDS.contains(&new.kind.as_str()) {
+            return Err(Error::bad_request("kind: unknown account kind"));
+        }
+        match (&new.kind[..], &new.profession) {
+            ("professional", Some(p)) if PROFESSIONS.contains(&p.as_str()) => {}
+            ("professional", _) => {
+                return Err(Error::bad_request(
+                    "profession: required for a professional, one of the listed professions",
+                ))
+            }
+            (_, Some(_)) => {
+                return Err(Error::bad_request(
+                    "profession: only professionals have a profession",
+                ))
+            }
+            _ => {}
+        }
+        if let Some(org) = new.org_id {
+            self.store.get_org(org).await.map_err(|e| match e {
+                StoreError::NotFound => Error::bad_request("org_id: no such organization"),
+                other => other.into(),
+            })?;
+        }
+        let row = AccountRow {
+            id: AccountId::new(),
+            login: new.login,
+            password_hash: password::hash(new.password).await?,
+            display_name: new.display_name,
+            kind: new.kind,
+            profession: new.profession,
+            org_id: new.org_id,
+            totp_secret: None,
+            totp_pending: None,
+            totp_last_step: 0,
+        };
+        let mut w = self.store.writer().await?;
+        w.insert_account(&row, Timestamp::now().millis())
+            .await
+            .map_err(|e| match e {
+                StoreError::Conflict => Error::Conflict("login: already taken".into()),
+                other => other.into(),
+            })?;
+        Ok(Account::from(&row))
+    }
+
+    /// `GET /accounts?query=`: professionals only, except for admins.
+    pub async fn search_accounts(&self, who: &Principal, query: &str) -> Result<Vec<Account>> {
+        if who.kind == "youth" {
+            return Err(Error::forbidden(
+                "the directory is for professionals and guardians",
+            ));
+        }
+        let rows = self.store.search_accounts(query, !who.is_admin()).await?;
+        Ok(rows.iter().map(Account::from).collect())
+    }
+
+    /// `POST /orgs` (admin).
+    pub async fn create_org(&self, who: Option<&Principal>, new: NewOrg) -> Result<Org> {
+        if who.is_some_and(|w| !w.is_admin()) {
+            return Err(Error::forbidden("only an admin may create organizations"));
+        }
+        require_text("name", &new.name, 200)?;
+        if !FIELDS.contains(&new.field.as_str()) {
+            return Err(Error::bad_request("field: unknown field"));
+        }
+        let row = OrgRow {
+            id: OrgId::new(),
+            name: new.name,
+            field: new.field,
+            location: new.location,
+            summary: new.summary,
+            strengths: new.strengths,
+            contact: new.contact,
+        };
+        let mut w = self.store.writer().await?;
+        w.insert_org(&row, Timestamp::now().millis()).await?;
+        Ok(Org::from(row))
+    }
+
+    pub async fn list_orgs(&self) -> Result<Vec<Org>> {
+        Ok(self
+            .store
+            .list_orgs()
+            .await?
+            .into_iter()
+            .map(Org::from)
+            .collect())
+    }
+}

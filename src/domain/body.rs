@@ -1,0 +1,170 @@
+//! Entry bodies per kind, parsed strictly (unknown fields rejected) and
+//! returned in canonical form.
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::config::MAX_ENTRY_TEXT_CHARS;
+use crate::error::{Error, Result};
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Note {
+    text: String,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Medication {
+    text: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    drug: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    dose: Option<String>,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Plan {
+    text: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    title: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    goals: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    review_date: Option<String>,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Handover {
+    text: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    from: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    to: Option<String>,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Vital {
+    measure: String,
+    value: f64,
+    unit: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    text: Option<String>,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Attendance {
+    date: String,
+    status: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    reason: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    text: Option<String>,
+}
+
+fn strict<T: DeserializeOwned + Serialize>(body: Value) -> Result<Value> {
+    let parsed: T =
+        serde_json::from_value(body).map_err(|e| Error::bad_request(format!("body: {e}")))?;
+    serde_json::to_value(parsed).map_err(Error::internal)
+}
+
+fn is_date(s: &str) -> bool {
+    let fmt = time::macros::format_description!("[year]-[month]-[day]");
+    time::Date::parse(s, &fmt).is_ok()
+}
+
+/// Every string in the body counts towards the text limit.
+fn text_chars(v: &Value) -> usize {
+    match v {
+        Value::String(s) => s.chars().count(),
+        Value::Array(a) => a.iter().map(text_chars).sum(),
+        Value::Object(o) => o.values().map(text_chars).sum(),
+        _ => 0,
+    }
+}
+
+/// Checks `body` against `kind` and returns its canonical form.
+pub fn validate_body(kind: &str, body: Value) -> Result<Value> {
+    if !body.is_object() {
+        return Err(Error::bad_request("body: must be an object"));
+    }
+    if text_chars(&body) > MAX_ENTRY_TEXT_CHARS {
+        return Err(Error::PayloadTooLarge(
+            format!("body: text over {MAX_ENTRY_TEXT_CHARS} characters").into(),
+        ));
+    }
+    let canonical = match kind {
+        "note" => strict::<Note>(body)?,
+        "medication" => strict::<Medication>(body)?,
+        "plan" => strict::<Plan>(body)?,
+        "handover" => strict::<Handover>(body)?,
+        "vital" => {
+            let v: Vital = serde_json::from_value(body)
+                .map_err(|e| Error::bad_request(format!("body: {e}")))?;
+            if !v.value.is_finite() || v.measure.is_empty() || v.unit.is_empty() {
+                return Err(Error::bad_request(
+                    "body: vital needs measure, a finite value and unit",
+                ));
+            }
+            serde_json::to_value(v).map_err(Error::internal)?
+        }
+        "attendance" => {
+            let a: Attendance = serde_json::from_value(body)
+                .map_err(|e| Error::bad_request(format!("body: {e}")))?;
+            if !is_date(&a.date) {
+                return Err(Error::bad_request("body.date: expected YYYY-MM-DD"));
+            }
+            if !["present", "absent", "late", "early_leave"].contains(&a.status.as_str()) {
+                return Err(Error::bad_request(
+                    "body.status: one of present, absent, late, early_leave",
+                ));
+            }
+            serde_json::to_value(a).map_err(Error::internal)?
+        }
+        _ => return Err(Error::bad_request("kind: unknown entry kind")),
+    };
+    Ok(canonical)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn kinds_are_strict() {
+        assert!(validate_body("note", json!({"text": "ok"})).is_ok());
+        assert!(validate_body("note", json!({"text": "ok", "x": 1})).is_err());
+        assert!(validate_body(
+            "vital",
+            json!({"measure": "spo2", "value": 97, "unit": "%"})
+        )
+        .is_ok());
+        assert!(validate_body(
+            "vital",
+            json!({"measure": "spo2", "value": "97", "unit": "%"})
+        )
+        .is_err());
+        assert!(validate_body(
+            "attendance",
+            json!({"date": "2026-11-02", "status": "late"})
+        )
+        .is_ok());
+        assert!(validate_body(
+            "attendance",
+            json!({"date": "2026-13-02", "status": "late"})
+        )
+        .is_err());
+        assert!(validate_body("gossip", json!({"text": "x"})).is_err());
+        let long = "あ".repeat(MAX_ENTRY_TEXT_CHARS + 1);
+        assert!(matches!(
+            validate_body("note", json!({ "text": long })),
+            Err(Error::PayloadTooLarge(_))
+        ));
+    }
+}

@@ -1,0 +1,388 @@
+//! Entries: post (idempotent by `client_id`, answered after the durable
+//! commit), list, revise (a new revision, never an edit), read receipts, and
+//! the access log that records every read and write.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::sync::Arc;
+
+use super::{validate_body, Core, Principal};
+use crate::consent::{category_bit, category_name, Member as Consent};
+use crate::crypto::{aad, DataKey};
+use crate::error::{Error, Result};
+use crate::hub::LiveEntry;
+use crate::ids::{AccountId, ChildId, EntryId, Seq, Timestamp};
+use crate::store::{EntryRow, NewAccess, NewEntry};
+
+const MAX_PAGE: i64 = 500;
+
+#[derive(Serialize, Clone, Debug)]
+pub struct Entry {
+    pub id: EntryId,
+    pub child_id: ChildId,
+    pub seq: Seq,
+    pub author_id: AccountId,
+    pub author_name: String,
+    pub category: &'static str,
+    pub kind: String,
+    pub body: Value,
+    pub created_at: Timestamp,
+    pub revision: i64,
+    pub supersedes: Option<EntryId>,
+    pub client_id: String,
+    /// Why this revision was made (null for a first revision).
+    pub reason: Option<String>,
+}
+
+#[derive(Serialize)]
+pub struct EntryPage {
+    pub entries: Vec<Entry>,
+    pub last_seq: Seq,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewEntryInput {
+    pub client_id: String,
+    pub category: String,
+    pub kind: String,
+    pub body: Value,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RevisionInput {
+    pub body: Value,
+    pub reason: String,
+    /// Optional idempotency key for the revision.
+    #[serde(default)]
+    pub client_id: Option<String>,
+}
+
+#[derive(Serialize)]
+pub struct AccessRecord {
+    pub id: i64,
+    pub at: Timestamp,
+    pub account_id: AccountId,
+    pub display_name: String,
+    pub action: String,
+    pub detail: String,
+}
+
+/// An entry about to be appended.
+struct Draft<'a> {
+    category: i64,
+    kind: String,
+    sealed: Sealed,
+    prev: Option<&'a EntryRow>,
+    client_id: String,
+}
+
+/// What is sealed in `entry.body`.
+#[derive(Serialize, Deserialize)]
+struct Sealed {
+    body: Value,
+    reason: Option<String>,
+}
+
+fn check_client_id(id: &str) -> Result<()> {
+    if id.is_empty() || id.len() > 128 {
+        return Err(Error::bad_request("client_id: 1–128 characters"));
+    }
+    Ok(())
+}
+
+fn entry_of(row: EntryRow, sealed: Sealed) -> Entry {
+    Entry {
+        id: row.id,
+        child_id: row.child_id,
+        seq: row.seq,
+        author_id: row.author_id,
+        author_name: row.author_name,
+        category: category_name(row.category),
+        kind: row.kind,
+        body: sealed.body,
+        created_at: Timestamp(row.created_at),
+        revision: row.revision,
+        supersedes: row.supersedes,
+        client_id: row.client_id,
+        reason: sealed.reason,
+    }
+}
+
+impl Core {
+    async fn child_key(&self, child: ChildId) -> Result<Arc<DataKey>> {
+        if let Some(k) = self.keys.cached(child) {
+            return Ok(k);
+        }
+        let row = self.store.get_child(child).await?;
+        Ok(self.keys.child_key(child, &row.wrapped_key)?)
+    }
+
+    fn open_entry(&self, key: &DataKey, row: EntryRow) -> Result<Entry> {
+        let plain = key.open(&aad::entry(row.child_id, row.id, row.revision), &row.body)?;
+        let sealed: Sealed = serde_json::from_slice(&plain).map_err(Error::internal)?;
+        Ok(entry_of(row, sealed))
+    }
+
+    /// `POST /children/{id}/entries` and the WebSocket `post`. Returns the
+    /// entry and whether it was created now (false: an idempotent replay).
+    pub async fn post_entry(
+        &self,
+        who: &Principal,
+        child: ChildId,
+        input: NewEntryInput,
+    ) -> Result<(Entry, bool)> {
+        let me = self.member(child, who.account).await?;
+        let category = category_bit(&input.category)
+            .ok_or_else(|| Error::bad_request("category: unknown category"))?;
+        check_client_id(&input.client_id)?;
+        let body = validate_body(&input.kind, input.body)?;
+        me.require_post(category)?;
+        let sealed = Sealed { body, reason: None };
+        let draft = Draft {
+            category,
+            kind: input.kind,
+            sealed,
+            prev: None,
+            client_id: input.client_id,
+        };
+        self.append(who, &me, draft, Timestamp::now(), "post").await
+    }
+
+    /// Imports an entry with its original time (demo, migrations from paper
+    /// notebooks): the same checks as a post, in seq order of import.
+    pub async fn import_entry(
+        &self,
+        who: &Principal,
+        child: ChildId,
+        input: NewEntryInput,
+        at: Timestamp,
+    ) -> Result<Entry> {
+        let me = self.member(child, who.account).await?;
+        let category = category_bit(&input.category)
+            .ok_or_else(|| Error::bad_request("category: unknown category"))?;
+        let body = validate_body(&input.kind, input.body)?;
+        me.require_post(category)?;
+        let sealed = Sealed { body, reason: None };
+        let draft = Draft {
+            category,
+            kind: input.kind,
+            sealed,
+            prev: None,
+            client_id: input.client_id,
+        };
+        Ok(self.append(who, &me, draft, at, "post").await?.0)
+    }
+
+    /// Seals, commits and publishes one entry (a first revision or a correction).
+    async fn append(
+        &self,
+        who: &Principal,
+        me: &Consent,
+        draft: Draft<'_>,
+        at: Timestamp,
+        action: &'static str,
+    ) -> Result<(Entry, bool)> {
+        let Draft {
+            category,
+            kind,
+            sealed,
+            prev,
+            client_id,
+        } = draft;
+        let child = me.child;
+        let key = self.child_key(child).await?;
+        let id = EntryId::new();
+        let revision = prev.map_or(1, |p| p.revision + 1);
+        let plain = zeroize::Zeroizing::new(serde_json::to_vec(&sealed).map_err(Error::internal)?);
+        let new = NewEntry {
+            id,
+            child_id: child,
+            author_id: who.account,
+            category,
+            kind,
+            body: key.seal(&aad::entry(child, id, revision), &plain)?,
+            revision,
+            supersedes: prev.map(|p| p.id),
+            client_id,
+            created_at: at.millis(),
+        };
+        let log = NewAccess {
+            child_id: child,
+            account_id: who.account,
+            action,
+            detail: format!("entry {id}"),
+            at: new.created_at,
+        };
+        let (store, hub) = (self.store.clone(), self.hub.clone());
+        let author = who.account;
+        // Spawned so that a client that goes away cannot cancel the task
+        // between the commit and the fan-out.
+        let done = tokio::spawn(async move {
+            let mut w = store.writer().await?;
+            if let Some(existing) = w
+                .find_entry_by_client(child, author, &new.client_id)
+                .await?
+            {
+                return Ok::<_, Error>((None, Some(existing)));
+            }
+            let row = w.insert_entry(new, log).await?;
+            let (seq, category, created_at) = (row.seq, row.category, row.created_at);
+            let entry = entry_of(row, sealed);
+            let frame = serde_json::json!({"type": "entry", "entry": &entry}).to_string();
+            // Published while the writer is held: fan-out in commit order.
+            hub.publish_entry(Arc::new(LiveEntry {
+                child_id: child,
+                seq,
+                category,
+                created_at,
+                frame,
+            }));
+            drop(w);
+            Ok((Some(entry), None))
+        });
+        match done.await.map_err(Error::internal)?? {
+            (Some(entry), _) => Ok((entry, true)),
+            (None, Some(existing)) => Ok((self.open_entry(&key, existing)?, false)),
+            (None, None) => Err(Error::internal("append produced nothing")),
+        }
+    }
+
+    /// `GET /children/{id}/entries?after_seq&limit`: visible entries, logged.
+    pub async fn list_entries(
+        &self,
+        who: &Principal,
+        child: ChildId,
+        after_seq: Seq,
+        limit: Option<i64>,
+    ) -> Result<EntryPage> {
+        let me = self.member(child, who.account).await?;
+        let (entries, last_seq) = self
+            .read_entries(&me, after_seq, limit.unwrap_or(100))
+            .await?;
+        Ok(EntryPage { entries, last_seq })
+    }
+
+    /// Visible entries after `after_seq` and the child's last seq at the time
+    /// of reading; logs the read. Used by HTTP and the WebSocket backlog.
+    pub async fn read_entries(
+        &self,
+        me: &Consent,
+        after_seq: Seq,
+        limit: i64,
+    ) -> Result<(Vec<Entry>, Seq)> {
+        let limit = limit.clamp(1, MAX_PAGE);
+        let child = me.child;
+        let last_seq = self.store.get_child(child).await?.last_seq;
+        let rows = self
+            .store
+            .list_entries(child, after_seq, limit, me.visibility())
+            .await?;
+        let key = self.child_key(child).await?;
+        let entries = rows
+            .into_iter()
+            .map(|r| self.open_entry(&key, r))
+            .collect::<Result<Vec<_>>>()?;
+        let detail = match (entries.first(), entries.last()) {
+            (Some(a), Some(b)) => format!("seq {}–{} ({} entries)", a.seq, b.seq, entries.len()),
+            _ => format!("after seq {after_seq}: none"),
+        };
+        self.log_access(child, me.account, "read_entries", detail)
+            .await?;
+        // A full page may stop before the end: report how far it got.
+        let last_seq = if entries.len() as i64 == limit {
+            entries.last().map_or(last_seq, |e| e.seq)
+        } else {
+            last_seq
+        };
+        Ok((entries, last_seq))
+    }
+
+    /// `POST /children/{id}/entries/{entry}/revisions` (the author only).
+    pub async fn revise_entry(
+        &self,
+        who: &Principal,
+        child: ChildId,
+        entry: EntryId,
+        input: RevisionInput,
+        at: Option<Timestamp>,
+    ) -> Result<(Entry, bool)> {
+        let me = self.member(child, who.account).await?;
+        let prev = self
+            .store
+            .get_entry(child, entry)
+            .await?
+            .ok_or(Error::NotFound)?;
+        if !me.sees(prev.category, prev.created_at, Timestamp::now()) {
+            return Err(Error::NotFound);
+        }
+        if prev.author_id != who.account {
+            return Err(Error::forbidden("only the author may revise an entry"));
+        }
+        me.require_post(prev.category)?;
+        let reason = input.reason.trim().to_owned();
+        if reason.is_empty() || reason.chars().count() > 1000 {
+            return Err(Error::bad_request("reason: 1–1000 characters"));
+        }
+        let client_id = input
+            .client_id
+            .unwrap_or_else(|| format!("revision-{}", EntryId::new()));
+        check_client_id(&client_id)?;
+        if self.store.is_superseded(child, entry).await? {
+            return Err(Error::Conflict(
+                "revise the latest revision of this entry".into(),
+            ));
+        }
+        let body = validate_body(&prev.kind, input.body)?;
+        let sealed = Sealed {
+            body,
+            reason: Some(reason),
+        };
+        let draft = Draft {
+            category: prev.category,
+            kind: prev.kind.clone(),
+            sealed,
+            prev: Some(&prev),
+            client_id,
+        };
+        let at = at.unwrap_or_else(Timestamp::now);
+        self.append(who, &me, draft, at, "revise").await
+    }
+
+    /// WebSocket `read`: raises my read position, tells the other subscribers.
+    pub async fn mark_read(&self, who: &Principal, child: ChildId, seq: Seq) -> Result<Seq> {
+        self.member(child, who.account).await?;
+        let last = self.store.get_child(child).await?.last_seq;
+        let seq = seq.clamp(0, last);
+        let mut w = self.store.writer().await?;
+        let stored = w.set_last_read(child, who.account, seq).await?;
+        self.hub.publish_receipt(child, who.account, stored);
+        drop(w);
+        Ok(stored)
+    }
+
+    /// `GET /children/{id}/access-log?after&limit` (guardian, youth).
+    pub async fn access_log(
+        &self,
+        who: &Principal,
+        child: ChildId,
+        after: i64,
+        limit: Option<i64>,
+    ) -> Result<Vec<AccessRecord>> {
+        self.member(child, who.account).await?.require_family()?;
+        let limit = limit.unwrap_or(500).clamp(1, 1000);
+        let rows = self.store.list_access(child, after, limit).await?;
+        Ok(rows
+            .into_iter()
+            .map(|(id, r)| AccessRecord {
+                id,
+                at: Timestamp(r.at),
+                account_id: r.account_id,
+                display_name: r.display_name,
+                action: r.action,
+                detail: r.detail,
+            })
+            .collect())
+    }
+}

@@ -1,0 +1,82 @@
+//! The domain error: what went wrong, in terms a client can act on. The HTTP
+//! and WebSocket layers map it to the contract's codes in one table
+//! (`http::error`). Messages never carry child data or secrets.
+
+use std::borrow::Cow;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("{0}")]
+    BadRequest(Cow<'static, str>),
+    #[error("invalid login or password")]
+    InvalidCredentials,
+    #[error("a valid one-time code is required")]
+    TotpRequired,
+    /// The account must enrol a second factor first; carries a token good only for enrolment.
+    #[error("two-factor enrolment is required")]
+    TotpEnrollmentRequired { enrollment_token: String },
+    #[error("authentication required")]
+    Unauthorized,
+    #[error("{0}")]
+    Forbidden(Cow<'static, str>),
+    #[error("not found")]
+    NotFound,
+    #[error("{0}")]
+    Conflict(Cow<'static, str>),
+    #[error("{0}")]
+    PayloadTooLarge(Cow<'static, str>),
+    #[error("too many attempts; try again later")]
+    RateLimited,
+    /// Anything the client cannot fix. The detail is logged, never sent.
+    #[error("internal error")]
+    Internal(String),
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    pub fn bad_request(msg: impl Into<Cow<'static, str>>) -> Self {
+        Self::BadRequest(msg.into())
+    }
+
+    pub fn forbidden(msg: impl Into<Cow<'static, str>>) -> Self {
+        Self::Forbidden(msg.into())
+    }
+
+    pub fn internal(detail: impl std::fmt::Display) -> Self {
+        Self::Internal(detail.to_string())
+    }
+
+    /// The contract's error code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::BadRequest(_) => "bad_request",
+            Self::InvalidCredentials => "invalid_credentials",
+            Self::TotpRequired => "totp_required",
+            Self::TotpEnrollmentRequired { .. } => "totp_enrollment_required",
+            Self::Unauthorized => "unauthorized",
+            Self::Forbidden(_) => "forbidden",
+            Self::NotFound => "not_found",
+            Self::Conflict(_) => "conflict",
+            Self::PayloadTooLarge(_) => "payload_too_large",
+            Self::RateLimited => "rate_limited",
+            Self::Internal(_) => "internal",
+        }
+    }
+}
+
+impl From<crate::store::StoreError> for Error {
+    fn from(e: crate::store::StoreError) -> Self {
+        match e {
+            crate::store::StoreError::NotFound => Self::NotFound,
+            crate::store::StoreError::Conflict => Self::Conflict("already exists".into()),
+            other => Self::Internal(other.to_string()),
+        }
+    }
+}
+
+impl From<crate::crypto::CryptoError> for Error {
+    fn from(e: crate::crypto::CryptoError) -> Self {
+        Self::Internal(e.to_string())
+    }
+}

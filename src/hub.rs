@@ -1,0 +1,265 @@
+//! Live fan-out. Each WebSocket registers once and gets a bounded queue; the
+//! hub maps children to subscribed connections and accounts to their
+//! connections. Publishing never blocks: a full queue marks the connection
+//! for closing (1013) and the client resumes with `after_seq`.
+//!
+//! Entries are published by the writer in commit order, already serialized
+//! once; each connection filters by its own current consent. Membership and
+//! session events travel the same queue, so they are ordered with entries.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicU16, Ordering};
+use std::sync::{Arc, Mutex};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use crate::ids::{AccountId, ChildId, ConnId, Seq, SessionId};
+
+/// An entry as it goes live: the facts consent is checked on, and the frame.
+pub struct LiveEntry {
+    pub child_id: ChildId,
+    pub seq: Seq,
+    pub category: i64,
+    pub created_at: i64,
+    /// `{"type":"entry","entry":...}`, serialized once for every subscriber.
+    pub frame: String,
+}
+
+/// A member's consent as it now stands (sent to that member's connections).
+#[derive(Clone, Debug)]
+pub struct MemberState {
+    pub child_id: ChildId,
+    pub account_id: AccountId,
+    pub status: String,
+    pub categories: i64,
+    pub can_post: bool,
+    pub history_from: Option<i64>,
+    pub expires_at: Option<i64>,
+}
+
+pub enum Event {
+    Entry(Arc<LiveEntry>),
+    Membership(Arc<MemberState>),
+    Receipt {
+        child_id: ChildId,
+        account_id: AccountId,
+        seq: Seq,
+    },
+}
+
+/// Close codes the hub asks connections to close with.
+pub mod close {
+    pub const GOING_AWAY: u16 = 1001;
+    pub const TRY_AGAIN_LATER: u16 = 1013;
+    pub const NORMAL: u16 = 1000;
+    pub const PROTOCOL: u16 = 1002;
+    pub const TOO_BIG: u16 = 1009;
+    pub const UNAUTHORIZED: u16 = 4401;
+}
+
+/// Tells a connection to close, with which code.
+#[derive(Default)]
+pub struct CloseSignal {
+    code: AtomicU16,
+    token: CancellationToken,
+}
+
+impl CloseSignal {
+    pub fn close(&self, code: u16) {
+        // The first reason wins.
+        let _ = self
+            .code
+            .compare_exchange(0, code, Ordering::SeqCst, Ordering::SeqCst);
+        self.token.cancel();
+    }
+
+    /// The close code asked for, or 1000 (normal) if none was.
+    pub fn code(&self) -> u16 {
+        match self.code.load(Ordering::SeqCst) {
+            0 => 1000,
+            c => c,
+        }
+    }
+
+    pub fn is_closed(&self) -> bool {
+        self.token.is_cancelled()
+    }
+
+    pub async fn closed(&self) -> u16 {
+        self.token.cancelled().await;
+        self.code.load(Ordering::SeqCst)
+    }
+}
+
+struct Conn {
+    account: AccountId,
+    session: SessionId,
+    tx: mpsc::Sender<Event>,
+    close: Arc<CloseSignal>,
+}
+
+#[derive(Default)]
+struct Inner {
+    conns: HashMap<ConnId, Conn>,
+    by_child: HashMap<ChildId, HashSet<ConnId>>,
+    by_account: HashMap<AccountId, HashSet<ConnId>>,
+}
+
+#[derive(Default)]
+pub struct Hub {
+    inner: Mutex<Inner>,
+}
+
+/// Removes a connection and its subscriptions from the hub when dropped.
+pub struct ConnGuard {
+    hub: Arc<Hub>,
+    pub id: ConnId,
+}
+
+impl Drop for ConnGuard {
+    fn drop(&mut self) {
+        self.hub.remove(self.id);
+    }
+}
+
+impl Hub {
+    pub fn register(
+        self: &Arc<Self>,
+        account: AccountId,
+        session: SessionId,
+        queue: usize,
+    ) -> (ConnGuard, mpsc::Receiver<Event>, Arc<CloseSignal>) {
+        let (tx, rx) = mpsc::channel(queue.max(1));
+        let close = Arc::new(CloseSignal::default());
+        let id = ConnId::new();
+        if let Ok(mut inner) = self.inner.lock() {
+            inner.conns.insert(
+                id,
+                Conn {
+                    account,
+                    session,
+                    tx,
+                    close: close.clone(),
+                },
+            );
+            inner.by_account.entry(account).or_default().insert(id);
+        }
+        let guard = ConnGuard {
+            hub: self.clone(),
+            id,
+        };
+        (guard, rx, close)
+    }
+
+    fn remove(&self, id: ConnId) {
+        let Ok(mut inner) = self.inner.lock() else {
+            return;
+        };
+        if let Some(conn) = inner.conns.remove(&id) {
+            if let Some(set) = inner.by_account.get_mut(&conn.account) {
+                set.remove(&id);
+                if set.is_empty() {
+                    inner.by_account.remove(&conn.account);
+                }
+            }
+        }
+        inner.by_child.retain(|_, set| {
+            set.remove(&id);
+            !set.is_empty()
+        });
+    }
+
+    pub fn subscribe(&self, conn: ConnId, child: ChildId) {
+        if let Ok(mut inner) = self.inner.lock() {
+            inner.by_child.entry(child).or_default().insert(conn);
+        }
+    }
+
+    pub fn unsubscribe(&self, conn: ConnId, child: ChildId) {
+        if let Ok(mut inner) = self.inner.lock() {
+            if let Some(set) = inner.by_child.get_mut(&child) {
+                set.remove(&conn);
+                if set.is_empty() {
+                    inner.by_child.remove(&child);
+                }
+            }
+        }
+    }
+
+    fn send(conn: &Conn, event: Event) {
+        if conn.tx.try_send(event).is_err() {
+            // Full (or gone): the client cannot keep up; it resumes with after_seq.
+            conn.close.close(close::TRY_AGAIN_LATER);
+        }
+    }
+
+    pub fn publish_entry(&self, entry: Arc<LiveEntry>) {
+        let Ok(inner) = self.inner.lock() else {
+            return;
+        };
+        for id in inner.by_child.get(&entry.child_id).into_iter().flatten() {
+            if let Some(conn) = inner.conns.get(id) {
+                Self::send(conn, Event::Entry(entry.clone()));
+            }
+        }
+    }
+
+    pub fn publish_receipt(&self, child_id: ChildId, account_id: AccountId, seq: Seq) {
+        let Ok(inner) = self.inner.lock() else {
+            return;
+        };
+        for id in inner.by_child.get(&child_id).into_iter().flatten() {
+            if let Some(conn) = inner.conns.get(id) {
+                Self::send(
+                    conn,
+                    Event::Receipt {
+                        child_id,
+                        account_id,
+                        seq,
+                    },
+                );
+            }
+        }
+    }
+
+    /// Tells every connection of the member that its consent changed.
+    pub fn publish_membership(&self, state: MemberState) {
+        let state = Arc::new(state);
+        let Ok(inner) = self.inner.lock() else {
+            return;
+        };
+        for id in inner
+            .by_account
+            .get(&state.account_id)
+            .into_iter()
+            .flatten()
+        {
+            if let Some(conn) = inner.conns.get(id) {
+                Self::send(conn, Event::Membership(state.clone()));
+            }
+        }
+    }
+
+    /// Closes every connection of a session (logout, revoked refresh chain).
+    pub fn close_session(&self, session: SessionId, code: u16) {
+        let Ok(inner) = self.inner.lock() else {
+            return;
+        };
+        for conn in inner.conns.values().filter(|c| c.session == session) {
+            conn.close.close(code);
+        }
+    }
+
+    pub fn close_all(&self, code: u16) {
+        let Ok(inner) = self.inner.lock() else {
+            return;
+        };
+        for conn in inner.conns.values() {
+            conn.close.close(code);
+        }
+    }
+
+    pub fn connection_count(&self) -> usize {
+        self.inner.lock().map(|i| i.conns.len()).unwrap_or(0)
+    }
+}

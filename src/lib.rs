@@ -1,0 +1,33 @@
+//! Renraku: a secure liaison notebook (電子連絡帳) server.
+//!
+//! # Layout
+//!
+//! - `config`: command line and environment.
+//! - `ids`: newtype ids and timestamps.
+//! - `error`: the domain error every layer returns.
+//! - `datadir`: the data directory: key files (permissions checked), TLS pair.
+//! - `crypto`: key ring (age-wrapped per-child data keys), sealing of rows; no I/O.
+//! - `store`: the only place with SQL (sqlx `Any`: SQLite now, PostgreSQL next).
+//! - `auth`: passwords (argon2id), tokens (JWT HS256, pinned), sessions, TOTP, login throttling.
+//! - `consent`: membership rules turned into capabilities that prove a check was made.
+//! - `domain`: use cases (accounts, children, members, entries, access log); take capabilities.
+//! - `hub`: live fan-out: per-child subscribers, bounded per-connection queues, control events.
+//! - `http`: axum router, error table, extractors, one file per resource, the WebSocket.
+//! - `app`: composition root: build (open store, keys, bind) and run until shutdown.
+//! - `demo`: the demo dataset and its loader.
+//!
+//! Dependency direction: `http → domain → {consent, store, crypto, hub}`.
+
+pub mod app;
+pub mod auth;
+pub mod config;
+pub mod consent;
+pub mod crypto;
+pub mod datadir;
+pub mod demo;
+pub mod domain;
+pub mod error;
+pub mod http;
+pub mod hub;
+pub mod ids;
+pub mod store;

@@ -1,0 +1,115 @@
+//! Bootstrap only: parse the command line, set up logging, build, serve
+//! until a signal.
+
+use anyhow::Context;
+use clap::Parser;
+use renraku::app::{open_core, App};
+use renraku::config::{AdminCommand, Cli, Command, CreateAdminArgs, DataArgs, ServeArgs};
+use renraku::datadir::DataDir;
+use renraku::domain::NewAccount;
+use renraku::store::Store;
+use std::io::Write;
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,sqlx=warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Demo(args) => demo(args).await,
+        Command::Serve(args) => serve(args).await,
+        Command::Init(args) => init(args).await,
+        Command::Admin {
+            command: AdminCommand::CreateAdmin(args),
+        } => create_admin(args).await,
+    };
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("renraku: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn init(args: DataArgs) -> anyhow::Result<()> {
+    let dir = DataDir::new(&args.data_dir);
+    dir.init()?;
+    dir.load_keys()?;
+    Store::open(&dir.root, args.database_url.as_deref())
+        .await?
+        .close()
+        .await;
+    println!("initialised {}", args.data_dir.display());
+    Ok(())
+}
+
+async fn create_admin(args: CreateAdminArgs) -> anyhow::Result<()> {
+    let serve = ServeArgs::for_data(args.data.clone());
+    let core = open_core(&serve).await?;
+    if args.password.chars().count() < renraku::auth::password::MIN_PASSWORD_CHARS {
+        anyhow::bail!("the password must have at least 12 characters");
+    }
+    let account = core
+        .insert_account(NewAccount {
+            login: args.login,
+            password: args.password,
+            display_name: args.display_name,
+            kind: "admin".into(),
+            profession: None,
+            org_id: None,
+        })
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    core.store.close().await;
+    println!("created admin {} ({})", account.login, account.id);
+    Ok(())
+}
+
+async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    let core = open_core(&args).await?;
+    start(args, core).await
+}
+
+async fn demo(args: ServeArgs) -> anyhow::Result<()> {
+    DataDir::new(&args.data.data_dir)
+        .init()
+        .context("preparing the data dir")?;
+    let core = open_core(&args).await?;
+    if renraku::demo::load(&core).await? {
+        println!("loaded the demo dataset; every demo password is `renraku-demo`");
+        println!("logins: {}", renraku::demo::logins().join(", "));
+    }
+    start(args, core).await
+}
+
+async fn start(args: ServeArgs, core: renraku::domain::Core) -> anyhow::Result<()> {
+    if args.insecure_http {
+        tracing::warn!("serving plain HTTP (--insecure-http): only behind a TLS-terminating proxy");
+    }
+    let app = App::build(&args, core).await?;
+    println!("renraku listening on {}", app.url());
+    std::io::stdout().flush()?;
+    tracing::info!(addr = %app.local_addr, "listening");
+    app.run(shutdown_signal()).await
+}
+
+async fn shutdown_signal() {
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term => {}
+    }
+}

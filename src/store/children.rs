@@ -1,0 +1,170 @@
+//! Children and memberships.
+
+use super::entries::append_access;
+use super::{
+    conflict, ChildRow, MemberRow, MemberWrite, NewAccess, Store, StoreError, StoreResult, Writer,
+};
+use crate::ids::{AccountId, ChildId};
+
+const MEMBER_SELECT: &str = "select m.child_id, m.account_id, m.role, m.status, m.categories, \
+     m.can_post, m.purpose, m.history_from, m.expires_at, m.granted_by, m.last_read_seq, \
+     a.display_name, a.profession, a.org_id \
+     from membership m join account a on a.id = m.account_id";
+
+impl Store {
+    pub async fn get_child(&self, child: ChildId) -> StoreResult<ChildRow> {
+        let row = sqlx::query(
+            "select id, wrapped_key, profile, last_seq, created_at from child where id = $1",
+        )
+        .bind(child.to_string())
+        .fetch_optional(&self.read)
+        .await?
+        .ok_or(StoreError::NotFound)?;
+        ChildRow::decode(&row)
+    }
+
+    pub async fn get_membership(
+        &self,
+        child: ChildId,
+        account: AccountId,
+    ) -> StoreResult<Option<MemberRow>> {
+        let sql = format!("{MEMBER_SELECT} where m.child_id = $1 and m.account_id = $2");
+        let row = sqlx::query(&sql)
+            .bind(child.to_string())
+            .bind(account.to_string())
+            .fetch_optional(&self.read)
+            .await?;
+        row.as_ref().map(MemberRow::decode).transpose()
+    }
+
+    pub async fn list_members(&self, child: ChildId) -> StoreResult<Vec<MemberRow>> {
+        let sql = format!("{MEMBER_SELECT} where m.child_id = $1 order by m.created_at");
+        let rows = sqlx::query(&sql)
+            .bind(child.to_string())
+            .fetch_all(&self.read)
+            .await?;
+        rows.iter().map(MemberRow::decode).collect()
+    }
+
+    /// Every membership of an account (any status), with its child.
+    pub async fn list_memberships_of(
+        &self,
+        account: AccountId,
+    ) -> StoreResult<Vec<(MemberRow, ChildRow)>> {
+        let sql = format!(
+            "{MEMBER_SELECT} where m.account_id = $1 and m.status = 'active' order by m.created_at"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(account.to_string())
+            .fetch_all(&self.read)
+            .await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for r in &rows {
+            let m = MemberRow::decode(r)?;
+            let c = self.get_child(m.child_id).await?;
+            out.push((m, c));
+        }
+        Ok(out)
+    }
+}
+
+impl Writer {
+    /// Inserts a child with its first members (the guardians), in one transaction.
+    pub async fn insert_child(
+        &mut self,
+        c: &ChildRow,
+        created_by: AccountId,
+        members: &[MemberWrite],
+        log: NewAccess<'_>,
+    ) -> StoreResult<()> {
+        let mut tx = sqlx::Connection::begin(&mut *self.conn).await?;
+        sqlx::query(
+            "insert into child (id, wrapped_key, profile, last_seq, created_by, created_at) \
+             values ($1, $2, $3, 0, $4, $5)",
+        )
+        .bind(c.id.to_string())
+        .bind(c.wrapped_key.clone())
+        .bind(c.profile.clone())
+        .bind(created_by.to_string())
+        .bind(c.created_at)
+        .execute(&mut *tx)
+        .await
+        .map_err(conflict)?;
+        for m in members {
+            upsert_membership(&mut tx, m, c.created_at).await?;
+        }
+        append_access(&mut tx, &log).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Inserts or replaces a membership (keeping its read position) and logs it.
+    pub async fn upsert_membership(
+        &mut self,
+        m: &MemberWrite,
+        log: NewAccess<'_>,
+    ) -> StoreResult<()> {
+        let mut tx = sqlx::Connection::begin(&mut *self.conn).await?;
+        upsert_membership(&mut tx, m, log.at).await?;
+        append_access(&mut tx, &log).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Raises the member's read position (never lowers it); returns the stored value.
+    pub async fn set_last_read(
+        &mut self,
+        child: ChildId,
+        account: AccountId,
+        seq: i64,
+    ) -> StoreResult<i64> {
+        sqlx::query(
+            "update membership set last_read_seq = $3 \
+             where child_id = $1 and account_id = $2 and last_read_seq < $3",
+        )
+        .bind(child.to_string())
+        .bind(account.to_string())
+        .bind(seq)
+        .execute(&mut *self.conn)
+        .await?;
+        let row: (i64,) = sqlx::query_as(
+            "select last_read_seq from membership where child_id = $1 and account_id = $2",
+        )
+        .bind(child.to_string())
+        .bind(account.to_string())
+        .fetch_one(&mut *self.conn)
+        .await?;
+        Ok(row.0)
+    }
+}
+
+async fn upsert_membership(
+    conn: &mut sqlx::AnyConnection,
+    m: &MemberWrite,
+    now: i64,
+) -> StoreResult<()> {
+    sqlx::query(
+        "insert into membership (child_id, account_id, role, status, categories, can_post, \
+         purpose, history_from, expires_at, granted_by, last_read_seq, created_at, updated_at) \
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 0, $11, $11) \
+         on conflict (child_id, account_id) do update set role = excluded.role, \
+         status = excluded.status, categories = excluded.categories, \
+         can_post = excluded.can_post, purpose = excluded.purpose, \
+         history_from = excluded.history_from, expires_at = excluded.expires_at, \
+         granted_by = excluded.granted_by, updated_at = excluded.updated_at",
+    )
+    .bind(m.child_id.to_string())
+    .bind(m.account_id.to_string())
+    .bind(&m.role)
+    .bind(&m.status)
+    .bind(m.categories)
+    .bind(i64::from(m.can_post))
+    .bind(&m.purpose)
+    .bind(m.history_from)
+    .bind(m.expires_at)
+    .bind(m.granted_by.map(|g| g.to_string()))
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}

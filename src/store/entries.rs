@@ -1,0 +1,224 @@
+//! Entries (append-only, per-child gap-free seq) and the hash-chained access log.
+
+use super::rows::id;
+use super::{conflict, AccessRow, EntryRow, NewAccess, NewEntry, Store, StoreResult, Writer};
+use crate::ids::{AccountId, ChildId, EntryId};
+use sha2::{Digest, Sha256};
+use sqlx::Row;
+
+const ENTRY_SELECT: &str =
+    "select e.id, e.child_id, e.seq, e.author_id, a.display_name as author_name, \
+     e.category, e.kind, e.body, e.revision, e.supersedes, e.client_id, e.created_at \
+     from entry e join account a on a.id = e.author_id";
+
+/// Which entries a reader may see: categories (bit mask) and the earliest time.
+#[derive(Clone, Copy, Debug)]
+pub struct Visibility {
+    pub categories: i64,
+    pub history_from: i64,
+}
+
+impl Store {
+    /// Visible entries with seq > `after`, ascending, at most `limit`.
+    pub async fn list_entries(
+        &self,
+        child: ChildId,
+        after: i64,
+        limit: i64,
+        vis: Visibility,
+    ) -> StoreResult<Vec<EntryRow>> {
+        let sql = format!(
+            "{ENTRY_SELECT} where e.child_id = $1 and e.seq > $2 and (e.category & $3) != 0 \
+             and e.created_at >= $4 order by e.seq limit $5"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(child.to_string())
+            .bind(after)
+            .bind(vis.categories)
+            .bind(vis.history_from)
+            .bind(limit)
+            .fetch_all(&self.read)
+            .await?;
+        rows.iter().map(EntryRow::decode).collect()
+    }
+
+    pub async fn count_visible_after(
+        &self,
+        child: ChildId,
+        after: i64,
+        vis: Visibility,
+    ) -> StoreResult<i64> {
+        let row = sqlx::query(
+            "select count(*) as n from entry where child_id = $1 and seq > $2 \
+             and (category & $3) != 0 and created_at >= $4",
+        )
+        .bind(child.to_string())
+        .bind(after)
+        .bind(vis.categories)
+        .bind(vis.history_from)
+        .fetch_one(&self.read)
+        .await?;
+        Ok(row.try_get("n")?)
+    }
+
+    pub async fn get_entry(&self, child: ChildId, entry: EntryId) -> StoreResult<Option<EntryRow>> {
+        let sql = format!("{ENTRY_SELECT} where e.child_id = $1 and e.id = $2");
+        let row = sqlx::query(&sql)
+            .bind(child.to_string())
+            .bind(entry.to_string())
+            .fetch_optional(&self.read)
+            .await?;
+        row.as_ref().map(EntryRow::decode).transpose()
+    }
+
+    /// Whether a later revision of `entry` exists.
+    pub async fn is_superseded(&self, child: ChildId, entry: EntryId) -> StoreResult<bool> {
+        let row =
+            sqlx::query("select count(*) as n from entry where child_id = $1 and supersedes = $2")
+                .bind(child.to_string())
+                .bind(entry.to_string())
+                .fetch_one(&self.read)
+                .await?;
+        Ok(row.try_get::<i64, _>("n")? > 0)
+    }
+
+    /// Access log of a child, oldest first, records with id > `after`.
+    pub async fn list_access(
+        &self,
+        child: ChildId,
+        after: i64,
+        limit: i64,
+    ) -> StoreResult<Vec<(i64, AccessRow)>> {
+        let rows = sqlx::query(
+            "select l.id, l.at, l.account_id, a.display_name, l.action, l.detail \
+             from access_log l join account a on a.id = l.account_id \
+             where l.child_id = $1 and l.id > $2 order by l.id limit $3",
+        )
+        .bind(child.to_string())
+        .bind(after)
+        .bind(limit)
+        .fetch_all(&self.read)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok((
+                    r.try_get("id")?,
+                    AccessRow {
+                        at: r.try_get("at")?,
+                        account_id: id(r, "account_id")?,
+                        display_name: r.try_get("display_name")?,
+                        action: r.try_get("action")?,
+                        detail: r.try_get("detail")?,
+                    },
+                ))
+            })
+            .collect()
+    }
+}
+
+impl Writer {
+    pub async fn find_entry_by_client(
+        &mut self,
+        child: ChildId,
+        author: AccountId,
+        client_id: &str,
+    ) -> StoreResult<Option<EntryRow>> {
+        let sql = format!(
+            "{ENTRY_SELECT} where e.child_id = $1 and e.author_id = $2 and e.client_id = $3"
+        );
+        let row = sqlx::query(&sql)
+            .bind(child.to_string())
+            .bind(author.to_string())
+            .bind(client_id)
+            .fetch_optional(&mut *self.conn)
+            .await?;
+        row.as_ref().map(EntryRow::decode).transpose()
+    }
+
+    /// Appends an entry with the child's next seq and logs the write, in one
+    /// durable transaction.
+    pub async fn insert_entry(&mut self, e: NewEntry, log: NewAccess<'_>) -> StoreResult<EntryRow> {
+        let mut tx = sqlx::Connection::begin(&mut *self.conn).await?;
+        let (seq,): (i64,) = sqlx::query_as(
+            "update child set last_seq = last_seq + 1 where id = $1 returning last_seq",
+        )
+        .bind(e.child_id.to_string())
+        .fetch_one(&mut *tx)
+        .await?;
+        sqlx::query(
+            "insert into entry (id, child_id, seq, author_id, category, kind, body, revision, \
+             supersedes, client_id, created_at) values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+        )
+        .bind(e.id.to_string())
+        .bind(e.child_id.to_string())
+        .bind(seq)
+        .bind(e.author_id.to_string())
+        .bind(e.category)
+        .bind(&e.kind)
+        .bind(e.body.clone())
+        .bind(e.revision)
+        .bind(e.supersedes.map(|s| s.to_string()))
+        .bind(&e.client_id)
+        .bind(e.created_at)
+        .execute(&mut *tx)
+        .await
+        .map_err(conflict)?;
+        append_access(&mut tx, &log).await?;
+        tx.commit().await?;
+        let sql = format!("{ENTRY_SELECT} where e.id = $1");
+        let row = sqlx::query(&sql)
+            .bind(e.id.to_string())
+            .fetch_one(&mut *self.conn)
+            .await?;
+        EntryRow::decode(&row)
+    }
+
+    pub async fn insert_access(&mut self, log: NewAccess<'_>) -> StoreResult<()> {
+        let mut tx = sqlx::Connection::begin(&mut *self.conn).await?;
+        append_access(&mut tx, &log).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
+/// Appends to the child's hash chain: hash = sha256(previous hash | record).
+pub(super) async fn append_access(
+    conn: &mut sqlx::AnyConnection,
+    log: &NewAccess<'_>,
+) -> StoreResult<()> {
+    let prev: Option<(String,)> =
+        sqlx::query_as("select hash from access_log where child_id = $1 order by id desc limit 1")
+            .bind(log.child_id.to_string())
+            .fetch_optional(&mut *conn)
+            .await?;
+    let mut h = Sha256::new();
+    h.update(prev.map(|p| p.0).unwrap_or_default());
+    for part in [
+        log.child_id.to_string(),
+        log.at.to_string(),
+        log.account_id.to_string(),
+        log.action.to_owned(),
+        log.detail.clone(),
+    ] {
+        h.update([0x1f]);
+        h.update(part.as_bytes());
+    }
+    let hash = hex(&h.finalize());
+    sqlx::query(
+        "insert into access_log (child_id, at, account_id, action, detail, hash) \
+         values ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(log.child_id.to_string())
+    .bind(log.at)
+    .bind(log.account_id.to_string())
+    .bind(log.action)
+    .bind(&log.detail)
+    .bind(hash)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}

@@ -1,0 +1,226 @@
+//! Plain rows as the store reads and writes them, and their decoding from
+//! `AnyRow`. Sealed columns stay opaque bytes here.
+
+use super::{StoreError, StoreResult};
+use crate::ids::{AccountId, ChildId, EntryId, OrgId, SessionId};
+use sqlx::any::AnyRow;
+use sqlx::Row;
+use std::str::FromStr;
+
+pub(super) fn id<T: FromStr>(row: &AnyRow, col: &str) -> StoreResult<T> {
+    let s: String = row.try_get(col)?;
+    s.parse().map_err(|_| StoreError::Corrupt("id"))
+}
+
+pub(super) fn opt_id<T: FromStr>(row: &AnyRow, col: &str) -> StoreResult<Option<T>> {
+    let s: Option<String> = row.try_get(col)?;
+    s.map(|s| s.parse().map_err(|_| StoreError::Corrupt("id")))
+        .transpose()
+}
+
+#[derive(Clone, Debug)]
+pub struct OrgRow {
+    pub id: OrgId,
+    pub name: String,
+    pub field: String,
+    pub location: String,
+    pub summary: String,
+    pub strengths: String,
+    pub contact: String,
+}
+
+impl OrgRow {
+    pub(super) fn decode(r: &AnyRow) -> StoreResult<Self> {
+        Ok(Self {
+            id: id(r, "id")?,
+            name: r.try_get("name")?,
+            field: r.try_get("field")?,
+            location: r.try_get("location")?,
+            summary: r.try_get("summary")?,
+            strengths: r.try_get("strengths")?,
+            contact: r.try_get("contact")?,
+        })
+    }
+}
+
+#[derive(Clone)]
+pub struct AccountRow {
+    pub id: AccountId,
+    pub login: String,
+    pub password_hash: String,
+    pub display_name: String,
+    pub kind: String,
+    pub profession: Option<String>,
+    pub org_id: Option<OrgId>,
+    pub totp_secret: Option<Vec<u8>>,
+    pub totp_pending: Option<Vec<u8>>,
+    pub totp_last_step: i64,
+}
+
+impl AccountRow {
+    pub(super) fn decode(r: &AnyRow) -> StoreResult<Self> {
+        Ok(Self {
+            id: id(r, "id")?,
+            login: r.try_get("login")?,
+            password_hash: r.try_get("password_hash")?,
+            display_name: r.try_get("display_name")?,
+            kind: r.try_get("kind")?,
+            profession: r.try_get("profession")?,
+            org_id: opt_id(r, "org_id")?,
+            totp_secret: r.try_get("totp_secret")?,
+            totp_pending: r.try_get("totp_pending")?,
+            totp_last_step: r.try_get("totp_last_step")?,
+        })
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct SessionRow {
+    pub id: SessionId,
+    pub account_id: AccountId,
+    pub purpose: String,
+    pub revoked_at: Option<i64>,
+}
+
+#[derive(Clone)]
+pub struct ChildRow {
+    pub id: ChildId,
+    pub wrapped_key: Vec<u8>,
+    pub profile: Vec<u8>,
+    pub last_seq: i64,
+    pub created_at: i64,
+}
+
+impl ChildRow {
+    pub(super) fn decode(r: &AnyRow) -> StoreResult<Self> {
+        Ok(Self {
+            id: id(r, "id")?,
+            wrapped_key: r.try_get("wrapped_key")?,
+            profile: r.try_get("profile")?,
+            last_seq: r.try_get("last_seq")?,
+            created_at: r.try_get("created_at")?,
+        })
+    }
+}
+
+/// A membership with the member's public account facts.
+#[derive(Clone, Debug)]
+pub struct MemberRow {
+    pub child_id: ChildId,
+    pub account_id: AccountId,
+    pub role: String,
+    pub status: String,
+    pub categories: i64,
+    pub can_post: bool,
+    pub purpose: String,
+    pub history_from: Option<i64>,
+    pub expires_at: Option<i64>,
+    pub granted_by: Option<AccountId>,
+    pub last_read_seq: i64,
+    pub display_name: String,
+    pub profession: Option<String>,
+    pub org_id: Option<OrgId>,
+}
+
+impl MemberRow {
+    pub(super) fn decode(r: &AnyRow) -> StoreResult<Self> {
+        Ok(Self {
+            child_id: id(r, "child_id")?,
+            account_id: id(r, "account_id")?,
+            role: r.try_get("role")?,
+            status: r.try_get("status")?,
+            categories: r.try_get("categories")?,
+            can_post: r.try_get::<i64, _>("can_post")? != 0,
+            purpose: r.try_get("purpose")?,
+            history_from: r.try_get("history_from")?,
+            expires_at: r.try_get("expires_at")?,
+            granted_by: opt_id(r, "granted_by")?,
+            last_read_seq: r.try_get("last_read_seq")?,
+            display_name: r.try_get("display_name")?,
+            profession: r.try_get("profession")?,
+            org_id: opt_id(r, "org_id")?,
+        })
+    }
+}
+
+/// What a membership write sets (everything but the read position).
+#[derive(Clone, Debug)]
+pub struct MemberWrite {
+    pub child_id: ChildId,
+    pub account_id: AccountId,
+    pub role: String,
+    pub status: String,
+    pub categories: i64,
+    pub can_post: bool,
+    pub purpose: String,
+    pub history_from: Option<i64>,
+    pub expires_at: Option<i64>,
+    pub granted_by: Option<AccountId>,
+}
+
+#[derive(Clone, Debug)]
+pub struct EntryRow {
+    pub id: EntryId,
+    pub child_id: ChildId,
+    pub seq: i64,
+    pub author_id: AccountId,
+    pub author_name: String,
+    pub category: i64,
+    pub kind: String,
+    pub body: Vec<u8>,
+    pub revision: i64,
+    pub supersedes: Option<EntryId>,
+    pub client_id: String,
+    pub created_at: i64,
+}
+
+impl EntryRow {
+    pub(super) fn decode(r: &AnyRow) -> StoreResult<Self> {
+        Ok(Self {
+            id: id(r, "id")?,
+            child_id: id(r, "child_id")?,
+            seq: r.try_get("seq")?,
+            author_id: id(r, "author_id")?,
+            author_name: r.try_get("author_name")?,
+            category: r.try_get("category")?,
+            kind: r.try_get("kind")?,
+            body: r.try_get("body")?,
+            revision: r.try_get("revision")?,
+            supersedes: opt_id(r, "supersedes")?,
+            client_id: r.try_get("client_id")?,
+            created_at: r.try_get("created_at")?,
+        })
+    }
+}
+
+/// An entry to insert; `seq` is assigned by the store.
+pub struct NewEntry {
+    pub id: EntryId,
+    pub child_id: ChildId,
+    pub author_id: AccountId,
+    pub category: i64,
+    pub kind: String,
+    pub body: Vec<u8>,
+    pub revision: i64,
+    pub supersedes: Option<EntryId>,
+    pub client_id: String,
+    pub created_at: i64,
+}
+
+#[derive(Clone, Debug)]
+pub struct AccessRow {
+    pub at: i64,
+    pub account_id: AccountId,
+    pub display_name: String,
+    pub action: String,
+    pub detail: String,
+}
+
+/// A record for the access log.
+pub struct NewAccess<'a> {
+    pub child_id: ChildId,
+    pub account_id: AccountId,
+    pub action: &'a str,
+    pub detail: String,
+    pub at: i64,
+}

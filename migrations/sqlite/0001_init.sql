@@ -17,7 +17,10 @@ create table account (
     id text primary key,
     login text not null unique,
     password_hash text not null,
+    -- clear for professionals and admins (the directory); empty for families,
+    -- whose names are sealed under the server key in display_sealed
     display_name text not null,
+    display_sealed blob,
     kind text not null,
     profession text,
     org_id text references org (id),

@@ -100,7 +100,7 @@ impl Core {
             access_token,
             refresh_token,
             expires_in: ttl,
-            account: Account::from(account),
+            account: Account::of(self, account),
         })
     }
 

@@ -93,6 +93,10 @@ pub mod aad {
         format!("renraku/v1/emergency-card/{child}").into_bytes()
     }
 
+    pub fn account_name(account: AccountId) -> Vec<u8> {
+        format!("renraku/v1/account-name/{account}").into_bytes()
+    }
+
     pub fn totp_secret(account: AccountId) -> Vec<u8> {
         format!("renraku/v1/totp/{account}").into_bytes()
     }

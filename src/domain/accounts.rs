@@ -48,12 +48,12 @@ pub struct Account {
     pub org_id: Option<OrgId>,
 }
 
-impl From<&AccountRow> for Account {
-    fn from(a: &AccountRow) -> Self {
+impl Account {
+    pub fn of(core: &Core, a: &AccountRow) -> Self {
         Self {
             id: a.id,
             login: a.login.clone(),
-            display_name: a.display_name.clone(),
+            display_name: core.name(a.id, &a.display_name),
             kind: a.kind.clone(),
             profession: a.profession.clone(),
             org_id: a.org_id,
@@ -139,7 +139,10 @@ fn validate_login(login: &str) -> Result<()> {
 
 impl Core {
     pub async fn me(&self, who: &Principal) -> Result<Account> {
-        Ok(Account::from(&self.store.get_account(who.account).await?))
+        Ok(Account::of(
+            self,
+            &self.store.get_account(who.account).await?,
+        ))
     }
 
     /// `POST /accounts` (admin).
@@ -183,11 +186,12 @@ impl Core {
                 other => other.into(),
             })?;
         }
+        let id = AccountId::new();
         let row = AccountRow {
-            id: AccountId::new(),
+            id,
             login: new.login,
             password_hash: password::hash(new.password).await?,
-            display_name: new.display_name,
+            display_name: self.seal_name(id, &new.kind, &new.display_name)?,
             kind: new.kind,
             profession: new.profession,
             org_id: new.org_id,
@@ -202,7 +206,7 @@ impl Core {
                 StoreError::Conflict => Error::Conflict("login: already taken".into()),
                 other => other.into(),
             })?;
-        Ok(Account::from(&row))
+        Ok(Account::of(self, &row))
     }
 
     /// `GET /accounts?query=`: professionals only, except for admins.
@@ -213,7 +217,7 @@ impl Core {
             ));
         }
         let rows = self.store.search_accounts(query, !who.is_admin()).await?;
-        Ok(rows.iter().map(Account::from).collect())
+        Ok(rows.iter().map(|a| Account::of(self, a)).collect())
     }
 
     /// `POST /orgs` (admin).

@@ -92,13 +92,13 @@ fn check_client_id(id: &str) -> Result<()> {
     Ok(())
 }
 
-fn entry_of(row: EntryRow, sealed: Sealed) -> Entry {
+fn entry_of(row: EntryRow, sealed: Sealed, names: &DataKey) -> Entry {
     Entry {
+        author_name: super::open_name(names, row.author_id, &row.author_name),
         id: row.id,
         child_id: row.child_id,
         seq: row.seq,
         author_id: row.author_id,
-        author_name: row.author_name,
         category: category_name(row.category),
         kind: row.kind,
         body: sealed.body,
@@ -122,7 +122,7 @@ impl Core {
     fn open_entry(&self, key: &DataKey, row: EntryRow) -> Result<Entry> {
         let plain = key.open(&aad::entry(row.child_id, row.id, row.revision), &row.body)?;
         let sealed: Sealed = serde_json::from_slice(&plain).map_err(Error::internal)?;
-        Ok(entry_of(row, sealed))
+        Ok(entry_of(row, sealed, &self.server_key))
     }
 
     /// `POST /children/{id}/entries` and the WebSocket `post`. Returns the
@@ -213,9 +213,13 @@ impl Core {
             account_id: who.account,
             action,
             detail: format!("entry {id}"),
-            at: new.created_at,
+            at: Timestamp::now().millis(),
         };
-        let (store, hub) = (self.store.clone(), self.hub.clone());
+        let (store, hub, names) = (
+            self.store.clone(),
+            self.hub.clone(),
+            self.server_key.clone(),
+        );
         let author = who.account;
         // Spawned so that a client that goes away cannot cancel the task
         // between the commit and the fan-out.
@@ -229,7 +233,7 @@ impl Core {
             }
             let row = w.insert_entry(new, log).await?;
             let (seq, category, created_at) = (row.seq, row.category, row.created_at);
-            let entry = entry_of(row, sealed);
+            let entry = entry_of(row, sealed, &names);
             let frame = serde_json::json!({"type": "entry", "entry": &entry}).to_string();
             // Published while the writer is held: fan-out in commit order.
             hub.publish_entry(Arc::new(LiveEntry {
@@ -264,8 +268,8 @@ impl Core {
         Ok(EntryPage { entries, last_seq })
     }
 
-    /// Visible entries after `after_seq` and the child's last seq at the time
-    /// of reading; logs the read. Used by HTTP and the WebSocket backlog.
+    /// Visible entries after `after_seq` (at most `limit`) and the child's
+    /// last seq, read before the entries; logs the read. Used by HTTP and the WebSocket backlog.
     pub async fn read_entries(
         &self,
         me: &Consent,
@@ -290,12 +294,6 @@ impl Core {
         };
         self.log_access(child, me.account, "read_entries", detail)
             .await?;
-        // A full page may stop before the end: report how far it got.
-        let last_seq = if entries.len() as i64 == limit {
-            entries.last().map_or(last_seq, |e| e.seq)
-        } else {
-            last_seq
-        };
         Ok((entries, last_seq))
     }
 
@@ -329,12 +327,12 @@ impl Core {
             .client_id
             .unwrap_or_else(|| format!("revision-{}", EntryId::new()));
         check_client_id(&client_id)?;
+        let body = validate_body(&prev.kind, input.body)?;
         if self.store.is_superseded(child, entry).await? {
             return Err(Error::Conflict(
                 "revise the latest revision of this entry".into(),
             ));
         }
-        let body = validate_body(&prev.kind, input.body)?;
         let sealed = Sealed {
             body,
             reason: Some(reason),
@@ -379,7 +377,7 @@ impl Core {
                 id,
                 at: Timestamp(r.at),
                 account_id: r.account_id,
-                display_name: r.display_name,
+                display_name: self.name(r.account_id, &r.display_name),
                 action: r.action,
                 detail: r.detail,
             })

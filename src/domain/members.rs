@@ -9,7 +9,7 @@ use crate::consent::{self, category_names, parse_categories};
 use crate::error::{Error, Result};
 use crate::hub::MemberState;
 use crate::ids::{AccountId, ChildId, OrgId, Timestamp};
-use crate::store::{MemberRow, MemberWrite, NewAccess, StoreError};
+use crate::store::{MemberRow, MemberWrite, Name, NewAccess, StoreError};
 
 #[derive(Serialize, Debug)]
 pub struct Member {
@@ -29,11 +29,11 @@ pub struct Member {
 }
 
 impl Member {
-    fn from_row(r: MemberRow, now: Timestamp) -> Self {
+    fn from_row(core: &Core, r: MemberRow, now: Timestamp) -> Self {
         Self {
+            display_name: core.name(r.account_id, &r.display_name),
             status: consent::effective_status(&r.status, r.expires_at, now).to_owned(),
             account_id: r.account_id,
-            display_name: r.display_name,
             profession: r.profession,
             org_id: r.org_id,
             role: r.role,
@@ -79,6 +79,16 @@ pub struct MemberPatch {
     pub expires_at: Option<Option<Timestamp>>,
 }
 
+/// Who a log record is about: a staff member's name, or a family member's
+/// role and id (family names are sealed and stay out of the log).
+fn label(account: AccountId, role: &str, name: &Name) -> String {
+    if name.sealed.is_some() {
+        format!("{role} {account}")
+    } else {
+        name.clear.clone()
+    }
+}
+
 fn write_of(r: &MemberRow) -> MemberWrite {
     MemberWrite {
         child_id: r.child_id,
@@ -100,7 +110,10 @@ impl Core {
         self.member(child, who.account).await?;
         let now = Timestamp::now();
         let rows = self.store.list_members(child).await?;
-        Ok(rows.into_iter().map(|r| Member::from_row(r, now)).collect())
+        Ok(rows
+            .into_iter()
+            .map(|r| Member::from_row(self, r, now))
+            .collect())
     }
 
     async fn member_row(&self, child: ChildId, account: AccountId) -> Result<MemberRow> {
@@ -139,6 +152,7 @@ impl Core {
         });
         drop(w);
         Ok(Member::from_row(
+            self,
             self.member_row(m.child_id, m.account_id).await?,
             now,
         ))
@@ -185,7 +199,10 @@ impl Core {
             ("requested", None)
         };
         let names = category_names(categories).join(", ");
-        let detail = format!("{status}: {} [{names}]", target.display_name);
+        let detail = format!(
+            "{status}: {} [{names}]",
+            label(new.account_id, &target.kind, &target.display_name)
+        );
         let m = MemberWrite {
             child_id: child,
             account_id: new.account_id,
@@ -220,7 +237,7 @@ impl Core {
         m.granted_by = Some(who.account);
         let detail = format!(
             "approved: {} [{}]",
-            row.display_name,
+            label(account, &row.role, &row.display_name),
             category_names(row.categories).join(", ")
         );
         self.commit_member(who, m, detail).await
@@ -246,7 +263,7 @@ impl Core {
         }
         let mut m = write_of(&row);
         m.status = "revoked".into();
-        let detail = format!("revoked: {}", row.display_name);
+        let detail = format!("revoked: {}", label(account, &row.role, &row.display_name));
         self.commit_member(who, m, detail).await
     }
 
@@ -280,7 +297,7 @@ impl Core {
         }
         let detail = format!(
             "changed: {} [{}]{}",
-            row.display_name,
+            label(account, &row.role, &row.display_name),
             category_names(m.categories).join(", "),
             m.expires_at
                 .map(|e| format!(" until {}", Timestamp(e).to_rfc3339()))

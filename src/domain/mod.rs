@@ -19,11 +19,11 @@ use std::sync::Arc;
 use crate::auth::throttle::Throttle;
 use crate::auth::token::TokenKeys;
 use crate::consent;
-use crate::crypto::{DataKey, KeyRing};
+use crate::crypto::{aad, DataKey, KeyRing};
 use crate::error::Result;
 use crate::hub::Hub;
 use crate::ids::{AccountId, ChildId, SessionId, Timestamp};
-use crate::store::{NewAccess, Store};
+use crate::store::{Name, NewAccess, Store};
 
 /// Behaviour switches from the configuration.
 #[derive(Clone, Debug)]
@@ -56,7 +56,7 @@ pub struct Core {
     pub throttle: Throttle,
     pub settings: Settings,
     /// Seals server-wide secrets (TOTP seeds); stored age-wrapped like child keys.
-    pub(crate) server_key: DataKey,
+    pub(crate) server_key: Arc<DataKey>,
 }
 
 impl Core {
@@ -76,6 +76,7 @@ impl Core {
                 key
             }
         };
+        let server_key = Arc::new(server_key);
         Ok(Self {
             store,
             keys,
@@ -91,6 +92,27 @@ impl Core {
     pub async fn member(&self, child: ChildId, account: AccountId) -> Result<consent::Member> {
         let row = self.store.get_membership(child, account).await?;
         consent::Member::check(row, Timestamp::now())
+    }
+
+    /// Seals the name of a family account (a youth's name is the child's name).
+    pub fn seal_name(&self, account: AccountId, kind: &str, name: &str) -> Result<Name> {
+        if kind == "guardian" || kind == "youth" {
+            let sealed = self
+                .server_key
+                .seal(&aad::account_name(account), name.as_bytes())?;
+            return Ok(Name {
+                clear: String::new(),
+                sealed: Some(sealed),
+            });
+        }
+        Ok(Name {
+            clear: name.to_owned(),
+            sealed: None,
+        })
+    }
+
+    pub fn name(&self, account: AccountId, n: &Name) -> String {
+        open_name(&self.server_key, account, n)
     }
 
     /// Records a read or write in the child's access log.
@@ -111,5 +133,19 @@ impl Core {
         })
         .await?;
         Ok(())
+    }
+}
+
+/// A display name in clear; an unreadable sealed name shows as "?" (and is logged).
+pub(crate) fn open_name(key: &DataKey, account: AccountId, n: &Name) -> String {
+    match &n.sealed {
+        None => n.clear.clone(),
+        Some(sealed) => match key.open(&aad::account_name(account), sealed) {
+            Ok(plain) => String::from_utf8_lossy(&plain).into_owned(),
+            Err(_) => {
+                tracing::error!(%account, "sealed account name does not open");
+                "?".to_owned()
+            }
+        },
     }
 }

@@ -260,9 +260,18 @@ impl Conn {
             for entry in &page {
                 self.push(json!({"type": "entry", "entry": entry})).await;
             }
-            delivered = delivered.max(last_seq);
-            if !full || self.close.is_closed() {
-                break;
+            match page.last() {
+                // More may follow: continue after the last entry sent.
+                Some(last) if full && !self.close.is_closed() => delivered = last.seq,
+                // The end: everything up to the child's last seq (read before
+                // this page) has been considered.
+                _ => {
+                    delivered = delivered.max(last_seq);
+                    if let Some(last) = page.last() {
+                        delivered = delivered.max(last.seq);
+                    }
+                    break;
+                }
             }
         }
         self.push(

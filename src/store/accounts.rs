@@ -5,7 +5,8 @@ use super::{conflict, AccountRow, SessionRow, Store, StoreError, StoreResult, Wr
 use crate::ids::{AccountId, OrgId, SessionId};
 use sqlx::Row;
 
-const ACCOUNT_COLS: &str = "id, login, password_hash, display_name, kind, profession, org_id, \
+const ACCOUNT_COLS: &str =
+    "id, login, password_hash, display_name, display_sealed, kind, profession, org_id, \
      totp_secret, totp_pending, totp_last_step";
 
 impl Store {
@@ -136,13 +137,15 @@ impl Writer {
 
     pub async fn insert_account(&mut self, a: &AccountRow, now: i64) -> StoreResult<()> {
         sqlx::query(
-            "insert into account (id, login, password_hash, display_name, kind, profession, \
-             org_id, totp_last_step, created_at) values ($1, $2, $3, $4, $5, $6, $7, 0, $8)",
+            "insert into account (id, login, password_hash, display_name, display_sealed, kind, \
+             profession, org_id, totp_last_step, created_at) \
+             values ($1, $2, $3, $4, $5, $6, $7, $8, 0, $9)",
         )
         .bind(a.id.to_string())
         .bind(&a.login)
         .bind(&a.password_hash)
-        .bind(&a.display_name)
+        .bind(&a.display_name.clear)
+        .bind(a.display_name.sealed.clone())
         .bind(&a.kind)
         .bind(a.profession.clone())
         .bind(a.org_id.map(|o| o.to_string()))

@@ -8,6 +8,7 @@ use sqlx::Row;
 
 const ENTRY_SELECT: &str =
     "select e.id, e.child_id, e.seq, e.author_id, a.display_name as author_name, \
+     a.display_sealed as author_sealed, \
      e.category, e.kind, e.body, e.revision, e.supersedes, e.client_id, e.created_at \
      from entry e join account a on a.id = e.author_id";
 
@@ -90,7 +91,7 @@ impl Store {
         limit: i64,
     ) -> StoreResult<Vec<(i64, AccessRow)>> {
         let rows = sqlx::query(
-            "select l.id, l.at, l.account_id, a.display_name, l.action, l.detail \
+            "select l.id, l.at, l.account_id, a.display_name, a.display_sealed, l.action, l.detail \
              from access_log l join account a on a.id = l.account_id \
              where l.child_id = $1 and l.id > $2 order by l.id limit $3",
         )
@@ -106,7 +107,7 @@ impl Store {
                     AccessRow {
                         at: r.try_get("at")?,
                         account_id: id(r, "account_id")?,
-                        display_name: r.try_get("display_name")?,
+                        display_name: super::rows::name(r, "display_name", "display_sealed")?,
                         action: r.try_get("action")?,
                         detail: r.try_get("detail")?,
                     },

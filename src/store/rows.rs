@@ -12,6 +12,20 @@ pub(super) fn id<T: FromStr>(row: &AnyRow, col: &str) -> StoreResult<T> {
     s.parse().map_err(|_| StoreError::Corrupt("id"))
 }
 
+/// A display name: clear (staff) or sealed (families: a youth's name is the child's).
+#[derive(Clone, Debug, Default)]
+pub struct Name {
+    pub clear: String,
+    pub sealed: Option<Vec<u8>>,
+}
+
+pub(super) fn name(row: &AnyRow, clear: &str, sealed: &str) -> StoreResult<Name> {
+    Ok(Name {
+        clear: row.try_get(clear)?,
+        sealed: row.try_get(sealed)?,
+    })
+}
+
 pub(super) fn opt_id<T: FromStr>(row: &AnyRow, col: &str) -> StoreResult<Option<T>> {
     let s: Option<String> = row.try_get(col)?;
     s.map(|s| s.parse().map_err(|_| StoreError::Corrupt("id")))
@@ -48,7 +62,7 @@ pub struct AccountRow {
     pub id: AccountId,
     pub login: String,
     pub password_hash: String,
-    pub display_name: String,
+    pub display_name: Name,
     pub kind: String,
     pub profession: Option<String>,
     pub org_id: Option<OrgId>,
@@ -63,7 +77,7 @@ impl AccountRow {
             id: id(r, "id")?,
             login: r.try_get("login")?,
             password_hash: r.try_get("password_hash")?,
-            display_name: r.try_get("display_name")?,
+            display_name: name(r, "display_name", "display_sealed")?,
             kind: r.try_get("kind")?,
             profession: r.try_get("profession")?,
             org_id: opt_id(r, "org_id")?,
@@ -117,7 +131,7 @@ pub struct MemberRow {
     pub expires_at: Option<i64>,
     pub granted_by: Option<AccountId>,
     pub last_read_seq: i64,
-    pub display_name: String,
+    pub display_name: Name,
     pub profession: Option<String>,
     pub org_id: Option<OrgId>,
 }
@@ -136,7 +150,7 @@ impl MemberRow {
             expires_at: r.try_get("expires_at")?,
             granted_by: opt_id(r, "granted_by")?,
             last_read_seq: r.try_get("last_read_seq")?,
-            display_name: r.try_get("display_name")?,
+            display_name: name(r, "display_name", "display_sealed")?,
             profession: r.try_get("profession")?,
             org_id: opt_id(r, "org_id")?,
         })
@@ -164,7 +178,7 @@ pub struct EntryRow {
     pub child_id: ChildId,
     pub seq: i64,
     pub author_id: AccountId,
-    pub author_name: String,
+    pub author_name: Name,
     pub category: i64,
     pub kind: String,
     pub body: Vec<u8>,
@@ -181,7 +195,7 @@ impl EntryRow {
             child_id: id(r, "child_id")?,
             seq: r.try_get("seq")?,
             author_id: id(r, "author_id")?,
-            author_name: r.try_get("author_name")?,
+            author_name: name(r, "author_name", "author_sealed")?,
             category: r.try_get("category")?,
             kind: r.try_get("kind")?,
             body: r.try_get("body")?,
@@ -211,7 +225,7 @@ pub struct NewEntry {
 pub struct AccessRow {
     pub at: i64,
     pub account_id: AccountId,
-    pub display_name: String,
+    pub display_name: Name,
     pub action: String,
     pub detail: String,
 }

@@ -1,0 +1,254 @@
+//! Group 5: durability. Concurrent posts from several sockets, `kill -9` in
+//! the middle, restart on the same data dir: every acknowledged post is there
+//! exactly once, seq stays gap-free, and a retry with the same `client_id`
+//! returns the same entry. Also: SIGTERM closes sockets with 1001 and exits 0.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+use tokio_tungstenite::tungstenite::protocol::Message;
+
+use crate::fanout::ensure_can_post;
+use crate::helpers::*;
+
+#[derive(Clone, Debug)]
+struct Sent {
+    login: String,
+    client_id: String,
+    category: &'static str,
+    text: String,
+}
+
+/// Posts until `n` are acknowledged or the connection dies; never panics on a
+/// dead server. Returns (acknowledged with their entries, sent but unanswered).
+async fn post_until_dead(
+    mut ws: Ws,
+    login: String,
+    child: String,
+    category: &'static str,
+    n: usize,
+    acked_count: Arc<AtomicUsize>,
+) -> (Vec<(Sent, Value)>, Vec<Sent>) {
+    let mut acked = Vec::new();
+    let mut unanswered = Vec::new();
+    for i in 0..n {
+        let cid = new_client_id();
+        let sent = Sent {
+            login: login.clone(),
+            client_id: cid.clone(),
+            category,
+            text: format!("{login} {i} 耐久テスト"),
+        };
+        let r = format!("p{i}");
+        let frame = json!({"type": "post", "ref": r, "child_id": child, "client_id": cid,
+            "category": category, "kind": "note", "body": {"text": sent.text}});
+        if ws.try_send(Message::text(frame.to_string())).await.is_err() {
+            unanswered.push(sent);
+            break;
+        }
+        let answer = loop {
+            match ws.next_frame(Duration::from_secs(20)).await {
+                Frame::Json(v) if v["ref"] == r.as_str() => break Some(v),
+                Frame::Json(_) => continue,
+                _ => break None,
+            }
+        };
+        match answer {
+            Some(v) => {
+                assert_eq!(v["type"], "posted", "{v}");
+                acked.push((sent, v["entry"].clone()));
+                acked_count.fetch_add(1, Ordering::SeqCst);
+            }
+            None => {
+                unanswered.push(sent);
+                break;
+            }
+        }
+    }
+    (acked, unanswered)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn kill_9_loses_no_acknowledged_post() {
+    let mut server = Server::demo().await;
+    let logins = [
+        ("guardian.sato", "family"),
+        ("coordinator.yamada", "welfare"),
+        ("phn.kato", "health"),
+        ("schoolnurse.ogawa", "education"),
+    ];
+    let g = server.login("guardian.sato").await;
+    let child = g.child_id(HINATA).await;
+    let mut sessions = Vec::new();
+    for (l, _) in &logins {
+        sessions.push(server.login(l).await);
+    }
+    let refs: Vec<&Session> = sessions[1..].iter().collect();
+    ensure_can_post(&g, &child, &refs).await;
+    let start_last = g.last_seq(&child).await;
+
+    let acked_count = Arc::new(AtomicUsize::new(0));
+    let mut tasks = Vec::new();
+    for (s, (l, cat)) in sessions.iter().zip(logins) {
+        let ws = s.ws().await;
+        tasks.push(tokio::spawn(post_until_dead(
+            ws,
+            l.to_string(),
+            child.clone(),
+            cat,
+            50,
+            acked_count.clone(),
+        )));
+    }
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while acked_count.load(Ordering::SeqCst) < 60 {
+        assert!(Instant::now() < deadline, "posting too slow");
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    server.kill();
+    let mut acked = Vec::new();
+    let mut unanswered = Vec::new();
+    for t in tasks {
+        let (a, u) = t.await.unwrap();
+        acked.extend(a);
+        unanswered.extend(u);
+    }
+    assert!(acked.len() >= 60 && acked.len() < 200, "{}", acked.len());
+
+    server.restart().await;
+    let g = server.login("guardian.sato").await;
+    let all = g.all_entries(&child).await;
+    let seqs: Vec<i64> = all.iter().map(seq_of).collect();
+    let last = *seqs.last().unwrap();
+    assert_eq!(
+        seqs,
+        (1..=last).collect::<Vec<_>>(),
+        "seq has gaps after restart"
+    );
+    assert!(last >= start_last + acked.len() as i64);
+    assert!(last <= start_last + (acked.len() + unanswered.len()) as i64);
+
+    let mut by_cid: HashMap<String, Vec<&Value>> = HashMap::new();
+    for e in &all {
+        by_cid
+            .entry(e["client_id"].as_str().unwrap().to_string())
+            .or_default()
+            .push(e);
+    }
+    for (sent, entry) in &acked {
+        let found = by_cid
+            .get(&sent.client_id)
+            .map(Vec::as_slice)
+            .unwrap_or(&[]);
+        assert_eq!(
+            found.len(),
+            1,
+            "acknowledged post {} present {} times",
+            sent.client_id,
+            found.len()
+        );
+        let e = found[0];
+        assert_eq!(e["id"], entry["id"]);
+        assert_eq!(e["seq"], entry["seq"]);
+        assert_eq!(e["body"]["text"], sent.text.as_str());
+        assert_eq!(e["category"], sent.category);
+    }
+    for sent in &unanswered {
+        let n = by_cid.get(&sent.client_id).map(Vec::len).unwrap_or(0);
+        assert!(
+            n <= 1,
+            "unanswered post {} present {n} times",
+            sent.client_id
+        );
+    }
+
+    // Retrying with the same client_id after the restart: the same entry.
+    let mut fresh = HashMap::new();
+    for (l, _) in &logins {
+        fresh.insert(l.to_string(), server.login(l).await);
+    }
+    for (sent, entry) in acked.iter().step_by(7) {
+        let s = &fresh[&sent.login];
+        let (st, e) = s
+            .post_entry_cid(
+                &child,
+                &sent.client_id,
+                sent.category,
+                "note",
+                json!({"text": sent.text}),
+            )
+            .await;
+        assert_eq!(st, 200, "retry of {}: {e}", sent.client_id);
+        assert_eq!(e["id"], entry["id"]);
+        assert_eq!(e["seq"], entry["seq"]);
+    }
+    // Over the socket too.
+    let (sent, entry) = &acked[0];
+    let mut ws = fresh[&sent.login].ws().await;
+    let f = ws
+        .post(
+            &child,
+            &sent.client_id,
+            sent.category,
+            "note",
+            json!({"text": sent.text}),
+        )
+        .await;
+    assert_eq!(f["type"], "posted", "{f}");
+    assert_eq!(f["entry"]["id"], entry["id"]);
+    // Retrying the unanswered ones: each ends up exactly once.
+    for sent in &unanswered {
+        let s = &fresh[&sent.login];
+        let (st, e) = s
+            .post_entry_cid(
+                &child,
+                &sent.client_id,
+                sent.category,
+                "note",
+                json!({"text": sent.text}),
+            )
+            .await;
+        let existed = by_cid.contains_key(&sent.client_id);
+        assert_eq!(st, if existed { 200 } else { 201 }, "{e}");
+    }
+    let all2 = g.all_entries(&child).await;
+    let seqs: Vec<i64> = all2.iter().map(seq_of).collect();
+    assert_eq!(seqs, (1..=seqs.len() as i64).collect::<Vec<_>>());
+    for sent in acked.iter().map(|(s, _)| s).chain(unanswered.iter()) {
+        let n = all2
+            .iter()
+            .filter(|e| e["client_id"] == sent.client_id.as_str())
+            .count();
+        assert_eq!(n, 1, "{} present {n} times", sent.client_id);
+    }
+    server.check_logs();
+}
+
+#[tokio::test]
+async fn sigterm_closes_sockets_1001_and_exits_0() {
+    let mut server = Server::demo().await;
+    let g = server.login("guardian.sato").await;
+    let child = g.child_id(HINATA).await;
+    let e = g.note(&child, "family", "停止前の記録").await;
+    let mut ws = g.ws().await;
+    ws.subscribe(&child, 0).await;
+    let closed = Arc::new(Mutex::new(None));
+    let c2 = closed.clone();
+    let reader = tokio::spawn(async move {
+        let frames = ws.expect_close_within(1001, Duration::from_secs(30)).await;
+        *c2.lock().unwrap() = Some(frames.len());
+    });
+    let status = server.terminate().await;
+    reader.await.unwrap();
+    assert!(closed.lock().unwrap().is_some());
+    assert!(status.success(), "exit status after SIGTERM: {status:?}");
+
+    server.restart().await;
+    let g = server.login("guardian.sato").await;
+    let all = g.all_entries(&child).await;
+    assert_eq!(all.iter().filter(|x| x["id"] == e["id"]).count(), 1);
+    server.check_logs();
+}

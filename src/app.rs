@@ -48,7 +48,23 @@ pub async fn open_core(args: &ServeArgs) -> anyhow::Result<Core> {
         args.login_max_failures_per_account,
         args.login_max_failures_per_address,
     );
-    Ok(Core::new(store, keys.ring, &keys.token_key, throttle, settings).await?)
+    let pusher = crate::push::Pusher::new(
+        &keys.vapid_key,
+        args.vapid_subject.clone(),
+        args.push_insecure_origins.clone(),
+    )?;
+    let delay_ms =
+        i64::try_from(args.escalation_delay.max(1).saturating_mul(1000)).unwrap_or(i64::MAX);
+    Ok(Core::new(
+        store,
+        keys.ring,
+        &keys.token_key,
+        throttle,
+        settings,
+        pusher,
+        delay_ms,
+    )
+    .await?)
 }
 
 impl App {
@@ -101,10 +117,21 @@ impl App {
         let service = http::router(state).into_make_service_with_connect_info::<SocketAddr>();
         let handle = axum_server::Handle::new();
         let (h, core) = (handle.clone(), self.core.clone());
+        let stop = tokio_util::sync::CancellationToken::new();
+        let escalation = tokio::spawn(crate::domain::emergency::escalation_loop(
+            self.core.clone(),
+            stop.clone(),
+        ));
         tokio::spawn(async move {
             shutdown.await;
+            stop.cancel();
             tracing::info!("shutting down");
             core.hub.close_all(close::GOING_AWAY);
+            // Give sockets a moment to send their 1001 close frames.
+            let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+            while core.hub.connection_count() > 0 && tokio::time::Instant::now() < deadline {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
             h.graceful_shutdown(Some(Duration::from_secs(10)));
         });
         match self.tls {
@@ -121,6 +148,7 @@ impl App {
                     .await?
             }
         }
+        let _ = escalation.await;
         self.core.store.close().await;
         Ok(())
     }

@@ -117,9 +117,23 @@ pub struct ServeArgs {
     /// Bound of each WebSocket's outbound queue; a client that falls further behind is closed (1013).
     #[arg(long, env = "RENRAKU_WS_QUEUE", default_value_t = 1024)]
     pub ws_queue: usize,
-    /// Escalation delay of emergency alerts, in seconds.
+    /// Escalation delay of emergency alerts, in seconds (also the re-notification interval).
     #[arg(long, env = "RENRAKU_ESCALATION_DELAY", default_value_t = 300)]
     pub escalation_delay: u64,
+    /// Push endpoint origin allowed over http or on a private address (repeatable; tests, local relays).
+    #[arg(
+        long = "push-insecure-origin",
+        env = "RENRAKU_PUSH_INSECURE_ORIGIN",
+        value_delimiter = ','
+    )]
+    pub push_insecure_origins: Vec<String>,
+    /// VAPID subject: how push services can reach the operator.
+    #[arg(
+        long,
+        env = "RENRAKU_VAPID_SUBJECT",
+        default_value = "mailto:renraku-admin@localhost"
+    )]
+    pub vapid_subject: String,
 }
 
 /// Limits of the wire contract.
@@ -143,6 +157,8 @@ impl ServeArgs {
             access_token_ttl: 900,
             ws_queue: 1024,
             escalation_delay: 300,
+            push_insecure_origins: Vec::new(),
+            vapid_subject: "mailto:renraku-admin@localhost".into(),
         }
     }
 }

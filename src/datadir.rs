@@ -5,6 +5,7 @@
 //! DIR/renraku.db            SQLite database (+ -wal, -shm)
 //! DIR/keys/master.age       master age X25519 identity (0600)
 //! DIR/keys/token-signing.key  base64 HS256 key for access tokens (0600)
+//! DIR/keys/vapid.key        base64url P-256 private key for Web Push (0600)
 //! DIR/tls/cert.pem, key.pem   self-signed development pair (generated if absent)
 //! ```
 
@@ -27,6 +28,7 @@ pub struct DataDir {
 pub struct Keys {
     pub ring: KeyRing,
     pub token_key: Zeroizing<Vec<u8>>,
+    pub vapid_key: Zeroizing<Vec<u8>>,
 }
 
 impl DataDir {
@@ -46,6 +48,10 @@ impl DataDir {
 
     pub fn token_key_path(&self) -> PathBuf {
         self.keys_dir().join("token-signing.key")
+    }
+
+    pub fn vapid_path(&self) -> PathBuf {
+        self.keys_dir().join("vapid.key")
     }
 
     pub fn cert_path(&self) -> PathBuf {
@@ -79,8 +85,23 @@ impl DataDir {
             ));
             write_private(&self.token_key_path(), text.as_bytes())?;
         }
+        self.ensure_vapid()?;
         if !self.cert_path().exists() || !self.tls_key_path().exists() {
             self.generate_tls()?;
+        }
+        Ok(())
+    }
+
+    /// The VAPID key pair identifies this deployment to push services; data
+    /// dirs made before Web Push get one on their next start.
+    fn ensure_vapid(&self) -> anyhow::Result<()> {
+        if !self.vapid_path().exists() {
+            let key = Zeroizing::new(crate::push::Pusher::generate_key());
+            let text = Zeroizing::new(format!(
+                "{}\n",
+                base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(key.as_slice())
+            ));
+            write_private(&self.vapid_path(), text.as_bytes())?;
         }
         Ok(())
     }
@@ -113,9 +134,15 @@ impl DataDir {
         if token_key.len() < 32 {
             bail!("token signing key must be at least 32 bytes");
         }
+        self.ensure_vapid()?;
+        let vapid_text = read_private(&self.vapid_path())?;
+        let vapid_key = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(String::from_utf8_lossy(&vapid_text).trim())
+            .context("VAPID key is not base64url")?;
         Ok(Keys {
             ring,
             token_key: Zeroizing::new(token_key),
+            vapid_key: Zeroizing::new(vapid_key),
         })
     }
 }

@@ -45,6 +45,8 @@ pub enum Event {
         account_id: AccountId,
         seq: Seq,
     },
+    /// A ready frame for every connection of one account (alerts).
+    Frame(Arc<str>),
 }
 
 /// Close codes the hub asks connections to close with.
@@ -238,6 +240,28 @@ impl Hub {
                 Self::send(conn, Event::Membership(state.clone()));
             }
         }
+    }
+
+    /// Sends a frame to every connection of `account`; false if it has none.
+    pub fn send_to_account(&self, account: AccountId, frame: Arc<str>) -> bool {
+        let Ok(inner) = self.inner.lock() else {
+            return false;
+        };
+        let mut any = false;
+        for id in inner.by_account.get(&account).into_iter().flatten() {
+            if let Some(conn) = inner.conns.get(id) {
+                Self::send(conn, Event::Frame(frame.clone()));
+                any = true;
+            }
+        }
+        any
+    }
+
+    pub fn is_online(&self, account: AccountId) -> bool {
+        self.inner
+            .lock()
+            .map(|i| i.by_account.contains_key(&account))
+            .unwrap_or(false)
     }
 
     /// Closes every connection of a session (logout, revoked refresh chain).

@@ -53,6 +53,8 @@ id_type!(EntryId);
 id_type!(OrgId);
 id_type!(SessionId);
 id_type!(ConnId);
+id_type!(AlertId);
+id_type!(PushSubId);
 
 /// Per-child sequence number of an entry (1, 2, ...; 0 means "before the first").
 pub type Seq = i64;

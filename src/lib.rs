@@ -11,6 +11,7 @@
 //! - `auth`: passwords (argon2id), tokens (JWT HS256, pinned), sessions, TOTP, login throttling.
 //! - `consent`: membership rules turned into capabilities that prove a check was made.
 //! - `domain`: use cases (accounts, children, members, entries, access log); take capabilities.
+//! - `push`: Web Push sending (VAPID, aes128gcm) and the SSRF guard on endpoints.
 //! - `hub`: live fan-out: per-child subscribers, bounded per-connection queues, control events.
 //! - `http`: axum router, error table, extractors, one file per resource, the WebSocket.
 //! - `app`: composition root: build (open store, keys, bind) and run until shutdown.
@@ -30,4 +31,5 @@ pub mod error;
 pub mod http;
 pub mod hub;
 pub mod ids;
+pub mod push;
 pub mod store;

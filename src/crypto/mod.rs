@@ -79,7 +79,7 @@ impl DataKey {
 
 /// Associated data for each kind of sealed row.
 pub mod aad {
-    use crate::ids::{AccountId, ChildId, EntryId};
+    use crate::ids::{AccountId, AlertId, ChildId, EntryId};
 
     pub fn profile(child: ChildId) -> Vec<u8> {
         format!("renraku/v1/profile/{child}").into_bytes()
@@ -91,6 +91,10 @@ pub mod aad {
 
     pub fn emergency_card(child: ChildId) -> Vec<u8> {
         format!("renraku/v1/emergency-card/{child}").into_bytes()
+    }
+
+    pub fn alert(child: ChildId, alert: AlertId) -> Vec<u8> {
+        format!("renraku/v1/alert/{child}/{alert}").into_bytes()
     }
 
     pub fn account_name(account: AccountId) -> Vec<u8> {

@@ -9,7 +9,8 @@ use serde_json::Value;
 use std::collections::HashMap;
 
 use crate::domain::{
-    Core, NewAccount, NewChild, NewEntryInput, NewMember, NewOrg, Principal, RevisionInput,
+    CardInput, ContactInput, Core, NewAccount, NewChild, NewEntryInput, NewMember, NewOrg,
+    Principal, RevisionInput,
 };
 use crate::ids::{AccountId, ChildId, EntryId, OrgId, SessionId, Timestamp};
 use data::{DemoChild, ACCOUNTS, CHILDREN, ORGS, PASSWORD};
@@ -162,7 +163,30 @@ impl Loader<'_> {
                     .map_err(|e| anyhow!("{e}"))?;
             }
         }
-        self.entries(c, child).await
+        self.entries(c, child).await?;
+        let card = CardInput {
+            summary: c.card.summary.into(),
+            steps: c.card.steps.iter().map(|s| (*s).to_owned()).collect(),
+            hospital: c.card.hospital.into(),
+            notes: c.card.notes.into(),
+        };
+        core.put_card(guardian, child, card)
+            .await
+            .map_err(|e| anyhow!("card: {e}"))?;
+        let contacts = c
+            .contacts
+            .iter()
+            .map(|(login, tier)| {
+                Ok(ContactInput {
+                    account_id: self.id(login)?,
+                    tier: i64::from(*tier),
+                })
+            })
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        core.set_contacts(guardian, child, contacts)
+            .await
+            .map_err(|e| anyhow!("contacts: {e}"))?;
+        Ok(())
     }
 
     async fn entries(&self, c: &DemoChild, child: ChildId) -> anyhow::Result<()> {

@@ -111,7 +111,7 @@ fn entry_of(row: EntryRow, sealed: Sealed, names: &DataKey) -> Entry {
 }
 
 impl Core {
-    async fn child_key(&self, child: ChildId) -> Result<Arc<DataKey>> {
+    pub(super) async fn child_key(&self, child: ChildId) -> Result<Arc<DataKey>> {
         if let Some(k) = self.keys.cached(child) {
             return Ok(k);
         }

@@ -5,12 +5,14 @@
 mod accounts;
 mod body;
 mod children;
+pub mod emergency;
 mod entries;
 mod members;
 
 pub use accounts::{Account, NewAccount, NewOrg, Org};
 pub use body::validate_body;
 pub use children::{Child, ChildSummary, NewChild};
+pub use emergency::{Alert, AlertInput, Card, CardInput, Contact, ContactInput};
 pub use entries::{AccessRecord, Entry, EntryPage, NewEntryInput, RevisionInput};
 pub use members::{Member, MemberPatch, NewMember};
 
@@ -55,6 +57,11 @@ pub struct Core {
     pub tokens: TokenKeys,
     pub throttle: Throttle,
     pub settings: Settings,
+    pub pusher: crate::push::Pusher,
+    /// Escalation delay (and re-notification interval) of alerts.
+    pub escalation_delay_ms: i64,
+    /// Wakes the escalation scheduler when an alert is raised.
+    pub wake: tokio::sync::Notify,
     /// Seals server-wide secrets (TOTP seeds); stored age-wrapped like child keys.
     pub(crate) server_key: Arc<DataKey>,
 }
@@ -66,6 +73,8 @@ impl Core {
         token_key: &[u8],
         throttle: Throttle,
         settings: Settings,
+        pusher: crate::push::Pusher,
+        escalation_delay_ms: i64,
     ) -> Result<Self> {
         let server_key = match store.get_server_key("server").await? {
             Some(wrapped) => keys.unwrap_key(&wrapped)?,
@@ -84,6 +93,9 @@ impl Core {
             tokens: TokenKeys::new(token_key),
             throttle,
             settings,
+            pusher,
+            escalation_delay_ms,
+            wake: tokio::sync::Notify::new(),
             server_key,
         })
     }

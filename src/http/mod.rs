@@ -5,6 +5,7 @@
 mod auth;
 mod children;
 mod directory;
+mod emergency;
 pub mod error;
 mod extract;
 mod web;
@@ -41,6 +42,7 @@ pub fn router(state: AppState) -> Router {
         .merge(auth::router())
         .merge(directory::router())
         .merge(children::router())
+        .merge(emergency::router())
         .merge(ws::router())
         .layer(SetResponseHeaderLayer::overriding(
             header::CACHE_CONTROL,

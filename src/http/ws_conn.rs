@@ -67,6 +67,15 @@ pub async fn serve(state: AppState, who: Principal, sink: Sink, mut stream: Stre
     }
     conn.push(json!({"type": "ready", "account_id": conn.who.account}))
         .await;
+    // A contact who connects late still gets the open alerts that reached them.
+    match conn.state.core.open_alerts_for(&conn.who).await {
+        Ok(alerts) => {
+            for alert in alerts {
+                conn.push(json!({"type": "alert", "alert": alert})).await;
+            }
+        }
+        Err(e) => tracing::error!(error = %e, "loading open alerts"),
+    }
     loop {
         let expiry = conn.next_expiry();
         tokio::select! {
@@ -94,9 +103,10 @@ pub async fn serve(state: AppState, who: Principal, sink: Sink, mut stream: Stre
             _ = sleep_until(expiry) => conn.expire(),
         }
     }
-    drop(guard);
     drop(conn);
     let _ = writer.await;
+    // Leaves the hub last, so that shutdown can wait for close frames to go out.
+    drop(guard);
 }
 
 /// The close code for a failed read: 1009 for a frame over the limit.
@@ -225,8 +235,15 @@ impl Conn {
                 .await
                 .map(|_| ()),
             // Emergency alerts arrive with their own issue; until then no alert exists.
-            Ok(ClientFrame::AckAlert { alert_id }) => match alert_id.parse::<uuid::Uuid>() {
-                Ok(_) => Err(Error::NotFound),
+            Ok(ClientFrame::AckAlert { alert_id }) => match alert_id.parse() {
+                Ok(id) => match self.state.core.ack_alert(&self.who, id, "websocket").await {
+                    Ok(alert) => {
+                        self.push(json!({"type": "acked", "ref": r, "alert": alert}))
+                            .await;
+                        Ok(())
+                    }
+                    Err(e) => Err(e),
+                },
                 Err(_) => Err(Error::bad_request("alert_id: not a valid id")),
             },
             Err(e) => Err(e),
@@ -286,6 +303,7 @@ impl Conn {
         match ev {
             Event::Entry(e) => self.on_entry(&e),
             Event::Membership(m) => self.on_membership(&m),
+            Event::Frame(frame) => self.try_push(Message::Text(frame.to_string().into())),
             Event::Receipt {
                 child_id,
                 account_id,

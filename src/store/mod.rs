@@ -11,9 +11,11 @@
 
 mod accounts;
 mod children;
+mod emergency;
 mod entries;
 mod rows;
 
+pub use emergency::{AlertRow, ContactRow, DeliveryRow, Notified, PushSubRow};
 pub use entries::Visibility;
 pub use rows::*;
 

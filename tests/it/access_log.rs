@@ -56,6 +56,16 @@ async fn every_read_and_write_appears_for_the_guardian() {
     assert_eq!(st, 201, "{r}");
     let mut ws = doc.ws().await;
     ws.subscribe(&child, 0).await;
+    let f = ws
+        .post(
+            &child,
+            &new_client_id(),
+            "health",
+            "vital",
+            json!({"measure": "blood_glucose", "value": 98, "unit": "mg/dL"}),
+        )
+        .await;
+    assert_eq!(f["type"], "posted", "{f}");
     let (st, _) = g
         .patch(
             &format!("/api/v1/children/{child}/members/{}", doc.account_id),
@@ -78,7 +88,8 @@ async fn every_read_and_write_appears_for_the_guardian() {
             "read_entries",
             "post",
             "revise",
-            "read_entries"
+            "read_entries",
+            "post"
         ],
         "doctor's actions in the access log: {new:?}"
     );

@@ -180,6 +180,7 @@ async fn no_plaintext_under_the_data_dir() {
 #[tokio::test]
 async fn refuses_to_start_with_a_readable_master_identity() {
     let mut server = Server::demo().await;
+    server.login("guardian.sato").await;
     let status = server.terminate().await;
     assert!(status.success(), "{status:?}");
     let id_path = identity_file(&server);

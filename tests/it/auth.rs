@@ -650,3 +650,35 @@ async fn jwt_negative_suite() {
     assert_eq!(s.get("/api/v1/me").await.0, 200);
     server.check_logs();
 }
+
+#[tokio::test]
+async fn unknown_login_takes_about_as_long_as_a_wrong_password() {
+    let server = Server::demo_with(&["--login-max-failures-per-account", "100"]).await;
+    let api = server.api();
+    let mut known = Vec::new();
+    let mut unknown = Vec::new();
+    for i in 0..7 {
+        let t = std::time::Instant::now();
+        let r = api
+            .login_raw("guardian.sato", "wrong-password-123", None)
+            .await;
+        assert_err(&r, 401, "invalid_credentials");
+        known.push(t.elapsed());
+        let t = std::time::Instant::now();
+        let r = api
+            .login_raw(&format!("nobody.{i}"), "wrong-password-123", None)
+            .await;
+        assert_err(&r, 401, "invalid_credentials");
+        unknown.push(t.elapsed());
+    }
+    known.sort();
+    unknown.sort();
+    let (k, u) = (known[3], unknown[3]);
+    // A password hash is verified either way: an unknown login must not be
+    // answered several times faster (account enumeration by timing).
+    assert!(
+        u * 3 >= k,
+        "unknown login answered in {u:?}, wrong password in {k:?}"
+    );
+    server.check_logs();
+}

@@ -252,3 +252,55 @@ async fn sigterm_closes_sockets_1001_and_exits_0() {
     assert_eq!(all.iter().filter(|x| x["id"] == e["id"]).count(), 1);
     server.check_logs();
 }
+
+#[test]
+fn sigterm_right_after_the_listening_line_exits_0() {
+    // Once the server says it is listening, SIGTERM must be a graceful stop:
+    // the handler has to be installed before the announcement. The signal is
+    // sent the moment the line is read.
+    use std::io::{BufRead, BufReader, Write};
+    use std::process::{Command, Stdio};
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("data");
+    for (round, cmd) in ["demo", "serve", "serve"].iter().enumerate() {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_renraku"))
+            .arg(cmd)
+            .arg("--data-dir")
+            .arg(&dir)
+            .arg("--listen")
+            .arg("127.0.0.1:0")
+            .env("RUST_LOG", "info")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        // A shell waiting on its stdin sends the signal without the delay of
+        // spawning `kill` after the line has been read.
+        let mut killer = Command::new("sh")
+            .arg("-c")
+            .arg(format!("read _ && kill -TERM {}", child.id()))
+            .stdin(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut trigger = killer.stdin.take().unwrap();
+        let out = BufReader::new(child.stdout.take().unwrap());
+        let mut announced = false;
+        for line in out.lines() {
+            if line.unwrap().starts_with("renraku listening on ") {
+                announced = true;
+                trigger.write_all(b"go\n").unwrap();
+                trigger.flush().unwrap();
+                break;
+            }
+        }
+        drop(trigger);
+        assert!(killer.wait().unwrap().success());
+        assert!(announced, "round {round}: no listening line");
+        let status = child.wait().unwrap();
+        assert!(
+            status.success(),
+            "round {round} ({cmd}): SIGTERM right after `renraku listening on` gave {status:?}"
+        );
+    }
+}

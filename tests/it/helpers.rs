@@ -422,10 +422,47 @@ pub fn count_bytes(hay: &[u8], needle: &[u8]) -> usize {
     hay.windows(needle.len()).filter(|w| *w == needle).count()
 }
 
+/// The forms a secret can take in a log line: as is, and for non-ASCII text
+/// also escaped as bytes (`\xe4\xbd\x90`, Rust's byte Debug) and as JSON
+/// (`\u4f50`) or Rust (`\u{4f50}`) unicode escapes.
+fn log_forms(secret: &str) -> Vec<String> {
+    let mut forms = vec![secret.to_string()];
+    if !secret.is_ascii() {
+        forms.push(secret.as_bytes().escape_ascii().to_string());
+        let mut json = String::new();
+        let mut rust = String::new();
+        for c in secret.chars() {
+            if c.is_ascii() {
+                json.push(c);
+                rust.push(c);
+            } else {
+                let mut buf = [0u16; 2];
+                for u in c.encode_utf16(&mut buf) {
+                    json.push_str(&format!("\\u{u:04x}"));
+                }
+                rust.push_str(&format!("\\u{{{:x}}}", c as u32));
+            }
+        }
+        forms.push(json);
+        forms.push(rust);
+    }
+    forms
+}
+
 pub fn check_log_text(log: &str, reg: &Registry) {
     let mut leaks = Vec::new();
+    // ASCII-only lowercasing keeps byte offsets identical to `log`.
+    let lower = log.to_ascii_lowercase();
     for (kind, secret) in reg.all() {
-        if let Some(pos) = log.find(&secret) {
+        let found = log_forms(&secret).into_iter().find_map(|f| {
+            if f != secret {
+                // Escapes may be printed with upper- or lower-case hex digits.
+                lower.find(&f.to_ascii_lowercase())
+            } else {
+                log.find(&f)
+            }
+        });
+        if let Some(pos) = found {
             let start = log[..pos]
                 .char_indices()
                 .rev()

@@ -93,11 +93,13 @@ async fn create_admin(args: CreateAdminArgs) -> anyhow::Result<()> {
 }
 
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    let shutdown = shutdown_signal();
     let core = open_core(&args).await?;
-    start(args, core).await
+    start(args, core, shutdown).await
 }
 
 async fn demo(args: ServeArgs) -> anyhow::Result<()> {
+    let shutdown = shutdown_signal();
     DataDir::new(&args.data.data_dir)
         .init()
         .context("preparing the data dir")?;
@@ -106,10 +108,14 @@ async fn demo(args: ServeArgs) -> anyhow::Result<()> {
         println!("loaded the demo dataset; every demo password is `renraku-demo`");
         println!("logins: {}", renraku::demo::logins().join(", "));
     }
-    start(args, core).await
+    start(args, core, shutdown).await
 }
 
-async fn start(args: ServeArgs, core: renraku::domain::Core) -> anyhow::Result<()> {
+async fn start(
+    args: ServeArgs,
+    core: renraku::domain::Core,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
     if args.insecure_http {
         tracing::warn!("serving plain HTTP (--insecure-http): only behind a TLS-terminating proxy");
     }
@@ -117,20 +123,27 @@ async fn start(args: ServeArgs, core: renraku::domain::Core) -> anyhow::Result<(
     println!("renraku listening on {}", app.url());
     std::io::stdout().flush()?;
     tracing::info!(addr = %app.local_addr, "listening");
-    app.run(shutdown_signal()).await
+    app.run(shutdown).await
 }
 
-async fn shutdown_signal() {
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
+/// Registers SIGTERM/SIGINT handlers now (so a signal that arrives while
+/// starting up is not fatal) and returns a future that resolves on either.
+fn shutdown_signal() -> impl std::future::Future<Output = ()> + Send + 'static {
+    use tokio::signal::unix::{signal, SignalKind};
+    let term = signal(SignalKind::terminate()).ok();
+    let int = signal(SignalKind::interrupt()).ok();
+    async move {
+        let wait = |s: Option<tokio::signal::unix::Signal>| async move {
+            match s {
+                Some(mut s) => {
+                    s.recv().await;
+                }
+                None => std::future::pending::<()>().await,
             }
-            Err(_) => std::future::pending::<()>().await,
+        };
+        tokio::select! {
+            _ = wait(term) => {}
+            _ = wait(int) => {}
         }
-    };
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        _ = term => {}
     }
 }

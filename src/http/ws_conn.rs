@@ -260,13 +260,22 @@ impl Conn {
         r: Option<&str>,
     ) -> Result<(), Error> {
         let core = self.state.core.clone();
-        let member = core.member(child, self.who.account).await?;
+        core.member(child, self.who.account).await?;
         // Register first: whatever commits from now on is queued for us.
         self.subs.remove(&child);
         core.hub.subscribe(self.id, child);
         let mut delivered = after_seq.max(0);
-        loop {
-            let (page, last_seq) = match core.read_entries(&member, delivered, BACKLOG_PAGE).await {
+        let member = loop {
+            // Consent is read again for every page, so a long backlog never
+            // outlives a revocation or narrowing made while it is sent.
+            let page = match core.member(child, self.who.account).await {
+                Ok(member) => core
+                    .read_entries(&member, delivered, BACKLOG_PAGE)
+                    .await
+                    .map(|(page, last)| (member, page, last)),
+                Err(e) => Err(e),
+            };
+            let (member, page, last_seq) = match page {
                 Ok(p) => p,
                 Err(e) => {
                     core.hub.unsubscribe(self.id, child);
@@ -287,10 +296,10 @@ impl Conn {
                     if let Some(last) = page.last() {
                         delivered = delivered.max(last.seq);
                     }
-                    break;
+                    break member;
                 }
             }
-        }
+        };
         self.push(
             json!({"type": "subscribed", "child_id": child, "last_seq": delivered, "ref": r}),
         )

@@ -89,7 +89,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .nest("/api/v1", api)
         .merge(web::router())
-        .fallback(web::not_found)
+        .fallback(web::static_file)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(headers)
         .layer(

@@ -1,8 +1,9 @@
-//! Health checks and the web client (a placeholder page until the client lands).
+//! Health checks and the web client: the files of `web/`, embedded into the
+//! binary (read from disk in debug builds), served with a strict CSP.
 
 use axum::extract::State;
-use axum::http::{header, StatusCode};
-use axum::response::{Html, IntoResponse};
+use axum::http::{header, Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::json;
@@ -13,20 +14,41 @@ use crate::error::Error;
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/", get(index))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
 }
 
 const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
-     connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
+     connect-src 'self'; worker-src 'self'; manifest-src 'self'; frame-ancestors 'none'; \
+     base-uri 'none'; form-action 'self'";
 
-/// `GET /`
-async fn index() -> impl IntoResponse {
+#[derive(rust_embed::Embed)]
+#[folder = "web/"]
+struct Assets;
+
+/// `GET /{path}`: a file of the web client; unknown API paths get the JSON 404.
+pub async fn static_file(method: Method, uri: Uri) -> Response {
+    let path = uri.path();
+    if path.starts_with("/api/") || (method != Method::GET && method != Method::HEAD) {
+        return not_found().await.into_response();
+    }
+    let name = match path.trim_start_matches('/') {
+        "" => "index.html",
+        other => other,
+    };
+    let Some(file) = Assets::get(name) else {
+        return not_found().await.into_response();
+    };
     (
-        [(header::CONTENT_SECURITY_POLICY, CSP)],
-        Html(include_str!("../../web/index.html")),
+        [
+            (header::CONTENT_TYPE, file.metadata.mimetype().to_owned()),
+            (header::CONTENT_SECURITY_POLICY, CSP.to_owned()),
+            // The shell revalidates; the service worker caches it for offline use.
+            (header::CACHE_CONTROL, "no-cache".to_owned()),
+        ],
+        file.data,
     )
+        .into_response()
 }
 
 /// `GET /healthz`

@@ -154,11 +154,31 @@ impl Pusher {
         if auth.len() != 16 {
             return Err("auth: must be 16 bytes".into());
         }
-        WebPushBuilder::new(endpoint, ua_public, Auth::clone_from_slice(&auth))
+        let mut request = WebPushBuilder::new(endpoint, ua_public, Auth::clone_from_slice(&auth))
             .with_valid_duration(Duration::from_secs(3600))
-            .with_vapid(&self.key, &self.subject)
             .build(payload.to_vec())
-            .map_err(|e| format!("encrypting: {e}"))
+            .map_err(|e| format!("encrypting: {e}"))?;
+        let vapid = self.vapid_header(&sub.endpoint)?;
+        request
+            .headers_mut()
+            .insert(http::header::AUTHORIZATION, vapid);
+        Ok(request)
+    }
+
+    /// `Authorization: vapid t=<ES256 JWT>, k=<public key>` (RFC 8292). The
+    /// audience is the endpoint's origin with its port (web-push-native's own
+    /// helper drops the port).
+    fn vapid_header(&self, endpoint: &str) -> Result<http::HeaderValue, String> {
+        use web_push_native::jwt_simple::prelude::{
+            Claims, Duration as JwtDuration, ECDSAP256KeyPairLike,
+        };
+        let url = reqwest::Url::parse(endpoint).map_err(|_| "endpoint: not a URL".to_owned())?;
+        let claims = Claims::create(JwtDuration::from_hours(12))
+            .with_audience(url.origin().ascii_serialization())
+            .with_subject(&self.subject);
+        let token = self.key.sign(claims).map_err(|e| format!("VAPID: {e}"))?;
+        http::HeaderValue::try_from(format!("vapid t={token}, k={}", self.public_key))
+            .map_err(|_| "VAPID header".to_owned())
     }
 
     /// Validates the keys of a new subscription (they must encrypt).

@@ -34,7 +34,11 @@ fn dependency_direction_holds() {
     assert!(files.len() > 20, "found only {} files", files.len());
     let mut wrong = Vec::new();
     for f in &files {
-        let rel = f.strip_prefix(&root).expect("under src").to_string_lossy().into_owned();
+        let rel = f
+            .strip_prefix(&root)
+            .expect("under src")
+            .to_string_lossy()
+            .into_owned();
         if uses(f, "sqlx") && !rel.starts_with("store/") {
             wrong.push(format!("{rel} uses sqlx outside store/"));
         }

@@ -59,6 +59,13 @@ async fn login_returns_tokens_and_account() {
         401,
         "unauthorized",
     );
+    // Tokens never travel in URLs: a query parameter is not a credential.
+    assert_err(
+        &api.get(&format!("/api/v1/me?access_token={}", s.access), None)
+            .await,
+        401,
+        "unauthorized",
+    );
     // Health needs no auth.
     let (st, h) = api.get("/healthz", None).await;
     assert_eq!((st, h), (200, json!({"status": "ok"})));
@@ -679,6 +686,36 @@ async fn unknown_login_takes_about_as_long_as_a_wrong_password() {
     assert!(
         u * 3 >= k,
         "unknown login answered in {u:?}, wrong password in {k:?}"
+    );
+    server.check_logs();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_refreshes_with_one_token_rotate_once() {
+    let server = Server::demo().await;
+    let api = server.api();
+    let s = server.login("guardian.sato").await;
+    let mut tasks = Vec::new();
+    for _ in 0..4 {
+        let api = api.clone();
+        let r = s.refresh.clone();
+        tasks.push(tokio::spawn(async move { api.refresh_raw(&r).await }));
+    }
+    let mut ok = Vec::new();
+    for t in tasks {
+        let (st, v) = t.await.unwrap();
+        if st == 200 {
+            ok.push(v);
+        } else {
+            assert_err(&(st, v), 401, "unauthorized");
+        }
+    }
+    // Single use: never two fresh pairs from one refresh token. (Reuse of a
+    // spent token may even have revoked the one that won.)
+    assert!(
+        ok.len() <= 1,
+        "{} refreshes succeeded with one token",
+        ok.len()
     );
     server.check_logs();
 }

@@ -464,6 +464,17 @@ async fn narrowing_reaches_open_sockets_within_100ms() {
         403,
         "forbidden",
     );
+    let f = ws
+        .post(
+            &child,
+            &new_client_id(),
+            "education",
+            "note",
+            json!({"text": "x"}),
+        )
+        .await;
+    assert_eq!(f["type"], "error", "{f}");
+    assert_eq!(f["code"], "forbidden", "{f}");
     assert_eq!(nurse.get(&format!("/api/v1/children/{child}")).await.0, 200);
     // Only a guardian narrows.
     let coord = server.login("coordinator.yamada").await;
@@ -677,5 +688,80 @@ async fn non_members_get_404_for_real_and_random_ids() {
         .await
         .iter()
         .all(|c| c["id"] != child.as_str()));
+    server.check_logs();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn revoke_during_a_live_stream_stops_entries_at_once() {
+    let server = Server::demo().await;
+    let g = server.login("guardian.sato").await;
+    let doc = server.login("doctor.ito").await;
+    let child = g.child_id(HINATA).await;
+    let mut ws_doc = doc.ws().await;
+    let (_, start) = ws_doc.subscribe(&child, g.last_seq(&child).await).await;
+
+    // The guardian streams medical notes while the revoke happens.
+    let acked = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let poster = {
+        let g = g.clone();
+        let child = child.clone();
+        let acked = acked.clone();
+        tokio::spawn(async move {
+            let mut ws = g.ws().await;
+            for i in 0..80 {
+                let f = ws
+                    .post(
+                        &child,
+                        &new_client_id(),
+                        "medical",
+                        "note",
+                        json!({"text": format!("記録 {i}")}),
+                    )
+                    .await;
+                assert_eq!(f["type"], "posted", "{f}");
+                acked.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            }
+        })
+    };
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while acked.load(std::sync::atomic::Ordering::SeqCst) < 20 {
+        assert!(Instant::now() < deadline, "poster too slow");
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    let (st, m) = g
+        .post_empty(&format!(
+            "/api/v1/children/{child}/members/{}/revoke",
+            doc.account_id
+        ))
+        .await;
+    assert_eq!(st, 200, "{m}");
+    poster.await.unwrap();
+
+    // Entries in order without gaps, then the revocation, then nothing.
+    let mut expect = start + 1;
+    loop {
+        let f = ws_doc.recv().await;
+        if f["type"] == "membership" {
+            assert_eq!(f["status"], "revoked", "{f}");
+            break;
+        }
+        assert_eq!(f["type"], "entry", "{f}");
+        assert_eq!(
+            seq_of(&f["entry"]),
+            expect,
+            "gap or reorder before the revocation"
+        );
+        expect += 1;
+    }
+    assert!(
+        expect > start + 1,
+        "nothing delivered before the revocation"
+    );
+    assert!(
+        expect <= start + 80,
+        "everything delivered: revoke came too late?"
+    );
+    // All 80 posts are committed; none may follow the membership frame.
+    ws_doc.expect_silence(Duration::from_millis(500)).await;
     server.check_logs();
 }

@@ -240,6 +240,9 @@ async fn backlog_live_boundary_has_no_gap_and_no_duplicate() {
     let mut ws_coord = coord.ws().await;
     let (backlog, boundary) = ws_coord.subscribe(&child, mid).await;
     let mut seen: Vec<i64> = backlog.iter().map(seq_of).collect();
+    // A member with some categories (medical, health) subscribes mid-stream too.
+    let mut ws_doc = doc.ws().await;
+    let (doc_backlog, _) = ws_doc.subscribe(&child, mid).await;
     assert!(
         seen.iter().all(|s| *s > mid && *s <= boundary),
         "backlog outside ({mid}, {boundary}]: {seen:?}"
@@ -281,6 +284,18 @@ async fn backlog_live_boundary_has_no_gap_and_no_duplicate() {
     assert_eq!(
         teacher_seen, edu,
         "teacher's stream differs from education entries"
+    );
+    let med: Vec<i64> = all
+        .iter()
+        .filter(|e| e["category"] == "medical" || e["category"] == "health")
+        .map(seq_of)
+        .filter(|s| *s > mid)
+        .collect();
+    let mut doc_seen: Vec<i64> = doc_backlog.iter().map(seq_of).collect();
+    doc_seen.extend(read_until(&mut ws_doc, &child, *med.last().unwrap()).await);
+    assert_eq!(
+        doc_seen, med,
+        "doctor's mid-stream subscription differs from medical/health entries"
     );
     server.check_logs();
 }
@@ -537,5 +552,69 @@ async fn slow_consumer_is_closed_1013_and_others_get_everything() {
         seqs.iter().copied().collect::<Vec<_>>(),
         (resume + 1..=start + N).collect::<Vec<_>>()
     );
+    server.check_logs();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_retries_of_one_client_id_make_one_entry() {
+    let server = Server::demo().await;
+    let g = server.login("guardian.sato").await;
+    let child = g.child_id(HINATA).await;
+    let before = g.last_seq(&child).await;
+    let mut sockets = Vec::new();
+    for _ in 0..3 {
+        sockets.push(g.ws().await);
+    }
+    let cids: Vec<String> = (0..10).map(|_| new_client_id()).collect();
+    let mut tasks = Vec::new();
+    // Three sockets and one HTTP client send the same ten client_ids at once.
+    for mut ws in sockets {
+        let cids = cids.clone();
+        let child = child.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut out = Vec::new();
+            for cid in &cids {
+                let f = ws
+                    .post(&child, cid, "family", "note", json!({"text": "二重送信"}))
+                    .await;
+                assert_eq!(f["type"], "posted", "{f}");
+                out.push(f["entry"].clone());
+            }
+            out
+        }));
+    }
+    let http = {
+        let g = g.clone();
+        let cids = cids.clone();
+        let child = child.clone();
+        tokio::spawn(async move {
+            let mut out = Vec::new();
+            for cid in &cids {
+                let (st, e) = g
+                    .post_entry_cid(&child, cid, "family", "note", json!({"text": "二重送信"}))
+                    .await;
+                assert!(st == 200 || st == 201, "{st} {e}");
+                out.push(e);
+            }
+            out
+        })
+    };
+    let mut answers = Vec::new();
+    for t in tasks {
+        answers.push(t.await.unwrap());
+    }
+    answers.push(http.await.unwrap());
+    for a in &answers[1..] {
+        assert_eq!(a, &answers[0], "different entries for one client_id");
+    }
+    assert_eq!(g.last_seq(&child).await, before + 10);
+    let all = g.all_entries(&child).await;
+    for cid in &cids {
+        let n = all
+            .iter()
+            .filter(|e| e["client_id"] == cid.as_str())
+            .count();
+        assert_eq!(n, 1, "client_id {cid} stored {n} times");
+    }
     server.check_logs();
 }

@@ -1111,3 +1111,156 @@ pub fn parse_rfc3339(s: &str) -> time::OffsetDateTime {
 pub fn long_text(n: usize) -> String {
     "あ".repeat(n)
 }
+
+// ---------------------------------------------------------------------------
+// Emergency alerts (issue 3)
+// ---------------------------------------------------------------------------
+
+/// A WebSocket read continuously by a background task that timestamps every
+/// frame on arrival, so a test can ask afterwards *when* something came (and
+/// that something did not come) on several sockets at once.
+pub struct Tap {
+    pub name: String,
+    frames: Arc<Mutex<Vec<(Instant, Value)>>>,
+    tx: tokio::sync::mpsc::UnboundedSender<Value>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+enum TapEvent {
+    Send(Option<Value>),
+    Frame(Frame),
+}
+
+impl Tap {
+    /// Takes over an authenticated socket (after `ready`).
+    pub fn new(name: &str, mut ws: Ws) -> Tap {
+        let frames = Arc::new(Mutex::new(Vec::new()));
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Value>();
+        let store = frames.clone();
+        let task = tokio::spawn(async move {
+            loop {
+                let ev = tokio::select! {
+                    c = rx.recv() => TapEvent::Send(c),
+                    f = ws.next_frame(Duration::from_secs(3600)) => TapEvent::Frame(f),
+                };
+                match ev {
+                    TapEvent::Send(Some(v)) => {
+                        if let Err(e) = ws.try_send(Message::text(v.to_string())).await {
+                            let ended = json!({"type": "__ended", "detail": e});
+                            store.lock().unwrap().push((Instant::now(), ended));
+                            return;
+                        }
+                    }
+                    TapEvent::Send(None) => return,
+                    TapEvent::Frame(Frame::Json(v)) => {
+                        store.lock().unwrap().push((Instant::now(), v));
+                    }
+                    TapEvent::Frame(Frame::Timeout) => {}
+                    TapEvent::Frame(other) => {
+                        let ended = json!({"type": "__ended", "detail": format!("{other:?}")});
+                        store.lock().unwrap().push((Instant::now(), ended));
+                        return;
+                    }
+                }
+            }
+        });
+        Tap {
+            name: name.to_string(),
+            frames,
+            tx,
+            task,
+        }
+    }
+
+    /// Every JSON frame so far, with its arrival time.
+    pub fn frames(&self) -> Vec<(Instant, Value)> {
+        self.frames.lock().unwrap().clone()
+    }
+
+    pub fn send(&self, v: Value) {
+        self.tx.send(v).expect("tap task ended");
+    }
+
+    /// The first frame (in arrival order) matching `pred`, waiting until
+    /// `deadline`; panics with everything received when none came.
+    pub async fn wait_until(
+        &self,
+        what: &str,
+        deadline: Instant,
+        pred: impl Fn(&Value) -> bool,
+    ) -> (Instant, Value) {
+        loop {
+            if let Some(f) = self.frames().into_iter().find(|(_, v)| pred(v)) {
+                return f;
+            }
+            if Instant::now() >= deadline {
+                panic!(
+                    "{}: no {what} by the deadline; frames received: {:?}",
+                    self.name,
+                    self.frames().iter().map(|f| &f.1).collect::<Vec<_>>()
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+}
+
+impl Drop for Tap {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// Frame is `{"type": ty, "alert": {"id": alert_id, ...}}`.
+pub fn is_alert_frame(v: &Value, ty: &str, alert_id: &str) -> bool {
+    v["type"] == ty && v["alert"]["id"] == alert_id
+}
+
+/// The delivery record of `account` in an Alert, if any.
+pub fn delivery_of<'a>(alert: &'a Value, account: &str) -> Option<&'a Value> {
+    alert["deliveries"]
+        .as_array()
+        .unwrap_or_else(|| panic!("alert without deliveries: {alert}"))
+        .iter()
+        .find(|d| d["account_id"] == account)
+}
+
+/// `notify_count` of `account` in an Alert (0 when it has no delivery record).
+pub fn notify_count(alert: &Value, account: &str) -> i64 {
+    delivery_of(alert, account)
+        .map(|d| {
+            d["notify_count"]
+                .as_i64()
+                .unwrap_or_else(|| panic!("delivery without notify_count: {d}"))
+        })
+        .unwrap_or(0)
+}
+
+impl Session {
+    /// `POST /children/{id}/alerts`, asserting 201; returns the Alert.
+    pub async fn raise_alert(&self, child: &str, message: &str) -> Value {
+        let (st, v) = self
+            .post(
+                &format!("/api/v1/children/{child}/alerts"),
+                &json!({"message": message}),
+            )
+            .await;
+        assert_eq!(st, 201, "raise alert as {}: {v}", self.login);
+        v
+    }
+
+    /// `GET /alerts/{id}`, asserting 200.
+    pub async fn alert(&self, id: &str) -> Value {
+        let (st, v) = self.get(&format!("/api/v1/alerts/{id}")).await;
+        assert_eq!(st, 200, "GET alert as {}: {v}", self.login);
+        v
+    }
+}
+
+impl Session {
+    pub async fn put_json(&self, path: &str, body: &Value) -> Resp {
+        self.api
+            .request(reqwest::Method::PUT, path, Some(&self.access), Some(body))
+            .await
+    }
+}

@@ -16,6 +16,8 @@ mod auth;
 mod bad_input;
 mod consent;
 mod durability;
+mod emergency;
 mod fanout;
 mod logs;
+mod push;
 mod revisions;

@@ -1,0 +1,593 @@
+//! Issue 3, tests 3 and 5: Web Push end to end against a push service run
+//! by the test on loopback (allowed with `--push-insecure-origin`): the
+//! request carries `Content-Encoding: aes128gcm`, a TTL and a VAPID
+//! `Authorization` whose JWT verifies (jsonwebtoken) with the served key; the
+//! body decrypts with the subscription's private key in Python's `http_ece`
+//! (`tests/push_decrypt.py`, an implementation independent of the server's)
+//! to the alert id and no child data. 410 removes the subscription, 5xx is
+//! retried with backoff, and private endpoints are refused without the flag.
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::body::Bytes;
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
+use base64::Engine;
+use serde_json::{json, Value};
+use web_push_native::p256;
+
+use crate::helpers::*;
+
+/// The command the README's test command runs to install the decryptor.
+const PIP_HINT: &str = "run the README test command (./scripts/test), which installs them with \
+     `python3 -m pip install --user http-ece cryptography`";
+
+fn secs(s: f64) -> Duration {
+    Duration::from_secs_f64(s)
+}
+
+// ---------------------------------------------------------------------------
+// A push service on loopback
+// ---------------------------------------------------------------------------
+
+#[derive(Clone, Debug)]
+struct PushReq {
+    at: Instant,
+    method: String,
+    path: String,
+    headers: Vec<(String, String)>,
+    body: Vec<u8>,
+}
+
+impl PushReq {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// Records every request. Answers by path: `/gone/...` 410, `/flaky/...`
+/// 503 for the first two requests then 201, anything else 201.
+struct PushSink {
+    origin: String,
+    reqs: Arc<Mutex<Vec<PushReq>>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl PushSink {
+    async fn start() -> PushSink {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let reqs: Arc<Mutex<Vec<PushReq>>> = Arc::new(Mutex::new(Vec::new()));
+        let rec = reqs.clone();
+        let app = axum::Router::new().fallback(
+            move |method: Method, uri: Uri, headers: HeaderMap, body: Bytes| {
+                let rec = rec.clone();
+                async move {
+                    let path = uri.path().to_string();
+                    let n = {
+                        let mut v = rec.lock().unwrap();
+                        v.push(PushReq {
+                            at: Instant::now(),
+                            method: method.to_string(),
+                            path: path.clone(),
+                            headers: headers
+                                .iter()
+                                .map(|(k, v)| {
+                                    (
+                                        k.as_str().to_string(),
+                                        String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                                    )
+                                })
+                                .collect(),
+                            body: body.to_vec(),
+                        });
+                        v.iter().filter(|r| r.path == path).count()
+                    };
+                    if path.starts_with("/gone/") {
+                        StatusCode::GONE
+                    } else if path.starts_with("/flaky/") && n <= 2 {
+                        StatusCode::SERVICE_UNAVAILABLE
+                    } else {
+                        StatusCode::CREATED
+                    }
+                }
+            },
+        );
+        let task = tokio::spawn(async move {
+            axum::serve(listener, app).await.unwrap();
+        });
+        PushSink {
+            origin: format!("http://{addr}"),
+            reqs,
+            task,
+        }
+    }
+
+    fn to(&self, path: &str) -> Vec<PushReq> {
+        self.reqs
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|r| r.path == path)
+            .cloned()
+            .collect()
+    }
+
+    /// Waits until `n` requests reached `path`.
+    async fn wait_for(&self, path: &str, n: usize, deadline: Instant) -> Vec<PushReq> {
+        loop {
+            let got = self.to(path);
+            if got.len() >= n {
+                return got;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "push service: {} request(s) to {path} by the deadline, expected {n}",
+                got.len()
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+}
+
+impl Drop for PushSink {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Subscription keys, decryption, VAPID
+// ---------------------------------------------------------------------------
+
+/// A browser's side of a subscription: a P-256 key pair and an auth secret.
+struct SubKeys {
+    private_key: String,
+    p256dh: String,
+    auth: String,
+}
+
+impl SubKeys {
+    fn new(reg: &Registry) -> SubKeys {
+        use p256::elliptic_curve::sec1::ToEncodedPoint;
+        let sk = loop {
+            if let Ok(k) = p256::SecretKey::from_slice(&rand::random::<[u8; 32]>()) {
+                break k;
+            }
+        };
+        let point = sk.public_key().to_encoded_point(false);
+        let keys = SubKeys {
+            private_key: B64.encode(sk.to_bytes()),
+            p256dh: B64.encode(point.as_bytes()),
+            auth: B64.encode(rand::random::<[u8; 16]>()),
+        };
+        reg.add("push subscription private key", &keys.private_key);
+        reg.add("push auth secret", &keys.auth);
+        keys
+    }
+
+    fn json(&self, endpoint: &str) -> Value {
+        json!({"endpoint": endpoint, "keys": {"p256dh": self.p256dh, "auth": self.auth}})
+    }
+}
+
+/// A random endpoint path segment, registered as a secret: push endpoint URLs
+/// are capabilities and must not be logged.
+fn endpoint_token(reg: &Registry) -> String {
+    let t = format!("ep{}", uuid::Uuid::new_v4().simple());
+    reg.add("push endpoint token", &t);
+    t
+}
+
+async fn subscribe(s: &Session, endpoint: &str, keys: &SubKeys) -> String {
+    let (st, v) = s
+        .post("/api/v1/push/subscriptions", &keys.json(endpoint))
+        .await;
+    assert_eq!(st, 201, "subscribe {endpoint}: {v}");
+    v["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("subscription without id: {v}"))
+        .to_string()
+}
+
+fn require_http_ece() {
+    let ok = std::process::Command::new("python3")
+        .args(["-c", "import http_ece, cryptography"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    assert!(
+        ok,
+        "the Web Push test decrypts with Python's http_ece and cryptography, which are \
+         not importable by python3: {PIP_HINT}"
+    );
+}
+
+/// Decrypts a push body with tests/push_decrypt.py (Python http_ece).
+async fn decrypt(keys: &SubKeys, body: &[u8]) -> String {
+    use tokio::io::AsyncWriteExt;
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/push_decrypt.py");
+    let mut child = tokio::process::Command::new("python3")
+        .arg(script)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("python3 {script}: {e}"));
+    let input =
+        json!({"private_key": keys.private_key, "auth": keys.auth, "body": B64.encode(body)});
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(input.to_string().as_bytes()).await.unwrap();
+    drop(stdin);
+    let out = tokio::time::timeout(Duration::from_secs(30), child.wait_with_output())
+        .await
+        .expect("push_decrypt.py timed out")
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.code() != Some(3),
+        "push_decrypt.py: {err}; {PIP_HINT}"
+    );
+    assert!(
+        out.status.success(),
+        "http_ece could not decrypt the push body ({} bytes): {err}",
+        body.len()
+    );
+    String::from_utf8(out.stdout).expect("plaintext is not UTF-8")
+}
+
+/// Checks `Authorization: vapid t=<JWT>, k=<key>` (RFC 8292): k is the
+/// served key, the JWT is ES256, signed by k, for the endpoint's origin,
+/// from `subject`, expiring within 24 hours. Returns the JWT's `aud` (RFC
+/// 8292: the origin of the push resource, port included).
+fn check_vapid(req: &PushReq, subject: &str, served_key: &str) -> String {
+    use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+    let auth = req
+        .header("authorization")
+        .unwrap_or_else(|| panic!("push request without Authorization: {:?}", req.headers));
+    let rest = auth
+        .strip_prefix("vapid ")
+        .unwrap_or_else(|| panic!("Authorization is not `vapid t=..., k=...`: {auth}"));
+    let (mut t, mut k) = (None, None);
+    for part in rest.split(',') {
+        let part = part.trim();
+        if let Some(v) = part.strip_prefix("t=") {
+            t = Some(v);
+        } else if let Some(v) = part.strip_prefix("k=") {
+            k = Some(v);
+        }
+    }
+    let t = t.unwrap_or_else(|| panic!("no t= in {auth}"));
+    let k = k.unwrap_or_else(|| panic!("no k= in {auth}"));
+    assert_eq!(k, served_key, "k= is not the served VAPID public key");
+    let header = jsonwebtoken::decode_header(t).unwrap_or_else(|e| panic!("VAPID JWT: {e}"));
+    assert_eq!(header.alg, Algorithm::ES256, "VAPID JWT alg");
+    let point = B64.decode(k).unwrap();
+    assert_eq!(point.len(), 65, "k= is not an uncompressed P-256 point");
+    let key =
+        DecodingKey::from_ec_components(&B64.encode(&point[1..33]), &B64.encode(&point[33..]))
+            .unwrap();
+    // The audience is compared by the caller (at the end of the test, so that
+    // a wrong `aud` does not hide the rest); the signature is checked here.
+    let mut val = Validation::new(Algorithm::ES256);
+    val.validate_aud = false;
+    val.set_required_spec_claims(&["exp", "aud", "sub"]);
+    val.leeway = 0;
+    let data = jsonwebtoken::decode::<Value>(t, &key, &val)
+        .unwrap_or_else(|e| panic!("VAPID JWT does not verify with k=: {e}"));
+    assert_eq!(data.claims["sub"], subject, "VAPID sub: {}", data.claims);
+    let exp = data.claims["exp"].as_i64().unwrap();
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    assert!(exp > now, "VAPID JWT expired: {}", data.claims);
+    assert!(
+        exp <= now + 24 * 3600 + 60,
+        "VAPID exp more than 24 h ahead (RFC 8292): {}",
+        data.claims
+    );
+    data.claims["aud"]
+        .as_str()
+        .unwrap_or_else(|| panic!("VAPID aud is not a string: {}", data.claims))
+        .to_string()
+}
+
+async fn wait_push_status(s: &Session, alert: &str, account: &str, want: &str) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let a = s.alert(alert).await;
+        let d =
+            delivery_of(&a, account).unwrap_or_else(|| panic!("no delivery for {account}: {a}"));
+        if d["push_status"] == want {
+            return a;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "push_status never became {want:?}: {d}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+fn channels(d: &Value) -> Vec<&str> {
+    d["channels"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no channels in {d}"))
+        .iter()
+        .map(|c| c.as_str().unwrap())
+        .collect()
+}
+
+fn register_vapid_key(server: &Server) {
+    if let Ok(k) = std::fs::read_to_string(server.dir.join("keys/vapid.key")) {
+        server.registry.add("VAPID private key", k.trim());
+    }
+}
+
+// ---------------------------------------------------------------------------
+// 3. End to end
+// ---------------------------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn web_push_end_to_end_and_410_removes_the_subscription() {
+    require_http_ece();
+    let sink = PushSink::start().await;
+    let subject = "mailto:push-test@renraku.example";
+    let server = Server::demo_with(&[
+        "--escalation-delay",
+        "600",
+        "--push-insecure-origin",
+        &sink.origin,
+        "--vapid-subject",
+        subject,
+    ])
+    .await;
+    register_vapid_key(&server);
+    let g = server.login("guardian.sato").await;
+    let tanaka = server.login("teacher.tanaka").await;
+    let ogawa = server.login("schoolnurse.ogawa").await;
+    let nakamura = server.login("guardian.nakamura").await;
+    let child = g.child_id(HINATA).await;
+
+    let (st, v) = g.get("/api/v1/push/vapid-public-key").await;
+    assert_eq!(st, 200, "{v}");
+    let vapid = v["public_key"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no public_key: {v}"))
+        .to_string();
+    let raw = B64
+        .decode(vapid.trim_end_matches('='))
+        .unwrap_or_else(|e| panic!("public_key is not base64url: {e}"));
+    assert!(
+        raw.len() == 65 && raw[0] == 4,
+        "public_key is not an uncompressed point"
+    );
+    p256::PublicKey::from_sec1_bytes(&raw).expect("public_key is not on P-256");
+
+    // Only the listed origin is allowed over http on loopback.
+    let keys = SubKeys::new(&server.registry);
+    let unlisted = format!("http://{}/push", server.addr);
+    assert_err(
+        &g.post("/api/v1/push/subscriptions", &keys.json(&unlisted))
+            .await,
+        400,
+        "bad_request",
+    );
+    let token = endpoint_token(&server.registry);
+    let ok_path = format!("/ok/{token}");
+    let sub_id = subscribe(&g, &format!("{}{ok_path}", sink.origin), &keys).await;
+
+    // Raise: WebSocket at once, and a push to the guardian's subscription.
+    let g_tap = Tap::new("guardian.sato (tier 1)", g.ws().await);
+    let msg = format!("低血糖で意識レベル低下 {}", server.marker());
+    let t0 = Instant::now();
+    let a = tanaka.raise_alert(&child, &msg).await;
+    let id = a["id"].as_str().unwrap().to_string();
+    let d = delivery_of(&a, &g.account_id).unwrap_or_else(|| panic!("{a}"));
+    assert!(
+        channels(d).contains(&"push") && channels(d).contains(&"websocket"),
+        "channels of an online, subscribed contact: {d}"
+    );
+    g_tap
+        .wait_until("alert", t0 + secs(1.0), |v| is_alert_frame(v, "alert", &id))
+        .await;
+    let reqs = sink.wait_for(&ok_path, 1, t0 + secs(5.0)).await;
+    let req = &reqs[0];
+    assert_eq!(req.method, "POST", "push request method");
+    assert_eq!(
+        req.header("content-encoding"),
+        Some("aes128gcm"),
+        "{:?}",
+        req.headers
+    );
+    let ttl = req
+        .header("ttl")
+        .unwrap_or_else(|| panic!("push request without TTL: {:?}", req.headers));
+    ttl.trim()
+        .parse::<u64>()
+        .unwrap_or_else(|_| panic!("TTL is not a number: {ttl}"));
+    let aud = check_vapid(req, subject, &vapid);
+
+    // Independent decryption: the alert id, a generic text, no child data.
+    let plain = decrypt(&keys, &req.body).await;
+    let p: Value = serde_json::from_str(&plain)
+        .unwrap_or_else(|_| panic!("push plaintext is not JSON: {plain:?}"));
+    assert_eq!(p["type"], "alert", "{p}");
+    assert_eq!(p["alert_id"], id.as_str(), "{p}");
+    for k in p.as_object().unwrap().keys() {
+        assert!(
+            ["type", "alert_id", "title", "body"].contains(&k.as_str()),
+            "unexpected field {k:?} in the push payload: {p}"
+        );
+    }
+    for s in DEMO_CHILD_SECRETS {
+        assert!(
+            !plain.contains(s),
+            "child name {s:?} in the push payload: {p}"
+        );
+    }
+    assert!(
+        !plain.contains(&msg),
+        "alert message in the push payload: {p}"
+    );
+    assert!(!plain.contains(&child), "child id in the push payload: {p}");
+    wait_push_status(&g, &id, &g.account_id, "sent").await;
+    tokio::time::sleep(secs(1.0)).await;
+    assert_eq!(sink.to(&ok_path).len(), 1, "pushed more than once");
+
+    // 410: the subscription is removed and the delivery says so.
+    let keys2 = SubKeys::new(&server.registry);
+    let gone_path = format!("/gone/{}", endpoint_token(&server.registry));
+    let gone_id = subscribe(&nakamura, &format!("{}{gone_path}", sink.origin), &keys2).await;
+    let yui = nakamura.child_id(YUI).await;
+    let b = tanaka
+        .raise_alert(&yui, &format!("発熱 38.5 度 {}", server.marker()))
+        .await;
+    let b_id = b["id"].as_str().unwrap().to_string();
+    sink.wait_for(&gone_path, 1, Instant::now() + secs(5.0))
+        .await;
+    wait_push_status(
+        &nakamura,
+        &b_id,
+        &nakamura.account_id,
+        "subscription_removed",
+    )
+    .await;
+    assert_err(
+        &nakamura
+            .delete(&format!("/api/v1/push/subscriptions/{gone_id}"), None)
+            .await,
+        404,
+        "not_found",
+    );
+    let c = tanaka
+        .raise_alert(&yui, &format!("再度の発熱 {}", server.marker()))
+        .await;
+    let dc = delivery_of(&c, &nakamura.account_id).unwrap_or_else(|| panic!("{c}"));
+    assert!(
+        !channels(dc).contains(&"push") && dc["push_status"].is_null(),
+        "removed subscription still used: {dc}"
+    );
+    tokio::time::sleep(secs(1.5)).await;
+    assert_eq!(
+        sink.to(&gone_path).len(),
+        1,
+        "pushed to a removed subscription"
+    );
+
+    // DELETE: only the owner's own subscription.
+    let sub_path = format!("/api/v1/push/subscriptions/{sub_id}");
+    assert_err(&ogawa.delete(&sub_path, None).await, 404, "not_found");
+    assert_eq!(g.delete(&sub_path, None).await.0, 204);
+    assert_err(&g.delete(&sub_path, None).await, 404, "not_found");
+    let e = tanaka
+        .raise_alert(&child, &format!("2 回目 {}", server.marker()))
+        .await;
+    let de = delivery_of(&e, &g.account_id).unwrap_or_else(|| panic!("{e}"));
+    assert!(!channels(de).contains(&"push"), "{de}");
+    tokio::time::sleep(secs(1.0)).await;
+    assert_eq!(sink.to(&ok_path).len(), 1, "pushed after unsubscribe");
+    server.check_logs();
+    assert_eq!(
+        aud, sink.origin,
+        "VAPID JWT aud must be the push endpoint's origin, port included (RFC 8292 §2, \
+         RFC 6454 serialization)"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn push_5xx_is_retried_with_backoff_without_blocking_websocket() {
+    let sink = PushSink::start().await;
+    let server = Server::demo_with(&[
+        "--escalation-delay",
+        "600",
+        "--push-insecure-origin",
+        &sink.origin,
+    ])
+    .await;
+    register_vapid_key(&server);
+    let g = server.login("guardian.sato").await;
+    let tanaka = server.login("teacher.tanaka").await;
+    let child = g.child_id(HINATA).await;
+    let keys = SubKeys::new(&server.registry);
+    let path = format!("/flaky/{}", endpoint_token(&server.registry));
+    subscribe(&g, &format!("{}{path}", sink.origin), &keys).await;
+    let g_tap = Tap::new("guardian.sato (tier 1)", g.ws().await);
+
+    let t0 = Instant::now();
+    let a = tanaka
+        .raise_alert(&child, &format!("呼吸が苦しそう {}", server.marker()))
+        .await;
+    let id = a["id"].as_str().unwrap().to_string();
+    // The failing push service does not hold the WebSocket back.
+    g_tap
+        .wait_until("alert", t0 + secs(1.0), |v| is_alert_frame(v, "alert", &id))
+        .await;
+    sink.wait_for(&path, 2, t0 + secs(5.0)).await;
+    tokio::time::sleep(secs(0.2)).await;
+    let mid = g.alert(&id).await;
+    assert_eq!(
+        delivery_of(&mid, &g.account_id).unwrap()["push_status"],
+        "retrying",
+        "{mid}"
+    );
+    let reqs = sink.wait_for(&path, 3, t0 + secs(8.0)).await;
+    let gap1 = reqs[1].at - reqs[0].at;
+    let gap2 = reqs[2].at - reqs[1].at;
+    assert!(
+        gap1 >= secs(0.45),
+        "first retry after {gap1:?}, expected ≥ 0.5 s"
+    );
+    assert!(
+        gap2 >= secs(0.95),
+        "second retry after {gap2:?}, expected ≥ 1 s"
+    );
+    assert!(gap2 > gap1, "no backoff: {gap1:?} then {gap2:?}");
+    wait_push_status(&g, &id, &g.account_id, "sent").await;
+    tokio::time::sleep(secs(1.0)).await;
+    assert_eq!(sink.to(&path).len(), 3, "pushed again after success");
+    server.check_logs();
+}
+
+// ---------------------------------------------------------------------------
+// 5. SSRF guard
+// ---------------------------------------------------------------------------
+
+#[tokio::test]
+async fn private_push_endpoints_are_refused_without_the_flag() {
+    let server = Server::demo().await;
+    let g = server.login("guardian.sato").await;
+    let keys = SubKeys::new(&server.registry);
+    let refused = [
+        format!("http://{}/x", server.addr),
+        "https://127.0.0.1/x".to_string(),
+        "https://10.0.0.1/x".to_string(),
+        "https://localhost/x".to_string(),
+        "https://192.168.1.10/x".to_string(),
+        "https://172.16.0.1/x".to_string(),
+        "https://169.254.169.254/latest/meta-data/".to_string(),
+        "https://0.0.0.0/x".to_string(),
+        "https://2130706433/x".to_string(),
+        "https://[::1]/x".to_string(),
+        "https://[fd00::1]/x".to_string(),
+        "https://[::ffff:127.0.0.1]/x".to_string(),
+        "http://8.8.8.8/x".to_string(),
+        "ftp://8.8.8.8/x".to_string(),
+        "not a url".to_string(),
+    ];
+    for ep in &refused {
+        let r = g.post("/api/v1/push/subscriptions", &keys.json(ep)).await;
+        assert_eq!(r.0, 400, "endpoint {ep:?} accepted: {} {}", r.0, r.1);
+        assert_eq!(err_code(&r.1), "bad_request", "{ep}: {}", r.1);
+    }
+    // Control: a public address (a literal: nothing is resolved or sent now).
+    let id = subscribe(&g, "https://8.8.8.8/push/x", &keys).await;
+    assert_eq!(
+        g.delete(&format!("/api/v1/push/subscriptions/{id}"), None)
+            .await
+            .0,
+        204
+    );
+    server.check_logs();
+}

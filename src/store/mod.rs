@@ -75,9 +75,26 @@ pub struct Writer {
 const SQLITE_PRAGMAS: &str = "pragma journal_mode = wal; pragma synchronous = full; \
      pragma foreign_keys = on; pragma busy_timeout = 10000;";
 
+fn pool_options(backend: Backend, max: u32) -> AnyPoolOptions {
+    let opts = AnyPoolOptions::new()
+        .max_connections(max)
+        .acquire_timeout(Duration::from_secs(30));
+    match backend {
+        // synchronous is per connection: every connection gets the pragmas.
+        Backend::Sqlite => opts.after_connect(|conn, _| {
+            Box::pin(async move {
+                conn.execute(SQLITE_PRAGMAS).await?;
+                Ok(())
+            })
+        }),
+        Backend::Postgres => opts,
+    }
+}
+
 impl Store {
-    /// Connects (creating the SQLite file if needed), applies pragmas, migrates
-    /// and asserts durability settings.
+    /// Connects (creating the SQLite file if needed), migrates and asserts
+    /// durability settings. `url` selects PostgreSQL (`postgres://...`);
+    /// the default is SQLite in the data dir.
     pub async fn open(data_dir: &Path, url: Option<&str>) -> StoreResult<Self> {
         sqlx::any::install_default_drivers();
         let url = match url {
@@ -87,33 +104,20 @@ impl Store {
                 data_dir.join("renraku.db").display()
             ),
         };
-        let backend = if url.starts_with("postgres") {
+        let backend = if url.starts_with("postgres:") || url.starts_with("postgresql:") {
             Backend::Postgres
         } else {
             Backend::Sqlite
         };
-        if backend == Backend::Postgres {
-            return Err(StoreError::Unsafe(
-                "PostgreSQL is not supported yet by this version".into(),
-            ));
-        }
         let opts = AnyConnectOptions::from_str(&url)?;
-        let pool = |max: u32| {
-            AnyPoolOptions::new()
-                .max_connections(max)
-                .acquire_timeout(Duration::from_secs(30))
-                .after_connect(|conn, _| {
-                    Box::pin(async move {
-                        conn.execute(SQLITE_PRAGMAS).await?;
-                        Ok(())
-                    })
-                })
-        };
-        // One write connection: SQLite has one writer anyway, and holding it
-        // orders commits and their fan-out.
-        let write = pool(1).connect_with(opts.clone()).await?;
-        sqlx::migrate!("./migrations/sqlite").run(&write).await?;
-        let read = pool(8).connect_with(opts).await?;
+        // One write connection: it orders commits and their fan-out (SQLite
+        // has a single writer anyway).
+        let write = pool_options(backend, 1).connect_with(opts.clone()).await?;
+        match backend {
+            Backend::Sqlite => sqlx::migrate!("./migrations/sqlite").run(&write).await?,
+            Backend::Postgres => sqlx::migrate!("./migrations/postgres").run(&write).await?,
+        }
+        let read = pool_options(backend, 8).connect_with(opts).await?;
         let store = Self {
             backend,
             read,
@@ -127,8 +131,16 @@ impl Store {
         self.backend
     }
 
-    /// Refuses to run unless every commit is durable (WAL + synchronous FULL).
+    /// Refuses to run unless every commit is durable.
     async fn assert_durable(&self) -> StoreResult<()> {
+        match self.backend {
+            Backend::Sqlite => self.assert_sqlite_durable().await,
+            Backend::Postgres => self.assert_postgres_durable().await,
+        }
+    }
+
+    /// SQLite: WAL with synchronous FULL, on every connection.
+    async fn assert_sqlite_durable(&self) -> StoreResult<()> {
         for pool in [&self.write, &self.read] {
             let mut conn = pool.acquire().await?;
             let mode: String = sqlx::query("pragma journal_mode")
@@ -142,6 +154,31 @@ impl Store {
             if !mode.eq_ignore_ascii_case("wal") || sync != 2 {
                 return Err(StoreError::Unsafe(format!(
                     "SQLite must run with journal_mode=wal and synchronous=full (got {mode}, {sync})"
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// PostgreSQL: fsync, synchronous_commit and full_page_writes on.
+    async fn assert_postgres_durable(&self) -> StoreResult<()> {
+        let mut conn = self.write.acquire().await?;
+        for (setting, allowed) in [
+            ("fsync", &["on"][..]),
+            (
+                "synchronous_commit",
+                &["on", "local", "remote_write", "remote_apply"][..],
+            ),
+            ("full_page_writes", &["on"][..]),
+        ] {
+            let value: String = sqlx::query(&format!("show {setting}"))
+                .fetch_one(&mut *conn)
+                .await?
+                .try_get(0)?;
+            if !allowed.contains(&value.as_str()) {
+                return Err(StoreError::Unsafe(format!(
+                    "PostgreSQL must run with {setting} on (it is {value}): \
+                     acknowledged posts could be lost in a crash"
                 )));
             }
         }

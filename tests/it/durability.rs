@@ -304,3 +304,47 @@ fn sigterm_right_after_the_listening_line_exits_0() {
         );
     }
 }
+
+/// PostgreSQL mode only (the README's test command runs the suite on both
+/// backends, so this runs in every full run): a database where commits are
+/// not durable is refused at start, with a message that says why.
+#[tokio::test]
+async fn postgres_without_synchronous_commit_is_refused() {
+    use sqlx::{Connection, Executor};
+    let Some(base) = crate::helpers::test_postgres() else {
+        return; // SQLite run: WAL + synchronous=FULL is asserted at every start instead
+    };
+    let url = crate::helpers::fresh_database(&base).await;
+    let db = url.rsplit('/').next().unwrap().to_owned();
+    let mut conn = sqlx::PgConnection::connect(&format!("{}/postgres", base.trim_end_matches('/')))
+        .await
+        .unwrap();
+    conn.execute(format!("alter database {db} set synchronous_commit = off").as_str())
+        .await
+        .unwrap();
+    conn.close().await.ok();
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_renraku"))
+        .arg("demo")
+        .arg("--data-dir")
+        .arg(tmp.path().join("data"))
+        .arg("--listen")
+        .arg("127.0.0.1:0")
+        .arg("--database-url")
+        .arg(&url)
+        .output();
+    let out = tokio::time::timeout(std::time::Duration::from_secs(60), out)
+        .await
+        .expect("renraku must exit, not serve")
+        .unwrap();
+    assert!(!out.status.success(), "started on a non-durable database");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("synchronous_commit"),
+        "the refusal must say why: {stderr}"
+    );
+    assert!(
+        !String::from_utf8_lossy(&out.stdout).contains("listening"),
+        "it must not listen"
+    );
+}

@@ -111,10 +111,35 @@ impl Default for ServerOpts {
     }
 }
 
+/// The PostgreSQL server the suite runs against, when the test command set
+/// one up (`RENRAKU_TEST_POSTGRES=postgres://user@host:port`); SQLite otherwise.
+pub fn test_postgres() -> Option<String> {
+    std::env::var("RENRAKU_TEST_POSTGRES")
+        .ok()
+        .filter(|s| !s.is_empty())
+}
+
+/// A fresh, empty database on the test PostgreSQL server.
+pub async fn fresh_database(base: &str) -> String {
+    use sqlx::{Connection, Executor};
+    let name = format!("t_{}", uuid::Uuid::new_v4().simple());
+    let admin = format!("{}/postgres", base.trim_end_matches('/'));
+    let mut conn = sqlx::PgConnection::connect(&admin)
+        .await
+        .expect("connect to the test PostgreSQL server");
+    conn.execute(format!("create database {name}").as_str())
+        .await
+        .expect("create a test database");
+    conn.close().await.ok();
+    format!("{}/{name}", base.trim_end_matches('/'))
+}
+
 /// One `renraku` process on a temporary data dir.
 pub struct Server {
     _tmp: tempfile::TempDir,
     pub dir: PathBuf,
+    /// `Some` when the suite runs against PostgreSQL: this server's own database.
+    pub database_url: Option<String>,
     opts: ServerOpts,
     child: Option<Child>,
     stderr_thread: Option<JoinHandle<()>>,
@@ -162,9 +187,14 @@ impl Server {
         for s in DEMO_CHILD_SECRETS {
             registry.add("demo child name", s);
         }
+        let database_url = match test_postgres() {
+            Some(base) => Some(fresh_database(&base).await),
+            None => None,
+        };
         let mut server = Server {
             _tmp: tmp,
             dir,
+            database_url,
             opts,
             child: None,
             stderr_thread: None,
@@ -232,6 +262,11 @@ impl Server {
             .arg("--listen")
             .arg("127.0.0.1:0")
             .args(&self.opts.flags)
+            .args(
+                self.database_url
+                    .iter()
+                    .flat_map(|u| ["--database-url".to_owned(), u.clone()]),
+            )
             .env("RUST_LOG", &self.opts.rust_log)
             .env_remove("RUST_LOG_STYLE")
             .stdin(Stdio::null())
@@ -383,9 +418,16 @@ impl Server {
     }
 
     /// Every file under the data dir, recursively, with its bytes.
+    /// Every file under the data dir and, on PostgreSQL, under the test
+    /// cluster's own data directory (`RENRAKU_TEST_PGDATA`: heap, WAL, all).
     pub fn data_files(&self) -> Vec<(PathBuf, Vec<u8>)> {
         let mut out = Vec::new();
         walk(&self.dir, &mut out);
+        if self.database_url.is_some() {
+            let pgdata = std::env::var("RENRAKU_TEST_PGDATA")
+                .expect("RENRAKU_TEST_PGDATA must name the test cluster's data directory");
+            walk(Path::new(&pgdata), &mut out);
+        }
         out
     }
 }

@@ -122,6 +122,10 @@ impl App {
             self.core.clone(),
             stop.clone(),
         ));
+        let cluster = tokio::spawn(crate::domain::cluster::cluster_loop(
+            self.core.clone(),
+            stop.clone(),
+        ));
         tokio::spawn(async move {
             shutdown.await;
             stop.cancel();
@@ -149,6 +153,7 @@ impl App {
             }
         }
         let _ = escalation.await;
+        let _ = cluster.await;
         self.core.store.close().await;
         Ok(())
     }

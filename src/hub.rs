@@ -105,11 +105,27 @@ struct Inner {
     conns: HashMap<ConnId, Conn>,
     by_child: HashMap<ChildId, HashSet<ConnId>>,
     by_account: HashMap<AccountId, HashSet<ConnId>>,
+    /// Last seq published per child with subscribers here: entries go out
+    /// in seq order with no gap, whichever node committed them.
+    published: HashMap<ChildId, Seq>,
 }
 
-#[derive(Default)]
 pub struct Hub {
     inner: Mutex<Inner>,
+    /// Children whose next entry was not published for a gap before it.
+    gaps: mpsc::UnboundedSender<ChildId>,
+    gap_rx: Mutex<Option<mpsc::UnboundedReceiver<ChildId>>>,
+}
+
+impl Default for Hub {
+    fn default() -> Self {
+        let (gaps, gap_rx) = mpsc::unbounded_channel();
+        Self {
+            inner: Mutex::new(Inner::default()),
+            gaps,
+            gap_rx: Mutex::new(Some(gap_rx)),
+        }
+    }
 }
 
 /// Removes a connection and its subscriptions from the hub when dropped.
@@ -165,10 +181,17 @@ impl Hub {
                 }
             }
         }
-        inner.by_child.retain(|_, set| {
+        let mut emptied = Vec::new();
+        inner.by_child.retain(|child, set| {
             set.remove(&id);
+            if set.is_empty() {
+                emptied.push(*child);
+            }
             !set.is_empty()
         });
+        for child in emptied {
+            inner.published.remove(&child);
+        }
     }
 
     pub fn subscribe(&self, conn: ConnId, child: ChildId) {
@@ -183,6 +206,7 @@ impl Hub {
                 set.remove(&conn);
                 if set.is_empty() {
                     inner.by_child.remove(&child);
+                    inner.published.remove(&child);
                 }
             }
         }
@@ -195,15 +219,68 @@ impl Hub {
         }
     }
 
-    pub fn publish_entry(&self, entry: Arc<LiveEntry>) {
-        let Ok(inner) = self.inner.lock() else {
-            return;
+    /// Publishes an entry if it is the next one of its child here. An
+    /// earlier seq is a duplicate (dropped); a later one means entries in
+    /// between have not been published yet: the child is reported as a gap
+    /// (the caller catches up from the database) and false is returned.
+    pub fn publish_entry(&self, entry: Arc<LiveEntry>) -> bool {
+        let Ok(mut inner) = self.inner.lock() else {
+            return false;
         };
-        for id in inner.by_child.get(&entry.child_id).into_iter().flatten() {
+        let child = entry.child_id;
+        if !inner.by_child.contains_key(&child) {
+            return true; // nobody listens here; subscribers read backlogs
+        }
+        match inner.published.get(&child) {
+            Some(&last) if entry.seq <= last => return true,
+            Some(&last) if entry.seq > last + 1 => {
+                let _ = self.gaps.send(child);
+                return false;
+            }
+            _ => {}
+        }
+        inner.published.insert(child, entry.seq);
+        for id in inner.by_child.get(&child).into_iter().flatten() {
             if let Some(conn) = inner.conns.get(id) {
                 Self::send(conn, Event::Entry(entry.clone()));
             }
         }
+        true
+    }
+
+    /// The last seq published here for `child`, if it has subscribers and a known position.
+    pub fn last_published(&self, child: ChildId) -> Option<Seq> {
+        self.inner.lock().ok()?.published.get(&child).copied()
+    }
+
+    /// A subscriber has read the backlog up to `seq`: if nothing was
+    /// published for the child yet, live entries continue from there.
+    pub fn note_backlog(&self, child: ChildId, seq: Seq) {
+        if let Ok(mut inner) = self.inner.lock() {
+            if inner.by_child.contains_key(&child) {
+                inner.published.entry(child).or_insert(seq);
+            }
+        }
+    }
+
+    pub fn has_subscribers(&self, child: ChildId) -> bool {
+        self.inner
+            .lock()
+            .map(|i| i.by_child.contains_key(&child))
+            .unwrap_or(false)
+    }
+
+    /// Children with subscribers on this node.
+    pub fn subscribed_children(&self) -> Vec<ChildId> {
+        self.inner
+            .lock()
+            .map(|i| i.by_child.keys().copied().collect())
+            .unwrap_or_default()
+    }
+
+    /// The receiver of gap reports (taken once, by the cluster task).
+    pub fn take_gaps(&self) -> Option<mpsc::UnboundedReceiver<ChildId>> {
+        self.gap_rx.lock().ok()?.take()
     }
 
     pub fn publish_receipt(&self, child_id: ChildId, account_id: AccountId, seq: Seq) {
@@ -281,6 +358,17 @@ impl Hub {
         for conn in inner.conns.values() {
             conn.close.close(code);
         }
+    }
+
+    /// Sessions with sockets on this node.
+    pub fn sessions(&self) -> Vec<SessionId> {
+        self.inner
+            .lock()
+            .map(|i| {
+                let set: HashSet<SessionId> = i.conns.values().map(|c| c.session).collect();
+                set.into_iter().collect()
+            })
+            .unwrap_or_default()
     }
 
     pub fn connection_count(&self) -> usize {

@@ -365,17 +365,42 @@ impl Core {
         }
         tracing::info!(alert = %id, step, notified = rows.len(), "alert escalation step");
         let view = self.alert_view(id).await?;
-        let frame: Arc<str> = json!({"type": "alert", "alert": &view}).to_string().into();
-        for (n, subs) in notified {
-            self.hub.send_to_account(n.account_id, frame.clone());
+        self.fan_alert(&view, &members, false);
+        for (_, subs) in notified {
             for sub in subs {
                 let core = self.clone();
                 tokio::spawn(async move { core.push_with_retry(id, sub).await });
             }
         }
-        let reached: Vec<AccountId> = rows.iter().map(|n| n.account_id).collect();
-        self.send_update(&view, &members, &reached);
         Ok(())
+    }
+
+    /// Sends an alert to this node's sockets: after a step, `alert` to every
+    /// contact reached so far and `alert_update` to the other parties; after
+    /// an acknowledgement, `alert_update` to every party. Used for local
+    /// steps and for steps other nodes ran.
+    pub fn fan_alert(&self, view: &Alert, members: &[MemberRow], ack: bool) {
+        let reached: Vec<AccountId> = if ack {
+            Vec::new()
+        } else {
+            view.deliveries
+                .iter()
+                .filter(|d| d.notify_count > 0)
+                .map(|d| d.account_id)
+                .collect()
+        };
+        let now = Timestamp::now();
+        let frame: Arc<str> = json!({"type": "alert", "alert": view}).to_string().into();
+        for account in &reached {
+            let active = members.iter().any(|m| {
+                m.account_id == *account
+                    && consent::effective_status(&m.status, m.expires_at, now) == "active"
+            });
+            if active {
+                self.hub.send_to_account(*account, frame.clone());
+            }
+        }
+        self.send_update(view, members, &reached);
     }
 
     /// `alert_update` to every party not just sent the `alert` itself.
@@ -479,7 +504,7 @@ impl Core {
             .ack_alert(id, who.account, *tier, channel, log)
             .await?;
         let view = self.alert_view(id).await?;
-        self.send_update(&view, &members, &[]);
+        self.fan_alert(&view, &members, true);
         Ok(view)
     }
 

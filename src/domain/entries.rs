@@ -92,6 +92,17 @@ fn check_client_id(id: &str) -> Result<()> {
     Ok(())
 }
 
+/// An entry as it goes live: serialized once for every subscriber.
+pub(super) fn live_entry(entry: &Entry, category: i64, created_at: i64) -> Arc<LiveEntry> {
+    Arc::new(LiveEntry {
+        child_id: entry.child_id,
+        seq: entry.seq,
+        category,
+        created_at,
+        frame: serde_json::json!({"type": "entry", "entry": entry}).to_string(),
+    })
+}
+
 fn entry_of(row: EntryRow, sealed: Sealed, names: &DataKey) -> Entry {
     Entry {
         author_name: super::open_name(names, row.author_id, &row.author_name),
@@ -119,7 +130,7 @@ impl Core {
         Ok(self.keys.child_key(child, &row.wrapped_key)?)
     }
 
-    fn open_entry(&self, key: &DataKey, row: EntryRow) -> Result<Entry> {
+    pub(super) fn open_entry(&self, key: &DataKey, row: EntryRow) -> Result<Entry> {
         let plain = key.open(&aad::entry(row.child_id, row.id, row.revision), &row.body)?;
         let sealed: Sealed = serde_json::from_slice(&plain).map_err(Error::internal)?;
         Ok(entry_of(row, sealed, &self.server_key))
@@ -232,17 +243,10 @@ impl Core {
                 return Ok::<_, Error>((None, Some(existing)));
             }
             let row = w.insert_entry(new, log).await?;
-            let (seq, category, created_at) = (row.seq, row.category, row.created_at);
+            let (category, created_at) = (row.category, row.created_at);
             let entry = entry_of(row, sealed, &names);
-            let frame = serde_json::json!({"type": "entry", "entry": &entry}).to_string();
             // Published while the writer is held: fan-out in commit order.
-            hub.publish_entry(Arc::new(LiveEntry {
-                child_id: child,
-                seq,
-                category,
-                created_at,
-                frame,
-            }));
+            hub.publish_entry(live_entry(&entry, category, created_at));
             drop(w);
             Ok((Some(entry), None))
         });

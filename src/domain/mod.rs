@@ -5,6 +5,7 @@
 mod accounts;
 mod body;
 mod children;
+pub mod cluster;
 pub mod emergency;
 mod entries;
 mod members;

@@ -304,6 +304,7 @@ impl Conn {
             json!({"type": "subscribed", "child_id": child, "last_seq": delivered, "ref": r}),
         )
         .await;
+        core.hub.note_backlog(child, delivered);
         self.subs.insert(child, Sub { member, delivered });
         Ok(())
     }

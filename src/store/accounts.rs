@@ -234,11 +234,15 @@ impl Writer {
     }
 
     pub async fn revoke_session(&mut self, s: SessionId, now: i64) -> StoreResult<()> {
+        let mut tx = sqlx::Connection::begin(&mut *self.conn).await?;
         sqlx::query("update session set revoked_at = $2 where id = $1 and revoked_at is null")
             .bind(s.to_string())
             .bind(now)
-            .execute(&mut *self.conn)
+            .execute(&mut *tx)
             .await?;
+        let msg = super::ClusterMsg::Session(s);
+        super::cluster::notify(&mut tx, self.backend, &self.node, msg).await?;
+        tx.commit().await?;
         Ok(())
     }
 

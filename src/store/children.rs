@@ -107,6 +107,11 @@ impl Writer {
         let mut tx = sqlx::Connection::begin(&mut *self.conn).await?;
         upsert_membership(&mut tx, m, log.at).await?;
         append_access(&mut tx, &log).await?;
+        let msg = super::ClusterMsg::Member {
+            child: m.child_id,
+            account: m.account_id,
+        };
+        super::cluster::notify(&mut tx, self.backend, &self.node, msg).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -134,6 +139,12 @@ impl Writer {
         .bind(account.to_string())
         .fetch_one(&mut *self.conn)
         .await?;
+        let msg = super::ClusterMsg::Receipt {
+            child,
+            account,
+            seq: row.0,
+        };
+        super::cluster::notify(&mut self.conn, self.backend, &self.node, msg).await?;
         Ok(row.0)
     }
 }

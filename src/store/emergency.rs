@@ -333,6 +333,8 @@ impl Writer {
             .execute(&mut *tx)
             .await?;
         }
+        let msg = super::ClusterMsg::Alert { alert, ack: false };
+        super::cluster::notify(&mut tx, self.backend, &self.node, msg).await?;
         tx.commit().await?;
         Ok(true)
     }
@@ -372,6 +374,8 @@ impl Writer {
         .execute(&mut *tx)
         .await?;
         append_access(&mut tx, &log).await?;
+        let msg = super::ClusterMsg::Alert { alert, ack: true };
+        super::cluster::notify(&mut tx, self.backend, &self.node, msg).await?;
         tx.commit().await?;
         Ok(())
     }

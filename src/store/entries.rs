@@ -165,6 +165,11 @@ impl Writer {
         .await
         .map_err(conflict)?;
         append_access(&mut tx, &log).await?;
+        let msg = super::ClusterMsg::Entry {
+            child: e.child_id,
+            seq,
+        };
+        super::cluster::notify(&mut tx, self.backend, &self.node, msg).await?;
         tx.commit().await?;
         let sql = format!("{ENTRY_SELECT} where e.id = $1");
         let row = sqlx::query(&sql)

@@ -11,10 +11,12 @@
 
 mod accounts;
 mod children;
+mod cluster;
 mod emergency;
 mod entries;
 mod rows;
 
+pub use cluster::ClusterMsg;
 pub use emergency::{AlertRow, ContactRow, DeliveryRow, Notified, PushSubRow};
 pub use entries::Visibility;
 pub use rows::*;
@@ -65,11 +67,17 @@ pub struct Store {
     backend: Backend,
     read: AnyPool,
     write: AnyPool,
+    /// For the cluster listener (PostgreSQL).
+    url: String,
+    /// This process's id in cluster notifications, to skip its own.
+    node: String,
 }
 
 /// Exclusive use of the write connection; see the module docs.
 pub struct Writer {
     conn: PoolConnection<Any>,
+    backend: Backend,
+    node: String,
 }
 
 const SQLITE_PRAGMAS: &str = "pragma journal_mode = wal; pragma synchronous = full; \
@@ -118,10 +126,13 @@ impl Store {
             Backend::Postgres => sqlx::migrate!("./migrations/postgres").run(&write).await?,
         }
         let read = pool_options(backend, 8).connect_with(opts).await?;
+        let node = uuid::Uuid::new_v4().to_string();
         let store = Self {
             backend,
             read,
             write,
+            url,
+            node,
         };
         store.assert_durable().await?;
         Ok(store)
@@ -188,6 +199,8 @@ impl Store {
     pub async fn writer(&self) -> StoreResult<Writer> {
         Ok(Writer {
             conn: self.write.acquire().await?,
+            backend: self.backend,
+            node: self.node.clone(),
         })
     }
 

@@ -136,7 +136,8 @@ pub async fn fresh_database(base: &str) -> String {
 
 /// One `renraku` process on a temporary data dir.
 pub struct Server {
-    _tmp: tempfile::TempDir,
+    /// The first node owns the temporary data dir; a second node shares it.
+    _tmp: Option<tempfile::TempDir>,
     pub dir: PathBuf,
     /// `Some` when the suite runs against PostgreSQL: this server's own database.
     pub database_url: Option<String>,
@@ -192,7 +193,7 @@ impl Server {
             None => None,
         };
         let mut server = Server {
-            _tmp: tmp,
+            _tmp: Some(tmp),
             dir,
             database_url,
             opts,
@@ -208,6 +209,35 @@ impl Server {
         };
         if let Err(e) = server.spawn("demo").await {
             panic!("renraku demo did not start: {e:?}");
+        }
+        server.after_start();
+        server
+    }
+
+    /// Another node of the same deployment (PostgreSQL only): the same key
+    /// files and database, `renraku serve`, its own port and log.
+    pub async fn second_node(&self, flags: &[&str]) -> Server {
+        assert!(self.database_url.is_some(), "several nodes need PostgreSQL");
+        let mut server = Server {
+            _tmp: None,
+            dir: self.dir.clone(),
+            database_url: self.database_url.clone(),
+            opts: ServerOpts {
+                flags: flags.iter().map(|s| s.to_string()).collect(),
+                ..ServerOpts::default()
+            },
+            child: None,
+            stderr_thread: None,
+            stderr: Arc::new(Mutex::new(Vec::new())),
+            stdout: Arc::new(Mutex::new(Vec::new())),
+            addr: String::new(),
+            base: String::new(),
+            registry: self.registry.clone(),
+            cert_pem: None,
+            api: None,
+        };
+        if let Err(e) = server.spawn("serve").await {
+            panic!("second node did not start: {e:?}");
         }
         server.after_start();
         server

@@ -1,0 +1,155 @@
+//! What a node does with other nodes' commits (PostgreSQL) and with gaps in
+//! its own fan-out: entries are loaded from the database and published in
+//! seq order; consent changes, logouts and alerts reach this node's sockets.
+//! With SQLite there is one node and only gap repair runs.
+
+use std::sync::Arc;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use super::entries::live_entry;
+use super::Core;
+use crate::consent::ALL_CATEGORIES;
+use crate::error::Result;
+use crate::hub::{close, MemberState};
+use crate::ids::{ChildId, Seq};
+use crate::store::{ClusterMsg, MemberRow, Visibility};
+
+const PAGE: i64 = 200;
+
+async fn next<T>(rx: &mut Option<mpsc::Receiver<T>>) -> Option<T> {
+    match rx {
+        Some(rx) => rx.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
+async fn next_gap(rx: &mut Option<mpsc::UnboundedReceiver<ChildId>>) -> Option<ChildId> {
+    match rx {
+        Some(rx) => rx.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Runs until `stop`: gap repair always, cluster messages on PostgreSQL.
+pub async fn cluster_loop(core: Arc<Core>, stop: CancellationToken) {
+    let mut gaps = core.hub.take_gaps();
+    let mut msgs = core.store.listen(stop.clone());
+    loop {
+        let result = tokio::select! {
+            _ = stop.cancelled() => return,
+            Some(child) = next_gap(&mut gaps) => core.catch_up(child).await,
+            Some(msg) = next(&mut msgs) => core.on_cluster(msg).await,
+        };
+        if let Err(e) = result {
+            tracing::error!(error = %e, "cluster event");
+        }
+    }
+}
+
+fn state_of(m: &MemberRow) -> MemberState {
+    MemberState {
+        child_id: m.child_id,
+        account_id: m.account_id,
+        status: m.status.clone(),
+        categories: m.categories,
+        can_post: m.can_post,
+        history_from: m.history_from,
+        expires_at: m.expires_at,
+    }
+}
+
+impl Core {
+    async fn on_cluster(&self, msg: ClusterMsg) -> Result<()> {
+        match msg {
+            ClusterMsg::Entry { child, seq } => {
+                if !self.hub.has_subscribers(child) {
+                    return Ok(());
+                }
+                match self.hub.last_published(child) {
+                    Some(last) if seq <= last => Ok(()),
+                    Some(last) => self.publish_from(child, last).await,
+                    None => self.publish_from(child, seq - 1).await,
+                }
+            }
+            ClusterMsg::Member { child, account } => {
+                if let Some(m) = self.store.get_membership(child, account).await? {
+                    self.hub.publish_membership(state_of(&m));
+                }
+                Ok(())
+            }
+            ClusterMsg::Receipt {
+                child,
+                account,
+                seq,
+            } => {
+                self.hub.publish_receipt(child, account, seq);
+                Ok(())
+            }
+            ClusterMsg::Session(session) => {
+                self.hub.close_session(session, close::UNAUTHORIZED);
+                Ok(())
+            }
+            ClusterMsg::Alert { alert, ack } => {
+                let view = self.alert_view(alert).await?;
+                let members = self.store.list_members(view.child_id).await?;
+                self.fan_alert(&view, &members, ack);
+                Ok(())
+            }
+            ClusterMsg::Resync => self.resync().await,
+        }
+    }
+
+    /// After notifications may have been lost: entries, consent and sessions
+    /// of everything this node serves are read again from the database.
+    async fn resync(&self) -> Result<()> {
+        for child in self.hub.subscribed_children() {
+            self.catch_up(child).await?;
+            for m in self.store.list_members(child).await? {
+                if self.hub.is_online(m.account_id) {
+                    self.hub.publish_membership(state_of(&m));
+                }
+            }
+        }
+        for session in self.hub.sessions() {
+            if !self.session_live(session).await.unwrap_or(true) {
+                self.hub.close_session(session, close::UNAUTHORIZED);
+            }
+        }
+        Ok(())
+    }
+
+    /// Publishes what was committed after the last entry published here.
+    async fn catch_up(&self, child: ChildId) -> Result<()> {
+        match self.hub.last_published(child) {
+            Some(last) => self.publish_from(child, last).await,
+            None => Ok(()),
+        }
+    }
+
+    async fn publish_from(&self, child: ChildId, mut after: Seq) -> Result<()> {
+        let all = Visibility {
+            categories: ALL_CATEGORIES,
+            history_from: i64::MIN,
+        };
+        let key = self.child_key(child).await?;
+        loop {
+            let rows = self.store.list_entries(child, after, PAGE, all).await?;
+            let full = rows.len() as i64 == PAGE;
+            for row in rows {
+                let (category, created_at) = (row.category, row.created_at);
+                let entry = self.open_entry(&key, row)?;
+                after = entry.seq;
+                if !self
+                    .hub
+                    .publish_entry(live_entry(&entry, category, created_at))
+                {
+                    return Ok(()); // a gap before it: reported, repaired next
+                }
+            }
+            if !full {
+                return Ok(());
+            }
+        }
+    }
+}

@@ -1,0 +1,177 @@
+//! Several nodes over one PostgreSQL: each commit that others must see
+//! carries a `NOTIFY renraku` in its own transaction (so notifications arrive
+//! in commit order and never for a rolled-back write), with ids only — never
+//! content. Each node listens and turns notifications into [`ClusterMsg`]s;
+//! a lost listener connection yields `Resync`, so the node catches up from
+//! the database instead of trusting that nothing was missed.
+
+use serde_json::{json, Value};
+use sqlx::postgres::PgListener;
+use std::time::Duration;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use super::{Backend, Store, StoreResult};
+use crate::ids::{AccountId, AlertId, ChildId, Seq, SessionId};
+
+const CHANNEL: &str = "renraku";
+
+/// What another node committed.
+#[derive(Debug, Clone)]
+pub enum ClusterMsg {
+    Entry {
+        child: ChildId,
+        seq: Seq,
+    },
+    Member {
+        child: ChildId,
+        account: AccountId,
+    },
+    Receipt {
+        child: ChildId,
+        account: AccountId,
+        seq: Seq,
+    },
+    Session(SessionId),
+    Alert {
+        alert: AlertId,
+        ack: bool,
+    },
+    /// Notifications may have been lost: reload what matters from the database.
+    Resync,
+}
+
+impl ClusterMsg {
+    fn to_json(&self) -> Value {
+        match self {
+            Self::Entry { child, seq } => json!({"k": "entry", "c": child, "s": seq}),
+            Self::Member { child, account } => json!({"k": "member", "c": child, "a": account}),
+            Self::Receipt {
+                child,
+                account,
+                seq,
+            } => {
+                json!({"k": "receipt", "c": child, "a": account, "s": seq})
+            }
+            Self::Session(s) => json!({"k": "session", "s": s}),
+            Self::Alert { alert, ack } => json!({"k": "alert", "a": alert, "ack": ack}),
+            Self::Resync => json!({"k": "resync"}),
+        }
+    }
+
+    fn parse(v: &Value) -> Option<Self> {
+        fn id<T: std::str::FromStr>(v: &Value, k: &str) -> Option<T> {
+            v.get(k)?.as_str()?.parse().ok()
+        }
+        let seq = || v.get("s")?.as_i64();
+        Some(match v.get("k")?.as_str()? {
+            "entry" => Self::Entry {
+                child: id(v, "c")?,
+                seq: seq()?,
+            },
+            "member" => Self::Member {
+                child: id(v, "c")?,
+                account: id(v, "a")?,
+            },
+            "receipt" => Self::Receipt {
+                child: id(v, "c")?,
+                account: id(v, "a")?,
+                seq: seq()?,
+            },
+            "session" => Self::Session(id(v, "s")?),
+            "alert" => Self::Alert {
+                alert: id(v, "a")?,
+                ack: v.get("ack")?.as_bool()?,
+            },
+            _ => return None,
+        })
+    }
+}
+
+/// Adds the notification to the current transaction (PostgreSQL only).
+pub(super) async fn notify(
+    conn: &mut sqlx::AnyConnection,
+    backend: Backend,
+    node: &str,
+    msg: ClusterMsg,
+) -> StoreResult<()> {
+    if backend != Backend::Postgres {
+        return Ok(());
+    }
+    let mut payload = msg.to_json();
+    payload["n"] = json!(node);
+    sqlx::query("select pg_notify($1, $2)")
+        .bind(CHANNEL)
+        .bind(payload.to_string())
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+impl Store {
+    /// Listens for other nodes' commits (PostgreSQL only; None for SQLite).
+    pub fn listen(&self, stop: CancellationToken) -> Option<mpsc::Receiver<ClusterMsg>> {
+        if self.backend != Backend::Postgres {
+            return None;
+        }
+        let (tx, rx) = mpsc::channel(4096);
+        let (url, node) = (self.url.clone(), self.node.clone());
+        tokio::spawn(async move {
+            tokio::select! {
+                _ = stop.cancelled() => {}
+                _ = listen_loop(&url, &node, &tx) => {}
+            }
+        });
+        Some(rx)
+    }
+}
+
+async fn listen_loop(url: &str, node: &str, tx: &mpsc::Sender<ClusterMsg>) {
+    loop {
+        let mut listener = match PgListener::connect(url).await {
+            Ok(l) => l,
+            Err(e) => {
+                tracing::warn!(error = %e, "cluster listener cannot connect; retrying");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                continue;
+            }
+        };
+        if let Err(e) = listener.listen(CHANNEL).await {
+            tracing::warn!(error = %e, "cluster listener cannot LISTEN; retrying");
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            continue;
+        }
+        // Anything may have happened while we were not listening.
+        if tx.send(ClusterMsg::Resync).await.is_err() {
+            return;
+        }
+        loop {
+            match listener.try_recv().await {
+                Ok(Some(n)) => {
+                    let Ok(v) = serde_json::from_str::<Value>(n.payload()) else {
+                        continue;
+                    };
+                    if v.get("n").and_then(Value::as_str) == Some(node) {
+                        continue; // our own commit, already fanned out
+                    }
+                    if let Some(msg) = ClusterMsg::parse(&v) {
+                        if tx.send(msg).await.is_err() {
+                            return;
+                        }
+                    }
+                }
+                Ok(None) => {
+                    tracing::warn!("cluster listener lost its connection; resyncing");
+                    if tx.send(ClusterMsg::Resync).await.is_err() {
+                        return;
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "cluster listener failed; reconnecting");
+                    tokio::time::sleep(Duration::from_millis(500)).await;
+                    break;
+                }
+            }
+        }
+    }
+}

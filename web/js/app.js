@@ -1,0 +1,150 @@
+// Entry point: session bootstrap, the hash router, the top bar, the
+// connection state bar, and the service worker.
+
+import { h, mount } from './dom.js';
+import { t, lang, setLang, onLangChange } from './i18n.js';
+import * as api from './api.js';
+import * as live from './live.js';
+import * as alerts from './alerts.js';
+import * as push from './push.js';
+import { toast } from './ui.js';
+import { loginView } from './views/login.js';
+import { childrenView } from './views/children.js';
+import { notebookView } from './views/notebook.js';
+import { membersView } from './views/members.js';
+import { cardView } from './views/card.js';
+import { accessLogView } from './views/accesslog.js';
+import { orgsView } from './views/orgs.js';
+
+const ROUTES = [
+  [/^\/login$/, loginView, false],
+  [/^\/?$/, childrenView, true],
+  [/^\/orgs$/, orgsView, true],
+  [/^\/child\/([\w-]+)$/, notebookView, true],
+  [/^\/child\/([\w-]+)\/members$/, membersView, true],
+  [/^\/child\/([\w-]+)\/card$/, cardView, true],
+  [/^\/child\/([\w-]+)\/log$/, accessLogView, true],
+];
+
+let cleanup = null;
+let renderToken = 0;
+
+function currentPath() {
+  return location.hash.replace(/^#/, '') || '/';
+}
+
+export function navigate(path) {
+  if (currentPath() === path) route();
+  else location.hash = `#${path}`;
+}
+
+async function route() {
+  const path = currentPath();
+  const main = document.getElementById('main');
+  let match = null;
+  for (const [re, view, needsAuth] of ROUTES) {
+    const m = re.exec(path);
+    if (m) { match = { view, needsAuth, params: m.slice(1) }; break; }
+  }
+  if (!match) { navigate('/'); return; }
+  if (match.needsAuth && !api.currentSession()) {
+    sessionStorage.setItem('renraku.after_login', path);
+    navigate('/login');
+    return;
+  }
+  if (!match.needsAuth && api.currentSession()) { navigate('/'); return; }
+  if (cleanup) { try { cleanup(); } catch { /* ignore */ } cleanup = null; }
+  renderToken += 1;
+  const token = renderToken;
+  renderTopbar();
+  mount(main);
+  main.className = '';
+  const result = await match.view(main, ...match.params);
+  if (token !== renderToken) { if (typeof result === 'function') result(); return; }
+  cleanup = typeof result === 'function' ? result : null;
+  const title = document.getElementById('page-title');
+  if (title && document.activeElement === document.body) title.focus({ preventScroll: true });
+}
+
+function renderTopbar() {
+  document.title = t('app_title');
+  document.getElementById('brand-name').textContent = t('app_name');
+  document.getElementById('skip-link').textContent = t('skip_to_main');
+  const nav = document.getElementById('topnav');
+  nav.setAttribute('aria-label', lang() === 'ja' ? 'メニュー' : 'Menu');
+  const other = lang() === 'ja' ? 'en' : 'ja';
+  const langBtn = h('button', {
+    type: 'button', class: 'linkish', id: 'lang-switch', lang: other,
+    'aria-label': t('switch_lang_label'), onclick: () => setLang(other),
+  }, t('switch_lang'));
+  if (!api.currentSession()) { mount(nav, h('div', { class: 'navaux' }, langBtn)); return; }
+  const acct = api.account();
+  const path = currentPath();
+  const here = (p) => (p === '/' ? (path === '/' || path.startsWith('/child/')) : path.startsWith(p));
+  mount(nav,
+    h('div', { class: 'navaux' },
+      h('span', { class: 'whoami' }, acct?.display_name || ''),
+      langBtn,
+      h('button', { type: 'button', class: 'linkish', id: 'logout', onclick: doLogout }, t('logout'))),
+    h('div', { class: 'navmain' },
+      h('a', { href: '#/', class: 'navlink', 'aria-current': here('/') ? 'page' : null }, t('nav_children')),
+      h('a', { href: '#/orgs', class: 'navlink', 'aria-current': here('/orgs') ? 'page' : null }, t('nav_orgs'))));
+}
+
+async function doLogout() {
+  await api.logout();
+}
+
+function renderConnbar(state) {
+  const bar = document.getElementById('connbar');
+  const text = { offline: t('conn_offline'), reconnecting: t('conn_reconnecting'), connecting: t('conn_connecting') }[state];
+  bar.dataset.state = state;
+  if (!text || !api.currentSession()) { bar.hidden = true; bar.textContent = ''; return; }
+  bar.hidden = false;
+  bar.textContent = text;
+}
+
+function startSession() {
+  live.start();
+  alerts.start();
+}
+
+api.onSessionEnd((reason) => {
+  live.stop();
+  alerts.stop();
+  try { sessionStorage.clear(); } catch { /* nothing stored */ }
+  if (reason === 'ended') toast(t('session_ended'), 'error');
+  navigate('/login');
+});
+
+live.on('state', renderConnbar);
+
+onLangChange(() => {
+  renderConnbar(live.connectionState());
+  alerts.rerender();
+  route();
+});
+
+/** Called by the login view once logged in. */
+export function loggedIn() {
+  startSession();
+  const next = sessionStorage.getItem('renraku.after_login') || '/';
+  sessionStorage.removeItem('renraku.after_login');
+  navigate(next);
+  push.offerLater();
+}
+
+async function boot() {
+  document.documentElement.lang = lang();
+  window.addEventListener('hashchange', route);
+  if ('serviceWorker' in navigator) {
+    navigator.serviceWorker.register('/sw.js', { scope: '/' }).catch(() => { /* shell not cached */ });
+    navigator.serviceWorker.addEventListener('message', (ev) => {
+      if (ev.data?.type === 'alert' && ev.data.alert_id) alerts.showById(ev.data.alert_id);
+    });
+  }
+  if (await api.resume()) startSession();
+  route();
+}
+
+boot();

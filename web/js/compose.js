@@ -1,0 +1,164 @@
+// The entry form: category (only those the member may post), kind, and the
+// kind-specific fields; also used to correct an entry (revision + reason).
+
+import { h, mount, field } from './dom.js';
+import { t, label, KINDS, MEASURES, ATTENDANCE, todayTokyo } from './i18n.js';
+import { errorBox, errorText } from './ui.js';
+
+/**
+ * opts: {categories: [..], revising: Entry|null, onSubmit({category, kind, body, reason}) -> Promise, onCancel}
+ */
+export function composeForm(opts) {
+  const rev = opts.revising;
+  const err = errorBox();
+  const catSel = h('select', { name: 'category', required: true, disabled: Boolean(rev) },
+    (rev ? [rev.category] : opts.categories).map((c) => h('option', { value: c }, label('cat', c))));
+  const kindSel = h('select', { name: 'kind', required: true, disabled: Boolean(rev) },
+    (rev ? [rev.kind] : KINDS).map((k) => h('option', { value: k }, label('kind', k))));
+  const specific = h('div', { class: 'kind-fields' });
+  const reasonInput = rev ? h('textarea', { name: 'reason', rows: 2, required: true, maxlength: 2000 }) : null;
+  const submit = h('button', { type: 'submit', class: 'primary' }, rev ? t('revise') : t('post'));
+  let fields = {};
+
+  function renderKind() {
+    fields = kindFields(kindSel.value, rev?.body || {});
+    mount(specific, fields.nodes);
+  }
+  kindSel.addEventListener('change', renderKind);
+  renderKind();
+
+  const form = h('form', { class: 'compose card form', 'aria-labelledby': 'compose-title' },
+    h('h2', { id: 'compose-title' }, rev ? t('revise_title', { seq: rev.seq }) : t('compose_title')),
+    h('div', { class: 'row' },
+      field(t('category'), catSel).wrap,
+      field(t('kind'), kindSel).wrap),
+    specific,
+    reasonInput ? field(t('reason'), reasonInput).wrap : null,
+    err.el,
+    h('div', { class: 'buttons' },
+      h('button', { type: 'button', class: 'secondary', onclick: () => opts.onCancel?.() }, t('cancel')),
+      submit));
+
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    err.clear();
+    let body;
+    try { body = fields.body(); } catch (e) { err.show(e.message); return; }
+    submit.disabled = true;
+    submit.textContent = t('posting');
+    try {
+      await opts.onSubmit({ category: catSel.value, kind: kindSel.value, body, reason: reasonInput?.value.trim() });
+    } catch (e) {
+      err.show(errorText(e));
+    } finally {
+      submit.disabled = false;
+      submit.textContent = rev ? t('revise') : t('post');
+    }
+  });
+  return form;
+}
+
+function text(name, opts = {}) {
+  return h('input', { type: 'text', name, maxlength: 2000, ...opts });
+}
+
+function need(value, fieldLabel) {
+  if (!value) throw new Error(t('required_field', { field: fieldLabel }));
+  return value;
+}
+
+function opt(obj, key, value) {
+  if (value !== '' && value != null) obj[key] = value;
+}
+
+/** {nodes, body()} for a kind; `init` prefills for a correction. */
+function kindFields(kind, init) {
+  const mainText = h('textarea', { name: 'text', rows: 5, maxlength: 20000, value: init.text || '' });
+  const optionalText = kind === 'vital' || kind === 'attendance';
+  if (!optionalText) mainText.required = true;
+  const textField = field(optionalText ? t('text_optional') : t('text'), mainText).wrap;
+  const txt = () => mainText.value.trim();
+  switch (kind) {
+    case 'vital': {
+      const measure = h('select', { name: 'measure' },
+        Object.keys(MEASURES).map((m) => h('option', { value: m, selected: init.measure === m }, label('measure', m))));
+      const value = h('input', { type: 'number', name: 'value', step: 'any', required: true, inputmode: 'decimal',
+        value: init.value ?? '' });
+      const unit = h('input', { type: 'text', name: 'unit', required: true, maxlength: 20,
+        value: init.unit || MEASURES[init.measure || 'blood_glucose'] });
+      measure.addEventListener('change', () => { unit.value = MEASURES[measure.value] || ''; });
+      return {
+        nodes: [field(t('measure'), measure).wrap,
+          h('div', { class: 'row' }, field(t('value'), value).wrap, field(t('unit'), unit).wrap), textField],
+        body() {
+          const v = Number.parseFloat(value.value);
+          if (!Number.isFinite(v)) throw new Error(t('required_field', { field: t('value') }));
+          const b = { measure: measure.value, value: v, unit: need(unit.value.trim(), t('unit')) };
+          opt(b, 'text', txt());
+          return b;
+        },
+      };
+    }
+    case 'attendance': {
+      const date = h('input', { type: 'date', name: 'date', required: true, value: init.date || todayTokyo() });
+      const status = h('select', { name: 'status' },
+        ATTENDANCE.map((s) => h('option', { value: s, selected: init.status === s }, label('att', s))));
+      const reason = text('reason', { value: init.reason || '' });
+      return {
+        nodes: [h('div', { class: 'row' }, field(t('att_date'), date).wrap, field(t('att_status'), status).wrap),
+          field(t('att_reason'), reason).wrap, textField],
+        body() {
+          const b = { date: need(date.value, t('att_date')), status: status.value };
+          opt(b, 'reason', reason.value.trim());
+          opt(b, 'text', txt());
+          return b;
+        },
+      };
+    }
+    case 'medication': {
+      const drug = text('drug', { value: init.drug || '' });
+      const dose = text('dose', { value: init.dose || '' });
+      return {
+        nodes: [field(t('drug'), drug).wrap, field(t('dose'), dose).wrap, textField],
+        body() {
+          const b = { text: need(txt(), t('text')) };
+          opt(b, 'drug', drug.value.trim());
+          opt(b, 'dose', dose.value.trim());
+          return b;
+        },
+      };
+    }
+    case 'plan': {
+      const title = text('title', { value: init.title || '' });
+      const goals = h('textarea', { name: 'goals', rows: 4, value: (init.goals || []).join('\n') });
+      const review = h('input', { type: 'date', name: 'review_date', value: init.review_date || '' });
+      return {
+        nodes: [field(t('plan_title'), title).wrap, field(t('plan_goals'), goals).wrap,
+          field(t('plan_review'), review).wrap, textField],
+        body() {
+          const b = { text: need(txt(), t('text')) };
+          opt(b, 'title', title.value.trim());
+          const g = goals.value.split('\n').map((s) => s.trim()).filter(Boolean);
+          if (g.length) b.goals = g;
+          opt(b, 'review_date', review.value);
+          return b;
+        },
+      };
+    }
+    case 'handover': {
+      const from = text('from', { value: init.from || '' });
+      const to = text('to', { value: init.to || '' });
+      return {
+        nodes: [h('div', { class: 'row' }, field(t('ho_from'), from).wrap, field(t('ho_to'), to).wrap), textField],
+        body() {
+          const b = { text: need(txt(), t('text')) };
+          opt(b, 'from', from.value.trim());
+          opt(b, 'to', to.value.trim());
+          return b;
+        },
+      };
+    }
+    default:
+      return { nodes: [textField], body: () => ({ text: need(txt(), t('text')) }) };
+  }
+}

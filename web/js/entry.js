@@ -1,0 +1,109 @@
+// Rendering one notebook entry: category colour and icon, kind-specific body,
+// corrections (revisions) with their reason, and the read count.
+
+import { h, icon } from './dom.js';
+import { t, label, formatDateTime, formatDate } from './i18n.js';
+
+export function categoryChip(cat) {
+  return h('span', { class: `chip cat-${cat}` }, icon(`cat-${cat}`, 'icon chip-icon'), label('cat', cat));
+}
+
+function numberText(v) {
+  if (typeof v !== 'number') return String(v ?? '');
+  return Number.isInteger(v) ? String(v) : String(Math.round(v * 100) / 100);
+}
+
+function paragraphs(text) {
+  if (!text) return null;
+  return h('div', { class: 'entry-text' }, String(text).split(/\n+/).map((p) => h('p', {}, p)));
+}
+
+/** The kind-specific body (also used for the original inside a correction). */
+export function renderBody(entry) {
+  const b = entry.body || {};
+  switch (entry.kind) {
+    case 'vital':
+      return h('div', { class: 'entry-body' },
+        h('p', { class: 'vital' },
+          h('span', { class: 'vital-measure' }, label('measure', b.measure)),
+          h('span', { class: 'vital-value' }, numberText(b.value)),
+          h('span', { class: 'vital-unit' }, b.unit || '')),
+        paragraphs(b.text));
+    case 'attendance':
+      return h('div', { class: 'entry-body' },
+        h('p', { class: 'attendance' },
+          h('span', { class: `att att-${b.status}` }, label('att', b.status)),
+          h('span', { class: 'att-date' }, formatDate(b.date))),
+        b.reason ? h('p', { class: 'att-reason' }, b.reason) : null,
+        paragraphs(b.text));
+    case 'medication':
+      return h('div', { class: 'entry-body' },
+        (b.drug || b.dose) ? h('dl', { class: 'kv med' },
+          b.drug ? [h('dt', {}, t('drug').replace(/（任意）| \(optional\)/, '')), h('dd', {}, b.drug)] : null,
+          b.dose ? [h('dt', {}, t('dose').replace(/（任意）| \(optional\)/, '')), h('dd', {}, b.dose)] : null) : null,
+        paragraphs(b.text));
+    case 'plan':
+      return h('div', { class: 'entry-body plan' },
+        b.title ? h('h3', { class: 'plan-title' }, b.title) : null,
+        Array.isArray(b.goals) && b.goals.length ? h('div', { class: 'plan-goals' },
+          h('p', { class: 'subhead' }, t('goals')),
+          h('ol', {}, b.goals.map((g) => h('li', {}, g)))) : null,
+        b.review_date ? h('p', { class: 'plan-review' }, `${t('review_date')}: ${formatDate(b.review_date)}`) : null,
+        paragraphs(b.text));
+    case 'handover':
+      return h('div', { class: 'entry-body handover' },
+        (b.from || b.to) ? h('p', { class: 'handover-route' },
+          t('handover_from_to', { from: b.from || '—', to: b.to || '—' })) : null,
+        paragraphs(b.text));
+    default:
+      return h('div', { class: 'entry-body' }, paragraphs(b.text));
+  }
+}
+
+/**
+ * ctx: {byId: Map, supersededBy: Map(original id -> revision), readCount(entry)
+ * -> {n, m, names}, canRevise(entry) -> bool, onRevise(entry)}
+ */
+export function renderEntry(entry, ctx) {
+  const corrected = ctx.supersededBy.get(entry.id);
+  const original = entry.supersedes ? ctx.byId.get(entry.supersedes) : null;
+  const headingId = `entry-${entry.id}-h`;
+  const rc = ctx.readCount(entry);
+  const li = h('li', {
+    class: ['entry', `cat-border-${entry.category}`, corrected ? 'superseded' : null, entry.supersedes ? 'revision' : null],
+    id: `entry-${entry.id}`,
+    dataset: { seq: entry.seq, id: entry.id, category: entry.category, kind: entry.kind },
+    'aria-labelledby': headingId,
+  },
+  h('div', { class: 'entry-head' },
+    categoryChip(entry.category),
+    h('span', { class: 'kind' }, label('kind', entry.kind)),
+    h('span', { class: 'seqno' }, t('seq', { seq: entry.seq }))),
+  h('p', { class: 'entry-meta', id: headingId },
+    h('span', { class: 'author' }, entry.author_name),
+    h('time', { datetime: entry.created_at }, formatDateTime(entry.created_at))),
+  entry.supersedes ? h('div', { class: 'correction-note' },
+    h('p', { class: 'correction-label' }, icon('pencil', 'icon icon-sm'),
+      t('revision_label', { n: entry.revision }),
+      original ? ` · ${t('revision_of', { seq: original.seq })}` : ''),
+    entry.reason ? h('p', { class: 'correction-reason' }, t('revision_reason', { reason: entry.reason })) : null) : null,
+  corrected ? h('p', { class: 'superseded-note' },
+    h('a', { href: `#entry-${corrected.id}`, class: 'superseded-link', onclick: (ev) => jumpTo(ev, corrected.id) },
+      t('superseded', { seq: corrected.seq }))) : null,
+  renderBody(entry),
+  original ? h('details', { class: 'original' },
+    h('summary', {}, t('show_original')),
+    renderBody(original)) : null,
+  h('div', { class: 'entry-foot' },
+    h('span', { class: 'read-count', dataset: { seq: entry.seq }, title: rc.names ? t('read_by', { names: rc.names }) : null },
+      t('read_count', { n: rc.n, m: rc.m })),
+    ctx.canRevise(entry) ? h('button', { type: 'button', class: 'linkish small revise-btn', onclick: () => ctx.onRevise(entry) },
+      t('revise')) : null));
+  return li;
+}
+
+function jumpTo(ev, id) {
+  ev.preventDefault();
+  const el = document.getElementById(`entry-${id}`);
+  if (el) { el.scrollIntoView({ block: 'center' }); el.setAttribute('tabindex', '-1'); el.focus({ preventScroll: true }); }
+}

@@ -1,0 +1,84 @@
+// The emergency card (one tap from the notebook) and the emergency contacts;
+// guardians and members with `medical` may edit the card.
+
+import { h, mount, field } from '../dom.js';
+import { t, formatDateTime } from '../i18n.js';
+import { get, put, account } from '../api.js';
+import { getMembers } from '../store.js';
+import { childHead } from './childhead.js';
+import { loading, failure, toast, errorBox, errorText } from '../ui.js';
+
+export async function cardView(main, childId) {
+  mount(main, loading());
+  let child; let members; let card = null; let contacts = [];
+  try {
+    [child, members] = await Promise.all([get(`/children/${childId}`), getMembers(childId, true)]);
+    [card, contacts] = await Promise.all([
+      get(`/children/${childId}/emergency-card`).catch((e) => { if (e.code === 'not_found') return null; throw e; }),
+      get(`/children/${childId}/emergency-contacts`).catch(() => []),
+    ]);
+  } catch (e) {
+    mount(main, failure(e, () => cardView(main, childId)));
+    return;
+  }
+  const me = members.find((m) => m.account_id === account()?.id);
+  const canEdit = me && me.status === 'active'
+    && (me.role === 'guardian' || me.role === 'youth' || me.categories.includes('medical'));
+  const body = h('div', { class: 'stack' });
+  mount(main, childHead(child, 'card', me?.role), body);
+
+  function show() {
+    mount(body,
+      h('section', { class: 'card emergency-card', 'aria-labelledby': 'card-title' },
+        h('h2', { id: 'card-title' }, t('card_title')),
+        card ? [
+          h('h3', {}, t('card_summary')), h('p', { class: 'card-summary' }, card.summary),
+          card.steps?.length ? [h('h3', {}, t('card_steps')),
+            h('ol', { class: 'steps' }, card.steps.map((s) => h('li', {}, s)))] : null,
+          card.hospital ? [h('h3', {}, t('card_hospital')), h('p', {}, card.hospital)] : null,
+          card.notes ? [h('h3', {}, t('card_notes')), h('p', {}, card.notes)] : null,
+          card.updated_at ? h('p', { class: 'small muted' }, t('card_updated', { date: formatDateTime(card.updated_at) })) : null,
+        ] : h('p', { class: 'empty' }, t('card_none')),
+        canEdit ? h('button', { type: 'button', class: 'secondary', onclick: edit }, t('card_edit')) : null),
+      h('section', { class: 'card', 'aria-labelledby': 'contacts-title' },
+        h('h2', { id: 'contacts-title' }, t('contacts_title')),
+        contacts.length ? h('ol', { class: 'contacts' }, contacts.map((c) => h('li', {},
+          h('span', { class: 'pill pill-tier' }, t('tier', { n: c.tier })), ' ', c.display_name)))
+          : h('p', { class: 'muted' }, t('contacts_none'))));
+  }
+
+  function edit() {
+    const err = errorBox();
+    const summary = h('textarea', { rows: 3, required: true, value: card?.summary || '' });
+    const steps = h('textarea', { rows: 6, value: (card?.steps || []).join('\n') });
+    const hospital = h('input', { type: 'text', value: card?.hospital || '' });
+    const notes = h('textarea', { rows: 3, value: card?.notes || '' });
+    const form = h('form', { class: 'card form' },
+      h('h2', {}, t('card_edit')),
+      field(t('card_summary'), summary).wrap,
+      field(t('card_steps'), steps, t('card_steps_hint')).wrap,
+      field(t('card_hospital'), hospital).wrap,
+      field(t('card_notes'), notes).wrap,
+      err.el,
+      h('div', { class: 'buttons' },
+        h('button', { type: 'button', class: 'secondary', onclick: show }, t('cancel')),
+        h('button', { type: 'submit', class: 'primary' }, t('save'))));
+    form.addEventListener('submit', async (ev) => {
+      ev.preventDefault();
+      try {
+        await put(`/children/${childId}/emergency-card`, {
+          summary: summary.value.trim(),
+          steps: steps.value.split('\n').map((s) => s.trim()).filter(Boolean),
+          hospital: hospital.value.trim(),
+          notes: notes.value.trim(),
+        });
+        card = await get(`/children/${childId}/emergency-card`);
+        toast(t('card_saved'));
+        show();
+      } catch (e) { err.show(errorText(e)); }
+    });
+    mount(body, form);
+    summary.focus();
+  }
+  show();
+}

@@ -1,0 +1,190 @@
+// Members and consent. Guardians (and a youth with consent): approve pending
+// requests, see and narrow each member's scope, revoke, add. Professionals:
+// see the members, request access for a colleague, leave.
+
+import { h, mount, field } from '../dom.js';
+import { t, label, formatDateTime, CATEGORIES } from '../i18n.js';
+import { get, post, patch, account } from '../api.js';
+import { getMembers } from '../store.js';
+import { categoryChip } from '../entry.js';
+import { childHead } from './childhead.js';
+import { loading, failure, toast, errorText, errorBox, confirmDialog, dialog } from '../ui.js';
+import { navigate } from '../app.js';
+
+export async function membersView(main, childId) {
+  mount(main, loading());
+  let child; let members;
+  const load = async () => {
+    [child, members] = await Promise.all([get(`/children/${childId}`), getMembers(childId, true)]);
+  };
+  try { await load(); } catch (e) { mount(main, failure(e, () => membersView(main, childId))); return; }
+  const me = members.find((m) => m.account_id === account()?.id);
+  const family = me && (me.role === 'guardian' || me.role === 'youth');
+  const body = h('div', { class: 'stack' });
+  mount(main, childHead(child, 'members', me?.role), h('h2', { class: 'section-title' }, t('members_title')), body);
+
+  const refresh = async () => {
+    try { await load(); draw(); } catch (e) { mount(body, failure(e, refresh)); }
+  };
+  const act = async (fn, okText) => {
+    try { await fn(); if (okText) toast(okText); await refresh(); } catch (e) { toast(errorText(e), 'error'); }
+  };
+
+  function draw() {
+    const requested = members.filter((m) => m.status === 'requested');
+    const active = members.filter((m) => m.status === 'active');
+    const ended = members.filter((m) => m.status === 'revoked' || m.status === 'expired');
+    mount(body,
+      requested.length ? section(t('members_requested'), requested, 'requested') : null,
+      section(t('members_active'), active, 'active'),
+      ended.length ? section(t('members_ended'), ended, 'ended') : null,
+      addForm(child, family, refresh),
+      !family && me ? h('p', {}, h('button', {
+        type: 'button', class: 'linkish danger-text', onclick: () => leave(),
+      }, t('leave'))) : null);
+  }
+
+  function section(title, list, kind) {
+    return h('section', { class: ['member-section', `members-${kind}`] },
+      h('h3', {}, title, ` (${list.length})`),
+      h('ul', { class: 'member-list', role: 'list' }, list.map(memberItem)));
+  }
+
+  function memberItem(m) {
+    const mine = m.account_id === account()?.id;
+    const guardianRow = m.role === 'guardian' || m.role === 'youth';
+    return h('li', { class: ['member', `status-${m.status}`], dataset: { accountId: m.account_id } },
+      h('div', { class: 'member-head' },
+        h('strong', { class: 'member-name' }, m.display_name, mine ? t('member_you') : ''),
+        h('span', { class: 'member-prof' }, m.profession ? label('prof', m.profession) : label('role', m.role)),
+        h('span', { class: ['pill', `pill-${m.status}`] }, label('status', m.status))),
+      m.purpose ? h('p', { class: 'member-purpose' }, `${t('member_purpose')}：${m.purpose}`) : null,
+      h('div', { class: 'chips', 'aria-label': t('member_categories') }, m.categories.map(categoryChip)),
+      h('dl', { class: 'kv compact' },
+        h('dt', {}, t('member_can_post')), h('dd', {}, m.can_post ? t('member_can_post_yes') : t('member_can_post_no')),
+        h('dt', {}, t('member_history_from')),
+        h('dd', {}, m.history_from ? t('member_history_since', { date: formatDateTime(m.history_from) }) : t('member_history_all')),
+        h('dt', {}, t('member_expires')),
+        h('dd', {}, m.expires_at ? formatDateTime(m.expires_at) : t('member_no_expiry'))),
+      family && !guardianRow && !mine ? h('div', { class: 'buttons' },
+        m.status === 'requested' ? [
+          h('button', { type: 'button', class: 'primary small approve-btn', onclick: () => act(
+            () => post(`/children/${childId}/members/${m.account_id}/approve`), t('member_updated')) }, t('approve')),
+          h('button', { type: 'button', class: 'secondary small', onclick: () => revoke(m) }, t('reject')),
+        ] : null,
+        m.status === 'active' ? [
+          h('button', { type: 'button', class: 'secondary small edit-btn', onclick: () => edit(m) }, t('edit_consent')),
+          h('button', { type: 'button', class: 'danger small revoke-btn', onclick: () => revoke(m) }, t('revoke')),
+        ] : null) : null);
+  }
+
+  async function revoke(m) {
+    if (!await confirmDialog(t('revoke'), t('revoke_confirm', { name: m.display_name }), t('revoke'), true)) return;
+    await act(() => post(`/children/${childId}/members/${m.account_id}/revoke`), t('member_updated'));
+  }
+
+  async function leave() {
+    if (!await confirmDialog(t('leave'), t('leave_confirm'), t('leave'), true)) return;
+    try {
+      await post(`/children/${childId}/members/${account().id}/revoke`);
+      navigate('/');
+    } catch (e) { toast(errorText(e), 'error'); }
+  }
+
+  async function edit(m) {
+    const boxes = categoryBoxes(m.categories);
+    const canPost = h('input', { type: 'checkbox', checked: m.can_post });
+    const hist = h('input', { type: 'datetime-local', value: toLocalInput(m.history_from) });
+    const exp = h('input', { type: 'datetime-local', value: toLocalInput(m.expires_at) });
+    const v = await dialog({
+      title: t('consent_edit_title', { name: m.display_name }),
+      content: [boxes.el,
+        h('label', { class: 'check' }, canPost, t('member_can_post')),
+        field(t('history_from'), hist).wrap, field(t('expires_at'), exp).wrap],
+      buttons: [{ label: t('cancel'), value: 'no' }, { label: t('save'), value: 'yes', class: 'primary', submit: true }],
+    });
+    if (v !== 'yes') return;
+    const bodyPatch = { categories: boxes.value(), can_post: canPost.checked };
+    if (hist.value) bodyPatch.history_from = fromLocalInput(hist.value);
+    if (exp.value) bodyPatch.expires_at = fromLocalInput(exp.value);
+    await act(() => patch(`/children/${childId}/members/${m.account_id}`, bodyPatch), t('member_updated'));
+  }
+
+  draw();
+}
+
+function categoryBoxes(selected) {
+  const inputs = CATEGORIES.map((c) => h('input', { type: 'checkbox', value: c, checked: selected.includes(c) }));
+  const el = h('fieldset', { class: 'checks' },
+    h('legend', {}, t('member_categories')),
+    inputs.map((inp, i) => h('label', { class: 'check' }, inp, categoryChip(CATEGORIES[i]))));
+  return { el, value: () => inputs.filter((i) => i.checked).map((i) => i.value) };
+}
+
+// datetime-local works in the browser's zone; the API speaks UTC RFC 3339.
+function toLocalInput(iso) {
+  if (!iso) return '';
+  const d = new Date(iso);
+  const off = d.getTimezoneOffset() * 60000;
+  return new Date(d.getTime() - off).toISOString().slice(0, 16);
+}
+function fromLocalInput(v) { return new Date(v).toISOString(); }
+
+function addForm(child, family, onDone) {
+  const err = errorBox();
+  const query = h('input', { type: 'search', name: 'query', autocomplete: 'off' });
+  const results = h('ul', { class: 'search-results', role: 'list' });
+  const chosenText = h('p', { class: 'chosen', 'aria-live': 'polite' });
+  let chosen = null;
+  const boxes = categoryBoxes([]);
+  const canPost = h('input', { type: 'checkbox', checked: true });
+  const purpose = h('input', { type: 'text', name: 'purpose', required: true, maxlength: 500 });
+  const hist = h('input', { type: 'datetime-local' });
+  const exp = h('input', { type: 'datetime-local' });
+  const submit = h('button', { type: 'submit', class: 'primary' }, family ? t('submit_add') : t('submit_request'));
+
+  const search = async () => {
+    const q = query.value.trim();
+    if (!q) return;
+    try {
+      const found = await get(`/accounts?query=${encodeURIComponent(q)}`);
+      mount(results, found.length ? found.map((a) => h('li', {},
+        h('span', {}, `${a.display_name}（${label('prof', a.profession)}）`),
+        h('button', { type: 'button', class: 'secondary small', onclick: () => {
+          chosen = a; chosenText.textContent = t('chosen', { name: a.display_name });
+        } }, t('choose')))) : h('li', { class: 'muted' }, t('search_none')));
+    } catch (e) { err.show(errorText(e)); }
+  };
+  query.addEventListener('keydown', (ev) => { if (ev.key === 'Enter') { ev.preventDefault(); search(); } });
+
+  const form = h('form', { class: 'card form add-member' },
+    h('h3', {}, family ? t('add_member_title') : t('request_member_title')),
+    family ? null : h('p', { class: 'muted' }, t('request_member_lead')),
+    h('div', { class: 'row search-row' }, field(t('search_accounts'), query).wrap,
+      h('button', { type: 'button', class: 'secondary', onclick: search }, t('search'))),
+    results, chosenText, boxes.el,
+    h('label', { class: 'check' }, canPost, t('member_can_post')),
+    field(t('purpose'), purpose).wrap,
+    field(t('history_from'), hist).wrap,
+    field(t('expires_at'), exp).wrap,
+    err.el, submit);
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    err.clear();
+    if (!chosen) { err.show(t('required_field', { field: t('search_accounts') })); return; }
+    const cats = boxes.value();
+    if (!cats.length) { err.show(t('required_field', { field: t('member_categories') })); return; }
+    const body = { account_id: chosen.id, categories: cats, can_post: canPost.checked, purpose: purpose.value.trim() };
+    if (hist.value) body.history_from = fromLocalInput(hist.value);
+    if (exp.value) body.expires_at = fromLocalInput(exp.value);
+    submit.disabled = true;
+    try {
+      await post(`/children/${child.id}/members`, body);
+      toast(family ? t('member_added') : t('member_requested'));
+      await onDone();
+    } catch (e) {
+      err.show(errorText(e));
+    } finally { submit.disabled = false; }
+  });
+  return form;
+}

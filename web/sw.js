@@ -1,0 +1,87 @@
+// Service worker: caches the app shell only (HTML, CSS, JS, icons) so the
+// app opens offline; never caches an API answer or anything about a child.
+// Shows Web Push alerts (the payload holds no child data) and focuses the
+// app when one is clicked.
+
+const CACHE = 'renraku-shell-v1';
+const SHELL = [
+  '/', '/index.html', '/manifest.webmanifest', '/css/app.css',
+  '/js/app.js', '/js/i18n.js', '/js/dom.js', '/js/api.js', '/js/live.js', '/js/ui.js',
+  '/js/store.js', '/js/entry.js', '/js/compose.js', '/js/alerts.js', '/js/push.js',
+  '/js/views/login.js', '/js/views/children.js', '/js/views/notebook.js', '/js/views/childhead.js',
+  '/js/views/members.js', '/js/views/card.js', '/js/views/accesslog.js', '/js/views/orgs.js',
+  '/icons/icon.svg', '/icons/icon-192.png', '/icons/icon-512.png', '/icons/maskable-512.png',
+  '/icons/book.svg', '/icons/people.svg', '/icons/card.svg', '/icons/eye.svg', '/icons/siren.svg',
+  '/icons/check.svg', '/icons/pencil.svg', '/icons/chevron.svg',
+  '/icons/cat-health.svg', '/icons/cat-medical.svg', '/icons/cat-welfare.svg', '/icons/cat-childcare.svg',
+  '/icons/cat-education.svg', '/icons/cat-employment.svg', '/icons/cat-family.svg',
+];
+const SHELL_SET = new Set(SHELL);
+
+self.addEventListener('install', (event) => {
+  event.waitUntil(caches.open(CACHE).then((c) => c.addAll(SHELL)).then(() => self.skipWaiting()));
+});
+
+self.addEventListener('activate', (event) => {
+  event.waitUntil(caches.keys()
+    .then((keys) => Promise.all(keys.filter((k) => k !== CACHE).map((k) => caches.delete(k))))
+    .then(() => self.clients.claim()));
+});
+
+// Network first for the shell (so updates arrive), the cache when offline.
+// Anything else, above all /api/, goes to the network untouched.
+self.addEventListener('fetch', (event) => {
+  const req = event.request;
+  if (req.method !== 'GET') return;
+  const url = new URL(req.url);
+  if (url.origin !== self.location.origin || url.pathname.startsWith('/api/')) return;
+  const key = req.mode === 'navigate' ? '/' : url.pathname;
+  if (!SHELL_SET.has(key)) return;
+  event.respondWith((async () => {
+    try {
+      const res = await fetch(req);
+      if (res.ok && res.type === 'basic') {
+        const copy = res.clone();
+        caches.open(CACHE).then((c) => c.put(key, copy)).catch(() => {});
+      }
+      return res;
+    } catch (e) {
+      const cached = await caches.match(key);
+      if (cached) return cached;
+      throw e;
+    }
+  })());
+});
+
+self.addEventListener('push', (event) => {
+  let data = {};
+  try { data = event.data ? event.data.json() : {}; } catch { data = {}; }
+  const title = data.title || '連絡帳 Renraku';
+  const options = {
+    body: data.body || '',
+    tag: data.alert_id ? `alert-${data.alert_id}` : 'renraku',
+    renotify: true,
+    requireInteraction: data.type === 'alert',
+    icon: '/icons/icon-192.png',
+    badge: '/icons/icon-192.png',
+    data: { type: data.type, alert_id: data.alert_id },
+  };
+  event.waitUntil(self.registration.showNotification(title, options));
+});
+
+self.addEventListener('notificationclick', (event) => {
+  event.notification.close();
+  const alertId = event.notification.data?.alert_id;
+  event.waitUntil((async () => {
+    const all = await self.clients.matchAll({ type: 'window', includeUncontrolled: true });
+    for (const client of all) {
+      if (new URL(client.url).origin === self.location.origin) {
+        await client.focus();
+        if (alertId) client.postMessage({ type: 'alert', alert_id: alertId });
+        return;
+      }
+    }
+    // A new page loads the open alerts itself (GET /api/v1/alerts?open=true).
+    await self.clients.openWindow('/');
+  })());
+});

@@ -18,19 +18,34 @@ export const tests = [
 
       const text = unique('ブラウザテスト：本日の夕食前血糖は正常範囲でした。');
       await postEntry(guardian, { category: 'medical', text });
-      const mine = guardian.locator('.timeline .entry', { hasText: text });
+      await guardian.locator('.timeline .entry', { hasText: text }).waitFor();
+      const seq = await guardian.locator('.timeline .entry', { hasText: text }).getAttribute('data-seq');
+      const mine = guardian.locator(`.timeline .entry[data-seq="${seq}"]`);
       // Readers of a medical entry besides its author: doctor, school nurse, PHN, coordinator.
       const before = (await mine.locator('.read-count').textContent()).trim();
       assert(/^既読 0\/4$/.test(before), `guardian's new entry should start at 既読 0/4, got "${before}"`);
 
       // Appears on the doctor's open page without a reload.
-      const theirs = doctor.locator('.timeline .entry', { hasText: text });
-      await theirs.waitFor({ timeout: 10_000 });
+      await doctor.locator('.timeline .entry', { hasText: text }).waitFor({ timeout: 10_000 });
+      const theirs = doctor.locator(`.timeline .entry[data-seq="${seq}"]`);
       assert(await theirs.getAttribute('data-category') === 'medical', 'entry category on the doctor page');
 
       // The doctor's page saw it, sent `read`; the guardian gets the receipt.
       await eventually(async () => /^既読 1\/4$/.test((await mine.locator('.read-count').textContent()).trim()),
         'the read count on the guardian page to become 既読 1/4');
+
+      // A correction: the doctor's page shows it with its reason, the original marked.
+      await mine.locator('.revise-btn').click();
+      const corrected = unique('訂正後：夕食前の血糖は 132 mg/dL でした。');
+      await guardian.fill('form.compose textarea[name=text]', corrected);
+      await guardian.fill('form.compose textarea[name=reason]', '数値の書き漏れ');
+      await guardian.click('form.compose button[type=submit]');
+      const revision = doctor.locator('.timeline .entry.revision', { hasText: corrected });
+      await revision.waitFor({ timeout: 10_000 });
+      const revText = await revision.textContent();
+      assert(revText.includes('訂正理由：数値の書き漏れ') && revText.includes('第2版'), `the correction shows its reason: "${revText}"`);
+      await theirs.locator('.superseded-note').waitFor();
+      assert(await theirs.evaluate((el) => el.classList.contains('superseded')), 'the original is marked as corrected');
 
       // And the other way round, with a structured kind.
       const vitalText = unique('外来で測定');
@@ -246,6 +261,11 @@ export const tests = [
       await guardian.click('.tabs a[data-tab=card]');
       await guardian.waitForSelector('.emergency-card');
       await shot(guardian, '14-emergency-card', { fullPage: true });
+      await guardian.click('#contacts-edit');
+      await guardian.waitForSelector('form.contacts-form select');
+      await shot(guardian, '14b-contacts-edit');
+      await guardian.click('form.contacts-form button.secondary');
+      await guardian.waitForSelector('.emergency-card');
       await guardian.click('.tabs a[data-tab=log]');
       await guardian.waitForSelector('.log-table tbody tr');
       await shot(guardian, '15-access-log');

@@ -6,7 +6,6 @@ import { t, lang, setLang, onLangChange } from './i18n.js';
 import * as api from './api.js';
 import * as live from './live.js';
 import * as alerts from './alerts.js';
-import * as push from './push.js';
 import { toast } from './ui.js';
 import { loginView } from './views/login.js';
 import { childrenView } from './views/children.js';
@@ -131,7 +130,6 @@ export function loggedIn() {
   const next = sessionStorage.getItem('renraku.after_login') || '/';
   sessionStorage.removeItem('renraku.after_login');
   navigate(next);
-  push.offerLater();
 }
 
 async function boot() {

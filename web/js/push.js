@@ -58,4 +58,3 @@ export function offerBox() {
   return box;
 }
 
-export function offerLater() { /* the children screen shows offerBox() */ }

@@ -22,6 +22,7 @@ export async function cardView(main, childId) {
     return;
   }
   const me = members.find((m) => m.account_id === account()?.id);
+  const family = me && me.status === 'active' && (me.role === 'guardian' || me.role === 'youth');
   const canEdit = me && me.status === 'active'
     && (me.role === 'guardian' || me.role === 'youth' || me.categories.includes('medical'));
   const body = h('div', { class: 'stack' });
@@ -44,7 +45,43 @@ export async function cardView(main, childId) {
         h('h2', { id: 'contacts-title' }, t('contacts_title')),
         contacts.length ? h('ol', { class: 'contacts' }, contacts.map((c) => h('li', {},
           h('span', { class: 'pill pill-tier' }, t('tier', { n: c.tier })), ' ', c.display_name)))
-          : h('p', { class: 'muted' }, t('contacts_none'))));
+          : h('p', { class: 'muted' }, t('contacts_none')),
+        family ? h('button', { type: 'button', class: 'secondary', id: 'contacts-edit', onclick: editContacts }, t('contacts_edit')) : null));
+  }
+
+  // Guardians choose which active members are contacts, and in which tier.
+  function editContacts() {
+    const err = errorBox();
+    const active = members.filter((m) => m.status === 'active');
+    const current = new Map(contacts.map((c) => [c.account_id, c.tier]));
+    const selects = active.map((m) => {
+      const sel = h('select', { name: `tier-${m.account_id}`, dataset: { accountId: m.account_id } },
+        h('option', { value: '' }, t('contacts_not')),
+        [1, 2, 3, 4, 5].map((n) => h('option', { value: n, selected: current.get(m.account_id) === n }, t('tier', { n }))));
+      return { m, sel };
+    });
+    const form = h('form', { class: 'card form contacts-form' },
+      h('h2', {}, t('contacts_edit')),
+      h('p', { class: 'muted' }, t('contacts_lead')),
+      selects.map(({ m, sel }) => field(m.display_name, sel).wrap),
+      err.el,
+      h('div', { class: 'buttons' },
+        h('button', { type: 'button', class: 'secondary', onclick: show }, t('cancel')),
+        h('button', { type: 'submit', class: 'primary' }, t('save'))));
+    form.addEventListener('submit', async (ev) => {
+      ev.preventDefault();
+      const list = selects.filter(({ sel }) => sel.value)
+        .map(({ m, sel }) => ({ account_id: m.account_id, tier: Number(sel.value) }))
+        .sort((a, b) => a.tier - b.tier);
+      try {
+        await put(`/children/${childId}/emergency-contacts`, list);
+        contacts = await get(`/children/${childId}/emergency-contacts`);
+        toast(t('contacts_saved'));
+        show();
+      } catch (e) { err.show(errorText(e)); }
+    });
+    mount(body, form);
+    form.querySelector('select')?.focus();
   }
 
   function edit() {

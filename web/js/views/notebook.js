@@ -2,7 +2,7 @@
 // receipts, and what happens when access ends while the page is open.
 
 import { h, mount, announce } from '../dom.js';
-import { t, label } from '../i18n.js';
+import { t, label, CATEGORIES } from '../i18n.js';
 import { get, post, account } from '../api.js';
 import * as live from '../live.js';
 import { getMembers, setMembers } from '../store.js';
@@ -53,6 +53,23 @@ class Notebook {
     this.composeArea = h('div', { class: 'compose-area' });
     this.notice = h('div', { class: 'notice-area', 'aria-live': 'polite' });
     this.status = h('div', { class: 'timeline-status' }, loading());
+    this.filter = h('select', { name: 'filter', id: 'timeline-filter' });
+    this.filter.addEventListener('change', () => this.applyFilter());
+    this.filterBox = h('div', { class: 'field filter' }, h('label', { for: 'timeline-filter' }, t('filter_category')), this.filter);
+  }
+
+  renderFilter() {
+    const value = this.filter.value;
+    const cats = [...new Set([...this.entries.values()].map((e) => e.category))];
+    mount(this.filter, h('option', { value: '' }, t('filter_all')),
+      CATEGORIES.filter((c) => cats.includes(c)).map((c) => h('option', { value: c, selected: c === value }, label('cat', c))));
+    this.filterBox.hidden = cats.length < 2;
+  }
+
+  // Show one category only (hidden entries are not marked read).
+  applyFilter() {
+    const cat = this.filter.value;
+    for (const li of this.list.children) li.hidden = Boolean(cat) && li.dataset.category !== cat;
   }
 
   get myCategories() {
@@ -62,7 +79,7 @@ class Notebook {
   async start() {
     mount(this.main,
       childHead(this.child, 'timeline', this.me?.role),
-      this.notice, this.composeArea, this.status, this.list);
+      this.notice, this.composeArea, this.filterBox, this.status, this.list);
     this.renderComposeButton();
     this.offs.push(
       live.on('entry', (e) => { if (e.child_id === this.child.id) this.onEntry(e, true); }),
@@ -95,6 +112,7 @@ class Notebook {
       }
       this.lastSeq = after;
       this.renderEmpty();
+      this.renderFilter();
       if (!this.ended) live.subscribe(this.child.id, after);
     } catch (e) {
       if (e.code === 'forbidden') this.endAccess('revoked');
@@ -127,9 +145,11 @@ class Notebook {
       this.rerender(e.supersedes);
     }
     const li = renderEntry(e, this.ctx());
+    li.hidden = Boolean(this.filter.value) && e.category !== this.filter.value;
     this.insert(li, e.seq);
     this.observer.observe(li);
     if (isLive) {
+      this.renderFilter();
       li.classList.add('fresh');
       this.renderEmpty();
       if (e.author_id !== account()?.id) {
@@ -150,6 +170,7 @@ class Notebook {
     const old = document.getElementById(`entry-${id}`);
     if (!e || !old) return;
     const li = renderEntry(e, this.ctx());
+    li.hidden = old.hidden;
     this.observer.unobserve(old);
     old.replaceWith(li);
     this.observer.observe(li);
@@ -235,6 +256,8 @@ class Notebook {
     }
     this.renderComposeButton();
     this.renderEmpty();
+    this.renderFilter();
+    this.applyFilter();
   }
 
   // Access ended: clear what was shown and stop following the notebook.
@@ -247,6 +270,7 @@ class Notebook {
     this.list.replaceChildren();
     mount(this.composeArea);
     mount(this.status);
+    this.filterBox.remove();
     document.getElementById('emergency-btn')?.remove();
     this.main.querySelector('.tabs')?.remove();
     mount(this.notice, h('div', { class: 'card ended', role: 'alert', id: 'access-ended' },

@@ -27,6 +27,9 @@ pub enum Error {
     PayloadTooLarge(Cow<'static, str>),
     #[error("too many attempts; try again later")]
     RateLimited,
+    /// The database cannot be reached right now; nothing was committed. Retry.
+    #[error("the database is unavailable; retry (with the same client_id for posts)")]
+    Unavailable,
     /// Anything the client cannot fix. The detail is logged, never sent.
     #[error("internal error")]
     Internal(String),
@@ -60,6 +63,7 @@ impl Error {
             Self::Conflict(_) => "conflict",
             Self::PayloadTooLarge(_) => "payload_too_large",
             Self::RateLimited => "rate_limited",
+            Self::Unavailable => "unavailable",
             Self::Internal(_) => "internal",
         }
     }
@@ -70,6 +74,10 @@ impl From<crate::store::StoreError> for Error {
         match e {
             crate::store::StoreError::NotFound => Self::NotFound,
             crate::store::StoreError::Conflict => Self::Conflict("already exists".into()),
+            e if e.is_unavailable() => {
+                tracing::warn!(error = %e, "database unavailable");
+                Self::Unavailable
+            }
             other => Self::Internal(other.to_string()),
         }
     }

@@ -46,6 +46,29 @@ pub enum StoreError {
 
 pub type StoreResult<T> = Result<T, StoreError>;
 
+impl StoreError {
+    /// The database could not be reached (restart, failover, network): the
+    /// operation did not commit and can be retried.
+    pub fn is_unavailable(&self) -> bool {
+        match self {
+            Self::Sqlx(
+                sqlx::Error::Io(_)
+                | sqlx::Error::PoolTimedOut
+                | sqlx::Error::PoolClosed
+                | sqlx::Error::WorkerCrashed
+                | sqlx::Error::Tls(_)
+                | sqlx::Error::Protocol(_),
+            ) => true,
+            // PostgreSQL: admin shutdown, crash shutdown, cannot connect now,
+            // connection failures (classes 57P and 08).
+            Self::Sqlx(sqlx::Error::Database(db)) => db
+                .code()
+                .is_some_and(|c| c.starts_with("57P") || c.starts_with("08")),
+            _ => false,
+        }
+    }
+}
+
 /// Turns a unique violation into `Conflict`, by error kind (SQLite has no constraint names).
 fn conflict(e: sqlx::Error) -> StoreError {
     if let Some(db) = e.as_database_error() {
@@ -86,7 +109,7 @@ const SQLITE_PRAGMAS: &str = "pragma journal_mode = wal; pragma synchronous = fu
 fn pool_options(backend: Backend, max: u32) -> AnyPoolOptions {
     let opts = AnyPoolOptions::new()
         .max_connections(max)
-        .acquire_timeout(Duration::from_secs(30));
+        .acquire_timeout(Duration::from_secs(5));
     match backend {
         // synchronous is per connection: every connection gets the pragmas.
         Backend::Sqlite => opts.after_connect(|conn, _| {

@@ -100,6 +100,8 @@ pub fn new_marker(reg: &Registry) -> String {
 pub struct ServerOpts {
     pub flags: Vec<String>,
     pub rust_log: String,
+    /// A database of the test's own (else a fresh one on the suite's PostgreSQL, or SQLite).
+    pub database_url: Option<String>,
 }
 
 impl Default for ServerOpts {
@@ -107,6 +109,7 @@ impl Default for ServerOpts {
         ServerOpts {
             flags: Vec::new(),
             rust_log: "debug".to_string(),
+            database_url: None,
         }
     }
 }
@@ -188,9 +191,10 @@ impl Server {
         for s in DEMO_CHILD_SECRETS {
             registry.add("demo child name", s);
         }
-        let database_url = match test_postgres() {
-            Some(base) => Some(fresh_database(&base).await),
-            None => None,
+        let database_url = match (&opts.database_url, test_postgres()) {
+            (Some(url), _) => Some(url.clone()),
+            (None, Some(base)) => Some(fresh_database(&base).await),
+            (None, None) => None,
         };
         let mut server = Server {
             _tmp: Some(tmp),

@@ -20,5 +20,6 @@ mod durability;
 mod emergency;
 mod fanout;
 mod logs;
+mod pg_outage;
 mod push;
 mod revisions;

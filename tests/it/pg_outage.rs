@@ -19,7 +19,7 @@ struct PrivatePg {
     port: u16,
 }
 
-fn as_pg(bin: &PathBuf, tool: &str) -> Command {
+fn as_pg(bin: &std::path::Path, tool: &str) -> Command {
     let root = Command::new("id")
         .arg("-u")
         .output()

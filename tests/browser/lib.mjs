@@ -195,3 +195,17 @@ export function totp(secretB32, offset = 0) {
   const n = ((mac[o] & 0x7f) << 24) | (mac[o + 1] << 16) | (mac[o + 2] << 8) | mac[o + 3];
   return String(n % 1_000_000).padStart(6, '0');
 }
+
+/** Form controls and buttons on the page without an accessible name (should be none). */
+export function unlabelled(page) {
+  return page.evaluate(() => {
+    const bad = [];
+    for (const el of document.querySelectorAll('input, select, textarea, button, a[href]')) {
+      if (el.type === 'hidden' || el.closest('[hidden]')) continue;
+      const name = el.getAttribute('aria-label') || (el.labels && [...el.labels].map((l) => l.textContent).join(' '))
+        || (['BUTTON', 'A'].includes(el.tagName) ? el.textContent : '') || el.getAttribute('title');
+      if (!name || !name.trim()) bad.push(el.outerHTML.slice(0, 120));
+    }
+    return bad;
+  });
+}

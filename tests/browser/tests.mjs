@@ -2,7 +2,7 @@
 // contexts, request and console recording) and the screenshot helper `shot`.
 // Waits are explicit (selectors, polling with timeouts); no sleep is an assertion.
 
-import { assert, eventually, openNotebook, postEntry, unique, loginOn, totp } from './lib.mjs';
+import { assert, eventually, openNotebook, postEntry, unique, loginOn, totp, unlabelled } from './lib.mjs';
 
 const HINATA = '佐藤 ひなた';
 const SOUTA = '高橋 そうた';
@@ -245,10 +245,20 @@ export const tests = [
   {
     name: '6. screenshots of the main screens at a phone viewport',
     async run(s, shot, artifacts) {
+      const fresh = await s.newUser('fresh');
+      await shot(fresh, '01-login');
       const guardian = await s.login('guardian.sato');
       await shot(guardian, '02-children');
+      const checkLabels = async (page, where) => {
+        const bad = await unlabelled(page);
+        assert(bad.length === 0, `controls without an accessible name on ${where}:\n  ${bad.join('\n  ')}`);
+      };
+      await checkLabels(guardian, 'the children list');
       await openNotebook(guardian, HINATA);
       await shot(guardian, '03-notebook');
+      await guardian.click('#compose-open');
+      await checkLabels(guardian, 'the notebook with the composer');
+      await guardian.click('form.compose button.secondary');
       // A correction (revision) next to its original.
       const revision = guardian.locator('.timeline .entry.revision').first();
       await revision.scrollIntoViewIfNeeded();
@@ -258,12 +268,14 @@ export const tests = [
       await guardian.click('.tabs a[data-tab=members]');
       await guardian.waitForSelector('.member');
       await shot(guardian, '13-members-guardian', { fullPage: true });
+      await checkLabels(guardian, 'the members screen');
       await guardian.click('.tabs a[data-tab=card]');
       await guardian.waitForSelector('.emergency-card');
       await shot(guardian, '14-emergency-card', { fullPage: true });
       await guardian.click('#contacts-edit');
       await guardian.waitForSelector('form.contacts-form select');
       await shot(guardian, '14b-contacts-edit');
+      await checkLabels(guardian, 'the contacts editor');
       await guardian.click('form.contacts-form button.secondary');
       await guardian.waitForSelector('.emergency-card');
       await guardian.click('.tabs a[data-tab=log]');
@@ -294,7 +306,8 @@ export const tests = [
       assert(await coordinator.locator('.tabs a[data-tab=log]').count() === 0, 'professionals get no access-log tab');
 
       const files = await artifacts();
-      for (const need of ['01-login', '02-children', '03-notebook', '10-alert-fullscreen', '13-members-guardian', '14-emergency-card']) {
+      for (const need of ['01-login', '02-children', '03-notebook', '06-correction', '13-members-guardian', '14-emergency-card',
+        '15-access-log', '16-orgs', '17-members-pending', '18-request-access']) {
         assert(files.includes(`${need}.png`), `screenshot ${need}.png was saved`);
       }
     },

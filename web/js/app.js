@@ -6,6 +6,7 @@ import { t, lang, setLang, onLangChange } from './i18n.js';
 import * as api from './api.js';
 import * as live from './live.js';
 import * as alerts from './alerts.js';
+import * as store from './store.js';
 import { toast } from './ui.js';
 import { loginView } from './views/login.js';
 import { childrenView } from './views/children.js';
@@ -111,6 +112,7 @@ function startSession() {
 api.onSessionEnd((reason) => {
   live.stop();
   alerts.stop();
+  store.clear();
   try { sessionStorage.clear(); } catch { /* nothing stored */ }
   if (reason === 'ended') toast(t('session_ended'), 'error');
   navigate('/login');
@@ -141,7 +143,9 @@ async function boot() {
       if (ev.data?.type === 'alert' && ev.data.alert_id) alerts.showById(ev.data.alert_id);
     });
   }
-  if (await api.resume()) startSession();
+  // A network failure keeps the stored session; the live connection retries.
+  await api.resume();
+  if (api.currentSession()) startSession();
   route();
 }
 

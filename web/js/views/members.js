@@ -105,8 +105,11 @@ export async function membersView(main, childId) {
     });
     if (v !== 'yes') return;
     const bodyPatch = { categories: boxes.value(), can_post: canPost.checked };
+    // An emptied field clears the limit (null), an untouched empty one is left out.
     if (hist.value) bodyPatch.history_from = fromLocalInput(hist.value);
+    else if (m.history_from) bodyPatch.history_from = null;
     if (exp.value) bodyPatch.expires_at = fromLocalInput(exp.value);
+    else if (m.expires_at) bodyPatch.expires_at = null;
     await act(() => patch(`/children/${childId}/members/${m.account_id}`, bodyPatch), t('member_updated'));
   }
 

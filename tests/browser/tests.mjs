@@ -409,4 +409,32 @@ export const tests = [
       s.consoleErrors.length = 0;
     },
   },
+
+  {
+    name: '10. the service worker shows a Web Push alert as a notification; the page offers notifications',
+    async run(s, shot) {
+      const page = await s.login('guardian.sato');
+      await page.context().grantPermissions(['notifications'], { origin: s.origin });
+      await page.reload();
+      await page.waitForSelector('.child-card');
+      await page.locator('#push-enable').waitFor();
+      await page.evaluate(() => navigator.serviceWorker.ready);
+      // Deliver a push as a push service would (payload: no child data).
+      const cdp = await page.context().newCDPSession(page);
+      const regs = [];
+      cdp.on('ServiceWorker.workerRegistrationUpdated', (e) => regs.push(...e.registrations));
+      await cdp.send('ServiceWorker.enable');
+      const reg = await eventually(() => regs.find((r) => !r.isDeleted && r.scopeURL === `${s.origin}/`), 'the service worker registration');
+      const payload = { type: 'alert', alert_id: '00000000-0000-7000-8000-000000000000', title: '緊急通報', body: '連絡帳を開いて確認してください' };
+      await cdp.send('ServiceWorker.deliverPushMessage', { origin: s.origin, registrationId: reg.registrationId, data: JSON.stringify(payload) });
+      const shown = await eventually(async () => {
+        const list = await page.evaluate(async () => (await (await navigator.serviceWorker.ready).getNotifications())
+          .map((n) => ({ title: n.title, body: n.body, tag: n.tag, data: n.data, sticky: n.requireInteraction })));
+        return list.length ? list : null;
+      }, 'the notification to be shown');
+      assert(shown[0].title === payload.title && shown[0].body === payload.body, `notification: ${JSON.stringify(shown[0])}`);
+      assert(shown[0].data.alert_id === payload.alert_id && shown[0].sticky, 'the alert notification carries its id and stays');
+      assert(s.consoleErrors.length === 0, `console errors:\n  ${s.consoleErrors.join('\n  ')}`);
+    },
+  },
 ];

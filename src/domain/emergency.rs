@@ -65,6 +65,7 @@ pub struct AlertInput {
 #[derive(Serialize, Clone)]
 pub struct Delivery {
     pub account_id: AccountId,
+    pub display_name: String,
     pub tier: i64,
     pub notified_at: Option<Timestamp>,
     pub channels: Vec<String>,
@@ -80,10 +81,12 @@ pub struct Alert {
     pub child_id: ChildId,
     pub child_name: String,
     pub raised_by: AccountId,
+    pub raised_by_name: String,
     pub message: String,
     pub created_at: Timestamp,
     pub status: String,
     pub acked_by: Option<AccountId>,
+    pub acked_by_name: Option<String>,
     pub acked_at: Option<Timestamp>,
     pub deliveries: Vec<Delivery>,
 }
@@ -544,12 +547,10 @@ impl Core {
         let a = self.store.get_alert(id).await?.ok_or(Error::NotFound)?;
         let key = self.child_key(a.child_id).await?;
         let message = key.open(&aad::alert(a.child_id, a.id), &a.message)?;
-        let deliveries = self
-            .store
-            .list_deliveries(id)
-            .await?
-            .into_iter()
-            .map(|d| Delivery {
+        let mut deliveries = Vec::new();
+        for d in self.store.list_deliveries(id).await? {
+            deliveries.push(Delivery {
+                display_name: self.account_name(d.account_id).await?,
                 account_id: d.account_id,
                 tier: d.tier,
                 notified_at: (d.notify_count > 0).then_some(Timestamp(d.notified_at)),
@@ -562,20 +563,30 @@ impl Core {
                 acked_at: d.acked_at.map(Timestamp),
                 push_status: d.push_status,
                 notify_count: d.notify_count,
-            })
-            .collect();
+            });
+        }
         Ok(Alert {
             id,
             child_id: a.child_id,
             child_name: self.child_name(a.child_id).await?,
             raised_by: a.raised_by,
+            raised_by_name: self.account_name(a.raised_by).await?,
             message: String::from_utf8_lossy(&message).into_owned(),
             created_at: Timestamp(a.created_at),
             status: a.status,
             acked_by: a.acked_by,
+            acked_by_name: match a.acked_by {
+                Some(acc) => Some(self.account_name(acc).await?),
+                None => None,
+            },
             acked_at: a.acked_at.map(Timestamp),
             deliveries,
         })
+    }
+
+    async fn account_name(&self, account: AccountId) -> Result<String> {
+        let row = self.store.get_account(account).await?;
+        Ok(self.name(account, &row.display_name))
     }
 
     /// Runs every due step; returns when the next one is due (ms), if any.

@@ -41,7 +41,7 @@ pub async fn static_file(method: Method, uri: Uri) -> Response {
     };
     (
         [
-            (header::CONTENT_TYPE, file.metadata.mimetype().to_owned()),
+            (header::CONTENT_TYPE, content_type(file.metadata.mimetype())),
             (header::CONTENT_SECURITY_POLICY, CSP.to_owned()),
             // The shell revalidates; the service worker caches it for offline use.
             (header::CACHE_CONTROL, "no-cache".to_owned()),
@@ -49,6 +49,16 @@ pub async fn static_file(method: Method, uri: Uri) -> Response {
         file.data,
     )
         .into_response()
+}
+
+/// Text types are UTF-8, said explicitly.
+fn content_type(mime: &str) -> String {
+    let textual = mime.starts_with("text/") || mime.contains("javascript") || mime.contains("json");
+    if textual && !mime.contains("charset") {
+        format!("{mime}; charset=utf-8")
+    } else {
+        mime.to_owned()
+    }
 }
 
 /// `GET /healthz`

@@ -144,6 +144,8 @@ pub struct Server {
     pub dir: PathBuf,
     /// `Some` when the suite runs against PostgreSQL: this server's own database.
     pub database_url: Option<String>,
+    /// That database's directory in the cluster (`base/<oid>`).
+    pg_dir: Option<PathBuf>,
     opts: ServerOpts,
     child: Option<Child>,
     stderr_thread: Option<JoinHandle<()>>,
@@ -196,10 +198,15 @@ impl Server {
             (None, Some(base)) => Some(fresh_database(&base).await),
             (None, None) => None,
         };
+        let pg_dir = match &database_url {
+            Some(url) => Some(database_dir(url).await),
+            None => None,
+        };
         let mut server = Server {
             _tmp: Some(tmp),
             dir,
             database_url,
+            pg_dir,
             opts,
             child: None,
             stderr_thread: None,
@@ -226,6 +233,7 @@ impl Server {
             _tmp: None,
             dir: self.dir.clone(),
             database_url: self.database_url.clone(),
+            pg_dir: self.pg_dir.clone(),
             opts: ServerOpts {
                 flags: flags.iter().map(|s| s.to_string()).collect(),
                 ..ServerOpts::default()
@@ -457,10 +465,14 @@ impl Server {
     pub fn data_files(&self) -> Vec<(PathBuf, Vec<u8>)> {
         let mut out = Vec::new();
         walk(&self.dir, &mut out);
-        if self.database_url.is_some() {
+        if let Some(db_dir) = &self.pg_dir {
+            // This test's own database files, and the cluster's WAL (which
+            // every write goes through first).
             let pgdata = std::env::var("RENRAKU_TEST_PGDATA")
                 .expect("RENRAKU_TEST_PGDATA must name the test cluster's data directory");
-            walk(Path::new(&pgdata), &mut out);
+            let pgdata = Path::new(&pgdata);
+            walk(&pgdata.join(db_dir), &mut out);
+            walk(&pgdata.join("pg_wal"), &mut out);
         }
         out
     }
@@ -485,17 +497,33 @@ fn walk(dir: &Path, out: &mut Vec<(PathBuf, Vec<u8>)>) {
 }
 
 pub fn find_bytes(hay: &[u8], needle: &[u8]) -> Option<usize> {
-    if needle.is_empty() || hay.len() < needle.len() {
+    if needle.is_empty() {
         return None;
     }
-    hay.windows(needle.len()).position(|w| w == needle)
+    memchr::memmem::find(hay, needle)
 }
 
 pub fn count_bytes(hay: &[u8], needle: &[u8]) -> usize {
-    if needle.is_empty() || hay.len() < needle.len() {
+    if needle.is_empty() {
         return 0;
     }
-    hay.windows(needle.len()).filter(|w| *w == needle).count()
+    memchr::memmem::find_iter(hay, needle).count()
+}
+
+/// The directory of one database inside the cluster (`base/<oid>`).
+async fn database_dir(url: &str) -> PathBuf {
+    use sqlx::{Connection, Row};
+    let mut conn = sqlx::PgConnection::connect(url)
+        .await
+        .expect("connect to the test database");
+    let row =
+        sqlx::query("select oid::int8 as oid from pg_database where datname = current_database()")
+            .fetch_one(&mut conn)
+            .await
+            .expect("database oid");
+    let oid: i64 = row.get("oid");
+    conn.close().await.ok();
+    PathBuf::from("base").join(oid.to_string())
 }
 
 /// The forms a secret can take in a log line: as is, and for non-ASCII text

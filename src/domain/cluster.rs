@@ -8,12 +8,13 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use super::entries::live_entry;
+use super::members::{state_of, write_of};
 use super::Core;
 use crate::consent::ALL_CATEGORIES;
 use crate::error::Result;
-use crate::hub::{close, MemberState};
+use crate::hub::close;
 use crate::ids::{ChildId, Seq};
-use crate::store::{ClusterMsg, MemberRow, Visibility};
+use crate::store::{ClusterMsg, Visibility};
 
 const PAGE: i64 = 200;
 
@@ -47,18 +48,6 @@ pub async fn cluster_loop(core: Arc<Core>, stop: CancellationToken) {
     }
 }
 
-fn state_of(m: &MemberRow) -> MemberState {
-    MemberState {
-        child_id: m.child_id,
-        account_id: m.account_id,
-        status: m.status.clone(),
-        categories: m.categories,
-        can_post: m.can_post,
-        history_from: m.history_from,
-        expires_at: m.expires_at,
-    }
-}
-
 impl Core {
     async fn on_cluster(&self, msg: ClusterMsg) -> Result<()> {
         match msg {
@@ -74,7 +63,7 @@ impl Core {
             }
             ClusterMsg::Member { child, account } => {
                 if let Some(m) = self.store.get_membership(child, account).await? {
-                    self.hub.publish_membership(state_of(&m));
+                    self.hub.publish_membership(state_of(&write_of(&m)));
                 }
                 Ok(())
             }
@@ -107,7 +96,7 @@ impl Core {
             self.catch_up(child).await?;
             for m in self.store.list_members(child).await? {
                 if self.hub.is_online(m.account_id) {
-                    self.hub.publish_membership(state_of(&m));
+                    self.hub.publish_membership(state_of(&write_of(&m)));
                 }
             }
         }

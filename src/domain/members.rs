@@ -89,7 +89,20 @@ fn label(account: AccountId, role: &str, name: &Name) -> String {
     }
 }
 
-fn write_of(r: &MemberRow) -> MemberWrite {
+/// A membership as the hub tells it to the member's sockets.
+pub(super) fn state_of(m: &MemberWrite) -> MemberState {
+    MemberState {
+        child_id: m.child_id,
+        account_id: m.account_id,
+        status: m.status.clone(),
+        categories: m.categories,
+        can_post: m.can_post,
+        history_from: m.history_from,
+        expires_at: m.expires_at,
+    }
+}
+
+pub(super) fn write_of(r: &MemberRow) -> MemberWrite {
     MemberWrite {
         child_id: r.child_id,
         account_id: r.account_id,
@@ -141,15 +154,7 @@ impl Core {
         let mut w = self.store.writer().await?;
         w.upsert_membership(&m, log).await?;
         // Published while the writer is held, so it is ordered with entries.
-        self.hub.publish_membership(MemberState {
-            child_id: m.child_id,
-            account_id: m.account_id,
-            status: m.status.clone(),
-            categories: m.categories,
-            can_post: m.can_post,
-            history_from: m.history_from,
-            expires_at: m.expires_at,
-        });
+        self.hub.publish_membership(state_of(&m));
         drop(w);
         Ok(Member::from_row(
             self,

@@ -17,6 +17,8 @@ struct PrivatePg {
     dir: tempfile::TempDir,
     bin: PathBuf,
     port: u16,
+    /// Extra server settings (`-c name=value ...`).
+    settings: String,
 }
 
 fn as_pg(bin: &std::path::Path, tool: &str) -> Command {
@@ -36,6 +38,10 @@ fn as_pg(bin: &std::path::Path, tool: &str) -> Command {
 
 impl PrivatePg {
     fn start() -> PrivatePg {
+        Self::start_with("")
+    }
+
+    fn start_with(settings: &str) -> PrivatePg {
         let mut bins: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
             .expect("PostgreSQL server binaries (run ./scripts/test, which installs them)")
             .flatten()
@@ -63,16 +69,22 @@ impl PrivatePg {
             .unwrap()
             .success();
         assert!(ok, "initdb");
-        let pg = PrivatePg { dir, bin, port };
+        let pg = PrivatePg {
+            dir,
+            bin,
+            port,
+            settings: settings.to_owned(),
+        };
         pg.ctl("start");
         pg
     }
 
     fn ctl(&self, action: &str) {
         let opts = format!(
-            "-p {} -k {} -c listen_addresses=127.0.0.1",
+            "-p {} -k {} -c listen_addresses=127.0.0.1 {}",
             self.port,
-            self.dir.path().display()
+            self.dir.path().display(),
+            self.settings
         );
         let ok = as_pg(&self.bin, "pg_ctl")
             .arg("-D")
@@ -119,6 +131,13 @@ async fn postgres_restart_under_load_loses_no_acknowledged_post() {
     let g = Arc::new(server.login("guardian.sato").await);
     let child = g.child_id("佐藤 ひなた").await;
     let start_last = g.last_seq(&child).await;
+    // A second node whose subscriber sees everything through the outage: its
+    // listener must reconnect and catch up from the database.
+    let b = server.second_node(&[]).await;
+    let watcher = b.login("coordinator.yamada").await;
+    let mut ws_b = watcher.ws().await;
+    let (_, watched_from) = ws_b.subscribe(&child, start_last).await;
+    let tap = Tap::new("subscriber on node B", ws_b);
 
     // Four posters for the whole run; each records what it was told.
     let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
@@ -201,5 +220,58 @@ async fn postgres_restart_under_load_loses_no_acknowledged_post() {
     let want: Vec<i64> = (1..=*seqs.last().unwrap()).collect();
     assert_eq!(seqs, want, "gap-free seq");
     assert!(seqs.last().unwrap() > &start_last);
+
+    // Node B's subscriber got every entry after its start, in order, once.
+    let last = *seqs.last().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let live = loop {
+        let got: Vec<i64> = tap
+            .frames()
+            .iter()
+            .filter(|(_, f)| f["type"] == "entry")
+            .map(|(_, f)| seq_of(&f["entry"]))
+            .collect();
+        if got.last() == Some(&last) || Instant::now() > deadline {
+            break got;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let want: Vec<i64> = (watched_from + 1..=last).collect();
+    assert_eq!(live, want, "node B's subscriber across the outage");
     server.check_logs();
+    b.check_logs();
+}
+
+/// A cluster where commits are not durable is refused at start, with the
+/// reason: `fsync` and `full_page_writes` are cluster-wide settings, hence a
+/// private cluster for each.
+#[tokio::test]
+async fn postgres_without_fsync_or_full_page_writes_is_refused() {
+    if test_postgres().is_none() {
+        return; // the PostgreSQL run of the test command covers it
+    }
+    for setting in ["fsync", "full_page_writes"] {
+        let pg = PrivatePg::start_with(&format!("-c {setting}=off"));
+        let url = fresh_database(&pg.base()).await;
+        let tmp = tempfile::tempdir().unwrap();
+        let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_renraku"))
+            .arg("demo")
+            .arg("--data-dir")
+            .arg(tmp.path().join("data"))
+            .arg("--listen")
+            .arg("127.0.0.1:0")
+            .arg("--database-url")
+            .arg(&url)
+            .output();
+        let out = tokio::time::timeout(Duration::from_secs(60), out)
+            .await
+            .expect("renraku must exit, not serve")
+            .unwrap();
+        assert!(!out.status.success(), "{setting}=off: it started");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.contains(setting),
+            "{setting}=off: the refusal must say why: {stderr}"
+        );
+    }
 }

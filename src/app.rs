@@ -36,7 +36,7 @@ pub async fn open_core(args: &ServeArgs) -> anyhow::Result<Core> {
         );
     }
     let keys = dir.load_keys()?;
-    let store = Store::open(&dir.root, args.data.database_url.as_deref())
+    let store = Store::open(&dir.root, args.data.database_url().as_deref())
         .await
         .context("opening the database")?;
     let settings = Settings {

@@ -43,7 +43,8 @@ pub struct DataArgs {
     /// Data directory (database, keys, TLS pair).
     #[arg(long, env = "RENRAKU_DATA_DIR", default_value = "./data")]
     pub data_dir: PathBuf,
-    /// Database URL; default is the SQLite file in the data dir.
+    /// Database URL (`postgres://...` selects PostgreSQL); default is the
+    /// SQLite file in the data dir. Also read from `DATABASE_URL`.
     #[arg(long, env = "RENRAKU_DATABASE_URL")]
     pub database_url: Option<String>,
 }
@@ -140,6 +141,15 @@ pub struct ServeArgs {
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 pub const MAX_WS_FRAME_BYTES: usize = 256 * 1024;
 pub const MAX_ENTRY_TEXT_CHARS: usize = 20_000;
+
+impl DataArgs {
+    /// The database URL from the flag, `RENRAKU_DATABASE_URL` or `DATABASE_URL`.
+    pub fn database_url(&self) -> Option<String> {
+        self.database_url
+            .clone()
+            .or_else(|| std::env::var("DATABASE_URL").ok().filter(|u| !u.is_empty()))
+    }
+}
 
 impl ServeArgs {
     /// Defaults for commands that open a data dir without serving.

@@ -62,7 +62,7 @@ async fn init(args: DataArgs) -> anyhow::Result<()> {
     let dir = DataDir::new(&args.data_dir);
     dir.init()?;
     dir.load_keys()?;
-    Store::open(&dir.root, args.database_url.as_deref())
+    Store::open(&dir.root, args.database_url().as_deref())
         .await?
         .close()
         .await;

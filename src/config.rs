@@ -25,6 +25,8 @@ pub enum Command {
     Serve(ServeArgs),
     /// Initialise a data dir: keys, TLS pair, database.
     Init(DataArgs),
+    /// Load generator: measures a running server over the real protocol.
+    Bench(crate::bench::BenchArgs),
     /// Administration of a data dir.
     Admin {
         #[command(subcommand)]

@@ -17,11 +17,13 @@
 //! - `http`: axum router, error table, extractors, one file per resource, the WebSocket.
 //! - `app`: composition root: build (open store, keys, bind) and run until shutdown.
 //! - `demo`: the demo dataset and its loader.
+//! - `bench`: the load generator (`renraku bench`), a client of the public protocol.
 //!
 //! Dependency direction: `http → domain → {consent, store, crypto, hub}`.
 
 pub mod app;
 pub mod auth;
+pub mod bench;
 pub mod config;
 pub mod consent;
 pub mod crypto;

@@ -21,6 +21,7 @@ async fn main() -> std::process::ExitCode {
         Command::Demo(args) => demo(args).await,
         Command::Serve(args) => serve(args).await,
         Command::Init(args) => init(args).await,
+        Command::Bench(args) => renraku::bench::run(args).await,
         Command::Admin {
             command: AdminCommand::CreateAdmin(args),
         } => create_admin(args).await,

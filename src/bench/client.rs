@@ -1,0 +1,203 @@
+//! HTTP and WebSocket clients for the load generator.
+
+use anyhow::{anyhow, bail, Context};
+use futures_util::stream::{SplitSink, SplitStream};
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{json, Value};
+use std::sync::Arc;
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+pub type WsStream = WebSocketStream<MaybeTlsStream<TcpStream>>;
+pub type WsSink = SplitSink<WsStream, Message>;
+pub type WsRead = SplitStream<WsStream>;
+
+/// `--insecure-tls`: the benchmark accepts the server's self-signed
+/// certificate (signatures are still checked by the ring provider).
+#[derive(Debug)]
+struct AcceptAnyCert(Arc<rustls::crypto::CryptoProvider>);
+
+impl rustls::client::danger::ServerCertVerifier for AcceptAnyCert {
+    fn verify_server_cert(
+        &self,
+        _: &rustls::pki_types::CertificateDer<'_>,
+        _: &[rustls::pki_types::CertificateDer<'_>],
+        _: &rustls::pki_types::ServerName<'_>,
+        _: &[u8],
+        _: rustls::pki_types::UnixTime,
+    ) -> Result<rustls::client::danger::ServerCertVerified, rustls::Error> {
+        Ok(rustls::client::danger::ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &rustls::pki_types::CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &rustls::pki_types::CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+        self.0.signature_verification_algorithms.supported_schemes()
+    }
+}
+
+#[derive(Clone)]
+pub struct Client {
+    http: reqwest::Client,
+    tls: Arc<rustls::ClientConfig>,
+    base: String,
+}
+
+impl Client {
+    pub fn new(base: &str, insecure: bool) -> anyhow::Result<Self> {
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let builder = rustls::ClientConfig::builder_with_provider(provider.clone())
+            .with_safe_default_protocol_versions()?;
+        let tls = if insecure {
+            builder
+                .dangerous()
+                .with_custom_certificate_verifier(Arc::new(AcceptAnyCert(provider)))
+                .with_no_client_auth()
+        } else {
+            let mut roots = rustls::RootCertStore::empty();
+            roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+            builder.with_root_certificates(roots).with_no_client_auth()
+        };
+        let http = reqwest::Client::builder()
+            .danger_accept_invalid_certs(insecure)
+            .pool_max_idle_per_host(64)
+            .build()?;
+        Ok(Self {
+            http,
+            tls: Arc::new(tls),
+            base: base.trim_end_matches('/').to_owned(),
+        })
+    }
+
+    /// A JSON request; non-2xx answers are errors that carry the server's code.
+    pub async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> anyhow::Result<Value> {
+        let mut req = self.http.request(method, format!("{}{path}", self.base));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let res = req
+            .send()
+            .await
+            .with_context(|| format!("request {path}"))?;
+        let status = res.status();
+        let v: Value = res.json().await.unwrap_or(Value::Null);
+        if !status.is_success() {
+            bail!("{path}: {status} {}", v["error"]["code"]);
+        }
+        Ok(v)
+    }
+
+    pub async fn login(&self, login: &str, password: &str) -> anyhow::Result<(String, String)> {
+        let v = self
+            .call(
+                reqwest::Method::POST,
+                "/api/v1/auth/login",
+                None,
+                Some(json!({"login": login, "password": password})),
+            )
+            .await?;
+        let token = v["access_token"]
+            .as_str()
+            .ok_or_else(|| anyhow!("no token"))?
+            .to_owned();
+        let id = v["account"]["id"]
+            .as_str()
+            .ok_or_else(|| anyhow!("no account id"))?
+            .to_owned();
+        Ok((token, id))
+    }
+
+    /// An authenticated socket (after `ready`).
+    pub async fn socket(&self, token: &str) -> anyhow::Result<(WsSink, WsRead)> {
+        let url = format!("{}/api/v1/ws", self.base.replacen("http", "ws", 1));
+        let connector = tokio_tungstenite::Connector::Rustls(self.tls.clone());
+        let (ws, _) =
+            tokio_tungstenite::connect_async_tls_with_config(url, None, false, Some(connector))
+                .await?;
+        let (mut sink, mut read) = ws.split();
+        sink.send(Message::Text(
+            json!({"type": "auth", "access_token": token})
+                .to_string()
+                .into(),
+        ))
+        .await?;
+        loop {
+            match read.next().await {
+                Some(Ok(Message::Text(t))) => {
+                    let v: Value = serde_json::from_str(&t)?;
+                    if v["type"] == "ready" {
+                        return Ok((sink, read));
+                    }
+                }
+                Some(Ok(_)) => {}
+                other => bail!("socket closed before ready: {other:?}"),
+            }
+        }
+    }
+}
+
+/// Reads frames until `subscribed` for `child`.
+pub async fn subscribe(
+    sink: &mut WsSink,
+    read: &mut WsRead,
+    child: &str,
+    after: i64,
+) -> anyhow::Result<()> {
+    sink.send(Message::Text(
+        json!({"type": "subscribe", "child_id": child, "after_seq": after})
+            .to_string()
+            .into(),
+    ))
+    .await?;
+    loop {
+        match read.next().await {
+            Some(Ok(Message::Text(t))) => {
+                let v: Value = serde_json::from_str(&t)?;
+                if v["type"] == "subscribed" {
+                    return Ok(());
+                }
+                if v["type"] == "error" {
+                    bail!("subscribe: {}", v["code"]);
+                }
+            }
+            Some(Ok(_)) => {}
+            other => bail!("socket closed while subscribing: {other:?}"),
+        }
+    }
+}

@@ -137,6 +137,34 @@ pub async fn fresh_database(base: &str) -> String {
     format!("{}/{name}", base.trim_end_matches('/'))
 }
 
+/// Runs `renraku demo` against `database_url`, expecting it to refuse to
+/// start (within 60 s); returns its stderr.
+pub async fn demo_refused(database_url: &str) -> String {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tokio::process::Command::new(bin())
+        .arg("demo")
+        .arg("--data-dir")
+        .arg(tmp.path().join("data"))
+        .arg("--listen")
+        .arg("127.0.0.1:0")
+        .arg("--database-url")
+        .arg(database_url)
+        .output();
+    let out = tokio::time::timeout(Duration::from_secs(60), out)
+        .await
+        .expect("renraku must exit, not serve")
+        .unwrap();
+    assert!(
+        !out.status.success(),
+        "it started on a non-durable database"
+    );
+    assert!(
+        !String::from_utf8_lossy(&out.stdout).contains("listening"),
+        "it must not listen"
+    );
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
 /// One `renraku` process on a temporary data dir.
 pub struct Server {
     /// The first node owns the temporary data dir; a second node shares it.

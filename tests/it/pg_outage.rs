@@ -253,22 +253,7 @@ async fn postgres_without_fsync_or_full_page_writes_is_refused() {
     for setting in ["fsync", "full_page_writes"] {
         let pg = PrivatePg::start_with(&format!("-c {setting}=off"));
         let url = fresh_database(&pg.base()).await;
-        let tmp = tempfile::tempdir().unwrap();
-        let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_renraku"))
-            .arg("demo")
-            .arg("--data-dir")
-            .arg(tmp.path().join("data"))
-            .arg("--listen")
-            .arg("127.0.0.1:0")
-            .arg("--database-url")
-            .arg(&url)
-            .output();
-        let out = tokio::time::timeout(Duration::from_secs(60), out)
-            .await
-            .expect("renraku must exit, not serve")
-            .unwrap();
-        assert!(!out.status.success(), "{setting}=off: it started");
-        let stderr = String::from_utf8_lossy(&out.stderr);
+        let stderr = demo_refused(&url).await;
         assert!(
             stderr.contains(setting),
             "{setting}=off: the refusal must say why: {stderr}"

@@ -5,7 +5,7 @@
 
 use crate::error::{Error, Result};
 use crate::ids::{AccountId, ChildId, Timestamp};
-use crate::store::{MemberRow, Visibility};
+use crate::store::{MemberRow, Name, Visibility};
 
 /// The consent categories, in bit order.
 pub const CATEGORIES: [&str; 7] = [
@@ -69,6 +69,8 @@ pub struct Member {
     pub history_from: Option<i64>,
     pub expires_at: Option<i64>,
     pub last_read_seq: i64,
+    /// The member's display name as stored (authors of posts).
+    pub name: Name,
 }
 
 impl Member {
@@ -88,6 +90,7 @@ impl Member {
             history_from: row.history_from,
             expires_at: row.expires_at,
             last_read_seq: row.last_read_seq,
+            name: row.display_name,
         })
     }
 

@@ -25,6 +25,32 @@ pub struct LiveEntry {
     pub frame: String,
 }
 
+const ENTRY_FRAME_START: &str = r#"{"type":"entry","entry":"#;
+
+impl LiveEntry {
+    /// Wraps the entry's JSON (serialized once) in its frame.
+    pub fn new(child_id: ChildId, seq: Seq, category: i64, created_at: i64, json: &str) -> Self {
+        let mut frame = String::with_capacity(ENTRY_FRAME_START.len() + json.len() + 1);
+        frame.push_str(ENTRY_FRAME_START);
+        frame.push_str(json);
+        frame.push('}');
+        Self {
+            child_id,
+            seq,
+            category,
+            created_at,
+            frame,
+        }
+    }
+
+    /// The entry's JSON inside the frame (for the author's `posted`).
+    pub fn entry_json(&self) -> &str {
+        self.frame
+            .get(ENTRY_FRAME_START.len()..self.frame.len().saturating_sub(1))
+            .unwrap_or("null")
+    }
+}
+
 /// A member's consent as it now stands (sent to that member's connections).
 #[derive(Clone, Debug)]
 pub struct MemberState {

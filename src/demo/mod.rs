@@ -212,7 +212,7 @@ impl Loader<'_> {
                     self.core
                         .revise_entry(who, child, prev_id, input, Some(at))
                         .await
-                        .map(|r| r.0)
+                        .map(|r| r.entry)
                 }
                 None => {
                     let input = NewEntryInput {

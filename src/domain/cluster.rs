@@ -131,7 +131,7 @@ impl Core {
                 after = entry.seq;
                 if !self
                     .hub
-                    .publish_entry(live_entry(&entry, category, created_at))
+                    .publish_entry(live_entry(&entry, category, created_at)?)
                 {
                     return Ok(()); // a gap before it: reported, repaired next
                 }

@@ -6,13 +6,14 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::sync::Arc;
 
+use super::committer::Committed;
 use super::{validate_body, Core, Principal};
 use crate::consent::{category_bit, category_name, Member as Consent};
 use crate::crypto::{aad, DataKey};
 use crate::error::{Error, Result};
 use crate::hub::LiveEntry;
 use crate::ids::{AccountId, ChildId, EntryId, Seq, Timestamp};
-use crate::store::{EntryRow, NewAccess, NewEntry};
+use crate::store::{EntryRow, NewAccess, NewEntry, WriteOp};
 
 const MAX_PAGE: i64 = 500;
 
@@ -80,7 +81,7 @@ struct Draft<'a> {
 
 /// What is sealed in `entry.body`.
 #[derive(Serialize, Deserialize)]
-struct Sealed {
+pub(super) struct Sealed {
     body: Value,
     reason: Option<String>,
 }
@@ -92,18 +93,40 @@ fn check_client_id(id: &str) -> Result<()> {
     Ok(())
 }
 
-/// An entry as it goes live: serialized once for every subscriber.
-pub(super) fn live_entry(entry: &Entry, category: i64, created_at: i64) -> Arc<LiveEntry> {
-    Arc::new(LiveEntry {
-        child_id: entry.child_id,
-        seq: entry.seq,
-        category,
-        created_at,
-        frame: serde_json::json!({"type": "entry", "entry": entry}).to_string(),
-    })
+/// A post or revision as the caller gets it back.
+pub struct Posted {
+    pub entry: Entry,
+    /// False: an idempotent replay of an earlier post.
+    pub created: bool,
+    /// The live frame of a new entry (its JSON, serialized once).
+    live: Option<Arc<LiveEntry>>,
 }
 
-fn entry_of(row: EntryRow, sealed: Sealed, names: &DataKey) -> Entry {
+impl Posted {
+    /// The entry's JSON: the live frame's, or serialized now for a replay.
+    pub fn entry_json(&self) -> Result<std::borrow::Cow<'_, str>> {
+        match &self.live {
+            Some(live) => Ok(live.entry_json().into()),
+            None => Ok(serde_json::to_string(&self.entry)
+                .map_err(Error::internal)?
+                .into()),
+        }
+    }
+}
+
+/// An entry as it goes live: serialized once for every subscriber.
+pub(super) fn live_entry(entry: &Entry, category: i64, created_at: i64) -> Result<Arc<LiveEntry>> {
+    let json = serde_json::to_string(entry).map_err(Error::internal)?;
+    Ok(Arc::new(LiveEntry::new(
+        entry.child_id,
+        entry.seq,
+        category,
+        created_at,
+        &json,
+    )))
+}
+
+pub(super) fn entry_of(row: EntryRow, sealed: Sealed, names: &DataKey) -> Entry {
     Entry {
         author_name: super::open_name(names, row.author_id, &row.author_name),
         id: row.id,
@@ -143,7 +166,7 @@ impl Core {
         who: &Principal,
         child: ChildId,
         input: NewEntryInput,
-    ) -> Result<(Entry, bool)> {
+    ) -> Result<Posted> {
         let me = self.member(child, who.account).await?;
         let category = category_bit(&input.category)
             .ok_or_else(|| Error::bad_request("category: unknown category"))?;
@@ -183,7 +206,7 @@ impl Core {
             prev: None,
             client_id: input.client_id,
         };
-        Ok(self.append(who, &me, draft, at, "post").await?.0)
+        Ok(self.append(who, &me, draft, at, "post").await?.entry)
     }
 
     /// Seals, commits and publishes one entry (a first revision or a correction).
@@ -194,7 +217,7 @@ impl Core {
         draft: Draft<'_>,
         at: Timestamp,
         action: &'static str,
-    ) -> Result<(Entry, bool)> {
+    ) -> Result<Posted> {
         let Draft {
             category,
             kind,
@@ -226,34 +249,23 @@ impl Core {
             detail: format!("entry {id}"),
             at: Timestamp::now().millis(),
         };
-        let (store, hub, names) = (
-            self.store.clone(),
-            self.hub.clone(),
-            self.server_key.clone(),
-        );
-        let author = who.account;
-        // Spawned so that a client that goes away cannot cancel the task
-        // between the commit and the fan-out.
-        let done = tokio::spawn(async move {
-            let mut w = store.writer().await?;
-            if let Some(existing) = w
-                .find_entry_by_client(child, author, &new.client_id)
-                .await?
-            {
-                return Ok::<_, Error>((None, Some(existing)));
-            }
-            let row = w.insert_entry(new, log).await?;
-            let (category, created_at) = (row.category, row.created_at);
-            let entry = entry_of(row, sealed, &names);
-            // Published while the writer is held: fan-out in commit order.
-            hub.publish_entry(live_entry(&entry, category, created_at));
-            drop(w);
-            Ok((Some(entry), None))
-        });
-        match done.await.map_err(Error::internal)?? {
-            (Some(entry), _) => Ok((entry, true)),
-            (None, Some(existing)) => Ok((self.open_entry(&key, existing)?, false)),
-            (None, None) => Err(Error::internal("append produced nothing")),
+        let op = WriteOp::Entry {
+            entry: Box::new(new),
+            author_name: me.name.clone(),
+            log,
+        };
+        match self.committer.commit(op, Some(sealed)).await? {
+            Committed::Entry(live, entry) => Ok(Posted {
+                entry: *entry,
+                created: true,
+                live: Some(live),
+            }),
+            Committed::Replay(existing) => Ok(Posted {
+                entry: self.open_entry(&key, *existing)?,
+                created: false,
+                live: None,
+            }),
+            Committed::Logged => Err(Error::internal("entry op answered as a log record")),
         }
     }
 
@@ -309,7 +321,7 @@ impl Core {
         entry: EntryId,
         input: RevisionInput,
         at: Option<Timestamp>,
-    ) -> Result<(Entry, bool)> {
+    ) -> Result<Posted> {
         let me = self.member(child, who.account).await?;
         let prev = self
             .store

@@ -6,6 +6,7 @@ mod accounts;
 mod body;
 mod children;
 pub mod cluster;
+mod committer;
 pub mod emergency;
 mod entries;
 mod members;
@@ -14,7 +15,7 @@ pub use accounts::{Account, NewAccount, NewOrg, Org};
 pub use body::validate_body;
 pub use children::{Child, ChildSummary, NewChild};
 pub use emergency::{Alert, AlertInput, Card, CardInput, Contact, ContactInput};
-pub use entries::{AccessRecord, Entry, EntryPage, NewEntryInput, RevisionInput};
+pub use entries::{AccessRecord, Entry, EntryPage, NewEntryInput, Posted, RevisionInput};
 pub use members::{Member, MemberPatch, NewMember};
 
 use std::sync::Arc;
@@ -26,7 +27,7 @@ use crate::crypto::{aad, DataKey, KeyRing};
 use crate::error::Result;
 use crate::hub::Hub;
 use crate::ids::{AccountId, ChildId, SessionId, Timestamp};
-use crate::store::{Name, NewAccess, Store};
+use crate::store::{Name, NewAccess, Store, WriteOp};
 
 /// Behaviour switches from the configuration.
 #[derive(Clone, Debug)]
@@ -65,6 +66,8 @@ pub struct Core {
     pub wake: tokio::sync::Notify,
     /// Seals server-wide secrets (TOTP seeds); stored age-wrapped like child keys.
     pub(crate) server_key: Arc<DataKey>,
+    /// Group commit of posts and access-log records.
+    committer: committer::Committer,
 }
 
 impl Core {
@@ -87,10 +90,13 @@ impl Core {
             }
         };
         let server_key = Arc::new(server_key);
+        let hub = Arc::new(Hub::default());
+        let committer = committer::Committer::start(store.clone(), hub.clone(), server_key.clone());
         Ok(Self {
             store,
             keys,
-            hub: Arc::new(Hub::default()),
+            hub,
+            committer,
             tokens: TokenKeys::new(token_key),
             throttle,
             settings,
@@ -128,23 +134,22 @@ impl Core {
         open_name(&self.server_key, account, n)
     }
 
-    /// Records a read or write in the child's access log.
+    /// Records a read or write in the child's access log (group-committed).
     pub async fn log_access(
         &self,
         child: ChildId,
         account: AccountId,
-        action: &str,
+        action: &'static str,
         detail: String,
     ) -> Result<()> {
-        let mut w = self.store.writer().await?;
-        w.insert_access(NewAccess {
+        let log = NewAccess {
             child_id: child,
             account_id: account,
             action,
             detail,
             at: Timestamp::now().millis(),
-        })
-        .await?;
+        };
+        self.committer.commit(WriteOp::Access(log), None).await?;
         Ok(())
     }
 }

@@ -12,7 +12,7 @@ use super::extract::{parse_id, Auth};
 use super::AppState;
 use crate::domain::{
     AccessRecord, Child, ChildSummary, Entry, EntryPage, Member, MemberPatch, NewChild,
-    NewEntryInput, NewMember, RevisionInput,
+    NewEntryInput, NewMember, Posted, RevisionInput,
 };
 use crate::ids::{AccountId, ChildId, EntryId};
 
@@ -165,13 +165,13 @@ async fn list_entries(
     ))
 }
 
-fn created(pair: (Entry, bool)) -> (StatusCode, Json<Entry>) {
-    let status = if pair.1 {
+fn created(p: Posted) -> (StatusCode, Json<Entry>) {
+    let status = if p.created {
         StatusCode::CREATED
     } else {
         StatusCode::OK
     };
-    (status, Json(pair.0))
+    (status, Json(p.entry))
 }
 
 /// `POST /api/v1/children/{id}/entries`: 201, or 200 for a replayed `client_id`.

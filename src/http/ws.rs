@@ -23,6 +23,9 @@ use crate::hub::close;
 use crate::ids::ChildId;
 
 const AUTH_TIMEOUT: Duration = Duration::from_secs(10);
+const WS_READ_BUFFER: usize = 8 * 1024;
+/// Frames are written out once this much is buffered, or at a flush.
+const WS_WRITE_BUFFER: usize = 16 * 1024;
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/ws", get(upgrade))
@@ -118,8 +121,12 @@ async fn upgrade(
         tracing::warn!("WebSocket handshake from a disallowed origin");
         return ApiError(Error::forbidden("origin not allowed")).into_response();
     }
+    // Small buffers (tungstenite's default is 128 KiB each way): idle sockets
+    // are most of the sockets; a larger frame grows the buffer as needed.
     ws.max_frame_size(MAX_WS_FRAME_BYTES)
         .max_message_size(MAX_WS_FRAME_BYTES)
+        .read_buffer_size(WS_READ_BUFFER)
+        .write_buffer_size(WS_WRITE_BUFFER)
         .on_upgrade(move |socket| run(s, socket))
 }
 

@@ -18,7 +18,7 @@ use tokio::sync::mpsc;
 use super::ws::{close_message, error_frame, parse_frame, ClientFrame, Sink, Stream};
 use super::AppState;
 use crate::consent::{self, category_names};
-use crate::domain::{NewEntryInput, Principal};
+use crate::domain::{NewEntryInput, Posted, Principal};
 use crate::error::Error;
 use crate::hub::{close, CloseSignal, Event, LiveEntry, MemberState};
 use crate::ids::{ChildId, ConnId, Seq, Timestamp};
@@ -26,6 +26,8 @@ use crate::ids::{ChildId, ConnId, Seq, Timestamp};
 /// How long a closing connection may take to flush what it has queued.
 const DRAIN_LIMIT: Duration = Duration::from_secs(30);
 const BACKLOG_PAGE: i64 = 200;
+/// Most frames written between two flushes.
+const FLUSH_EVERY: usize = 64;
 
 struct Sub {
     member: consent::Member,
@@ -134,7 +136,18 @@ async fn sleep_until(at: Option<i64>) {
 async fn write_loop(mut sink: Sink, mut out: mpsc::Receiver<Message>, close: Arc<CloseSignal>) {
     let drain = async {
         while let Some(msg) = out.recv().await {
-            if sink.send(msg).await.is_err() {
+            if sink.feed(msg).await.is_err() {
+                return;
+            }
+            // What else is queued goes out with the same flush: fewer TLS
+            // records and syscalls when entries arrive in bursts.
+            for _ in 1..FLUSH_EVERY {
+                let Ok(more) = out.try_recv() else { break };
+                if sink.feed(more).await.is_err() {
+                    return;
+                }
+            }
+            if sink.flush().await.is_err() {
                 return;
             }
         }
@@ -170,6 +183,15 @@ impl Conn {
     /// Queues a frame, waiting for room (backlog and answers).
     async fn push(&self, v: serde_json::Value) {
         self.push_msg(text(v)).await;
+    }
+
+    /// `{"type":"posted","ref","entry"}` around the entry's JSON (serialized once).
+    async fn push_posted(&self, posted: &Posted, r: Option<&str>) -> Result<(), Error> {
+        let reference = serde_json::to_string(&r).map_err(Error::internal)?;
+        let entry = posted.entry_json()?;
+        let frame = format!(r#"{{"type":"posted","ref":{reference},"entry":{entry}}}"#);
+        self.push_msg(Message::Text(frame.into())).await;
+        Ok(())
     }
 
     async fn push_msg(&self, msg: Message) {
@@ -220,11 +242,7 @@ impl Conn {
                     body,
                 };
                 match self.state.core.post_entry(&self.who, child_id, input).await {
-                    Ok((entry, _)) => {
-                        self.push(json!({"type": "posted", "ref": r, "entry": entry}))
-                            .await;
-                        Ok(())
-                    }
+                    Ok(posted) => self.push_posted(&posted, r).await,
                     Err(e) => Err(e),
                 }
             }

@@ -108,6 +108,30 @@ pub(super) async fn notify(
     Ok(())
 }
 
+/// Notifies every message of a batch in one statement (PostgreSQL only).
+pub(super) async fn notify_all(
+    conn: &mut sqlx::AnyConnection,
+    backend: Backend,
+    node: &str,
+    msgs: &[ClusterMsg],
+) -> StoreResult<()> {
+    if backend != Backend::Postgres || msgs.is_empty() {
+        return Ok(());
+    }
+    let calls: Vec<String> = (0..msgs.len())
+        .map(|i| format!("pg_notify($1, ${})", i + 2))
+        .collect();
+    let sql = format!("select {}", calls.join(", "));
+    let mut q = sqlx::query(&sql).bind(CHANNEL);
+    for msg in msgs {
+        let mut payload = msg.to_json();
+        payload["n"] = json!(node);
+        q = q.bind(payload.to_string());
+    }
+    q.execute(&mut *conn).await?;
+    Ok(())
+}
+
 impl Store {
     /// Listens for other nodes' commits (PostgreSQL only; None for SQLite).
     pub fn listen(&self, stop: CancellationToken) -> Option<mpsc::Receiver<ClusterMsg>> {

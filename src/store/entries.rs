@@ -1,12 +1,12 @@
 //! Entries (append-only, per-child gap-free seq) and the hash-chained access log.
 
 use super::rows::id;
-use super::{conflict, AccessRow, EntryRow, NewAccess, NewEntry, Store, StoreResult, Writer};
-use crate::ids::{AccountId, ChildId, EntryId};
+use super::{AccessRow, EntryRow, NewAccess, Store, StoreResult};
+use crate::ids::{ChildId, EntryId};
 use sha2::{Digest, Sha256};
 use sqlx::Row;
 
-const ENTRY_SELECT: &str =
+pub(super) const ENTRY_SELECT: &str =
     "select e.id, e.child_id, e.seq, e.author_id, a.display_name as author_name, \
      a.display_sealed as author_sealed, \
      e.category, e.kind, e.body, e.revision, e.supersedes, e.client_id, e.created_at \
@@ -117,76 +117,6 @@ impl Store {
     }
 }
 
-impl Writer {
-    pub async fn find_entry_by_client(
-        &mut self,
-        child: ChildId,
-        author: AccountId,
-        client_id: &str,
-    ) -> StoreResult<Option<EntryRow>> {
-        let sql = format!(
-            "{ENTRY_SELECT} where e.child_id = $1 and e.author_id = $2 and e.client_id = $3"
-        );
-        let row = sqlx::query(&sql)
-            .bind(child.to_string())
-            .bind(author.to_string())
-            .bind(client_id)
-            .fetch_optional(&mut *self.conn)
-            .await?;
-        row.as_ref().map(EntryRow::decode).transpose()
-    }
-
-    /// Appends an entry with the child's next seq and logs the write, in one
-    /// durable transaction.
-    pub async fn insert_entry(&mut self, e: NewEntry, log: NewAccess<'_>) -> StoreResult<EntryRow> {
-        let mut tx = sqlx::Connection::begin(&mut *self.conn).await?;
-        let (seq,): (i64,) = sqlx::query_as(
-            "update child set last_seq = last_seq + 1 where id = $1 returning last_seq",
-        )
-        .bind(e.child_id.to_string())
-        .fetch_one(&mut *tx)
-        .await?;
-        sqlx::query(
-            "insert into entry (id, child_id, seq, author_id, category, kind, body, revision, \
-             supersedes, client_id, created_at) values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
-        )
-        .bind(e.id.to_string())
-        .bind(e.child_id.to_string())
-        .bind(seq)
-        .bind(e.author_id.to_string())
-        .bind(e.category)
-        .bind(&e.kind)
-        .bind(e.body.clone())
-        .bind(e.revision)
-        .bind(e.supersedes.map(|s| s.to_string()))
-        .bind(&e.client_id)
-        .bind(e.created_at)
-        .execute(&mut *tx)
-        .await
-        .map_err(conflict)?;
-        append_access(&mut tx, &log).await?;
-        let msg = super::ClusterMsg::Entry {
-            child: e.child_id,
-            seq,
-        };
-        super::cluster::notify(&mut tx, self.backend, &self.node, msg).await?;
-        tx.commit().await?;
-        let sql = format!("{ENTRY_SELECT} where e.id = $1");
-        let row = sqlx::query(&sql)
-            .bind(e.id.to_string())
-            .fetch_one(&mut *self.conn)
-            .await?;
-        EntryRow::decode(&row)
-    }
-
-    pub async fn insert_access(&mut self, log: NewAccess<'_>) -> StoreResult<()> {
-        let mut tx = sqlx::Connection::begin(&mut *self.conn).await?;
-        append_access(&mut tx, &log).await?;
-        tx.commit().await?;
-        Ok(())
-    }
-}
-
 /// Appends to the child's hash chain: hash = sha256(previous hash | record).
 pub(super) async fn append_access(
     conn: &mut sqlx::AnyConnection,
@@ -197,19 +127,7 @@ pub(super) async fn append_access(
             .bind(log.child_id.to_string())
             .fetch_optional(&mut *conn)
             .await?;
-    let mut h = Sha256::new();
-    h.update(prev.map(|p| p.0).unwrap_or_default());
-    for part in [
-        log.child_id.to_string(),
-        log.at.to_string(),
-        log.account_id.to_string(),
-        log.action.to_owned(),
-        log.detail.clone(),
-    ] {
-        h.update([0x1f]);
-        h.update(part.as_bytes());
-    }
-    let hash = hex(&h.finalize());
+    let hash = chain_hash(&prev.map(|p| p.0).unwrap_or_default(), log);
     sqlx::query(
         "insert into access_log (child_id, at, account_id, action, detail, hash) \
          values ($1, $2, $3, $4, $5, $6)",
@@ -223,6 +141,23 @@ pub(super) async fn append_access(
     .execute(&mut *conn)
     .await?;
     Ok(())
+}
+
+/// sha256(previous hash | child | at | account | action | detail), hex.
+pub(super) fn chain_hash(prev: &str, log: &NewAccess<'_>) -> String {
+    let mut h = Sha256::new();
+    h.update(prev);
+    for part in [
+        log.child_id.to_string(),
+        log.at.to_string(),
+        log.account_id.to_string(),
+        log.action.to_owned(),
+        log.detail.clone(),
+    ] {
+        h.update([0x1f]);
+        h.update(part.as_bytes());
+    }
+    hex(&h.finalize())
 }
 
 fn hex(bytes: &[u8]) -> String {

@@ -10,12 +10,14 @@
 //! in commit order.
 
 mod accounts;
+mod batch;
 mod children;
 mod cluster;
 mod emergency;
 mod entries;
 mod rows;
 
+pub use batch::{WriteOp, Written};
 pub use cluster::ClusterMsg;
 pub use emergency::{AlertRow, ContactRow, DeliveryRow, Notified, PushSubRow};
 pub use entries::Visibility;

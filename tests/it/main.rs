@@ -19,6 +19,7 @@ mod consent;
 mod durability;
 mod emergency;
 mod fanout;
+mod group_commit;
 mod logs;
 mod pg_outage;
 mod push;

@@ -92,6 +92,7 @@ async fn run(mut rx: mpsc::Receiver<Job>, store: Store, hub: Arc<Hub>, names: Ar
         drain(&mut rx, &mut jobs);
         let (ops, meta): (Vec<WriteOp>, Vec<_>) =
             jobs.into_iter().map(|j| (j.op, (j.sealed, j.done))).unzip();
+        let started = std::time::Instant::now();
         let results = match w.commit_batch(&ops).await {
             Ok(r) => r.into_iter().map(Ok).collect(),
             Err(e) if ops.len() == 1 => vec![Err(Error::from(e))],
@@ -107,6 +108,11 @@ async fn run(mut rx: mpsc::Receiver<Job>, store: Store, hub: Arc<Hub>, names: Ar
                 one_by_one
             }
         };
+        tracing::debug!(
+            ops = ops.len(),
+            us = started.elapsed().as_micros() as u64,
+            "batch committed"
+        );
         // Published while the write connection is held: fan-out in commit order.
         let answers: Vec<_> = results
             .into_iter()

@@ -51,6 +51,22 @@ impl Writer {
     /// Commits every op of `ops` in one transaction, or none of them (the
     /// caller then retries them one by one, so one bad op fails alone).
     pub async fn commit_batch(&mut self, ops: &[WriteOp]) -> StoreResult<Vec<Written>> {
+        // Replays are rare: first try without looking for them (one statement
+        // less); an insert that meets an earlier post rolls back and the batch
+        // runs again with the lookup.
+        if let Some(out) = self.try_batch(ops, false).await? {
+            return Ok(out);
+        }
+        self.try_batch(ops, true).await?.ok_or(StoreError::Conflict)
+    }
+
+    /// One attempt; `None` (rolled back) if an entry was already stored and
+    /// `lookup` was off.
+    async fn try_batch(
+        &mut self,
+        ops: &[WriteOp],
+        lookup: bool,
+    ) -> StoreResult<Option<Vec<Written>>> {
         let mut tx = sqlx::Connection::begin(&mut *self.conn).await?;
         let entries: Vec<&NewEntry> = ops
             .iter()
@@ -59,7 +75,11 @@ impl Writer {
                 WriteOp::Access(_) => None,
             })
             .collect();
-        let existing = find_existing(&mut tx, &entries).await?;
+        let existing = if lookup {
+            find_existing(&mut tx, &entries).await?
+        } else {
+            HashMap::new()
+        };
         // Earlier posts and in-batch duplicates are replays; the rest get seqs.
         let mut counted: HashSet<Key> = HashSet::new();
         let mut counts: Vec<(ChildId, i64)> = Vec::new();
@@ -120,7 +140,9 @@ impl Writer {
                 _ => None,
             })
             .collect();
-        insert_entries(&mut tx, &inserts, &seqs).await?;
+        if insert_entries(&mut tx, &inserts, &seqs).await? < inserts.len() {
+            return Ok(None); // dropping tx rolls back
+        }
         insert_logs(&mut tx, &logs).await?;
         let msgs: Vec<super::ClusterMsg> = inserts
             .iter()
@@ -132,7 +154,7 @@ impl Writer {
             .collect();
         super::cluster::notify_all(&mut tx, self.backend, &self.node, &msgs).await?;
         tx.commit().await?;
-        Ok(out)
+        Ok(Some(out))
     }
 }
 
@@ -231,20 +253,23 @@ async fn reserve_seqs(
     Ok(before)
 }
 
+/// Inserts the entries, skipping any whose idempotency key is taken;
+/// returns how many were inserted.
 async fn insert_entries(
     conn: &mut sqlx::AnyConnection,
     entries: &[&NewEntry],
     seqs: &[i64],
-) -> StoreResult<()> {
+) -> StoreResult<usize> {
     if entries.is_empty() {
-        return Ok(());
+        return Ok(0);
     }
     let rows: Vec<String> = (0..entries.len())
         .map(|i| format!("({})", params(11 * i, 11)))
         .collect();
     let sql = format!(
         "insert into entry (id, child_id, seq, author_id, category, kind, body, revision, \
-         supersedes, client_id, created_at) values {}",
+         supersedes, client_id, created_at) values {} \
+         on conflict (child_id, author_id, client_id) do nothing returning id",
         rows.join(", ")
     );
     let mut q = sqlx::query(&sql);
@@ -262,8 +287,8 @@ async fn insert_entries(
             .bind(e.client_id.clone())
             .bind(e.created_at);
     }
-    q.execute(&mut *conn).await.map_err(conflict)?;
-    Ok(())
+    let inserted = q.fetch_all(&mut *conn).await.map_err(conflict)?;
+    Ok(inserted.len())
 }
 
 /// Appends the records to their children's hash chains, in batch order.
@@ -280,9 +305,12 @@ async fn insert_logs(
             children.push(l.child_id);
         }
     }
+    // A correlated `order by id desc limit 1` per child walks the
+    // (child_id, id) index to its end; `max(id) … group by` would scan every
+    // record of the child on SQLite.
     let sql = format!(
-        "select child_id, hash from access_log where id in \
-         (select max(id) from access_log where child_id in ({}) group by child_id)",
+        "select c.id as child_id, (select l.hash from access_log l where l.child_id = c.id \
+         order by l.id desc limit 1) as hash from child c where c.id in ({})",
         params(0, children.len())
     );
     let mut q = sqlx::query(&sql);
@@ -291,7 +319,9 @@ async fn insert_logs(
     }
     let mut last: HashMap<ChildId, String> = HashMap::new();
     for r in q.fetch_all(&mut *conn).await? {
-        last.insert(super::rows::id(&r, "child_id")?, r.try_get("hash")?);
+        if let Some(hash) = r.try_get::<Option<String>, _>("hash")? {
+            last.insert(super::rows::id(&r, "child_id")?, hash);
+        }
     }
     let rows: Vec<String> = (0..logs.len())
         .map(|i| format!("({})", params(6 * i, 6)))

@@ -108,19 +108,46 @@ pub struct Writer {
 const SQLITE_PRAGMAS: &str = "pragma journal_mode = wal; pragma synchronous = full; \
      pragma foreign_keys = on; pragma busy_timeout = 10000;";
 
-fn pool_options(backend: Backend, max: u32) -> AnyPoolOptions {
+/// The writer checkpoints by itself only past this many WAL pages (a
+/// backstop); normally [`checkpoint_loop`] does it off the commit path.
+const WRITER_PRAGMAS: &str = "pragma wal_autocheckpoint = 16000;";
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(500);
+
+fn pool_options(backend: Backend, max: u32, writer: bool) -> AnyPoolOptions {
     let opts = AnyPoolOptions::new()
         .max_connections(max)
         .acquire_timeout(Duration::from_secs(5));
     match backend {
         // synchronous is per connection: every connection gets the pragmas.
-        Backend::Sqlite => opts.after_connect(|conn, _| {
+        Backend::Sqlite => opts.after_connect(move |conn, _| {
             Box::pin(async move {
                 conn.execute(SQLITE_PRAGMAS).await?;
+                if writer {
+                    conn.execute(WRITER_PRAGMAS).await?;
+                }
                 Ok(())
             })
         }),
         Backend::Postgres => opts,
+    }
+}
+
+/// SQLite: copies the WAL back into the database from a read connection, so
+/// that the commit which crosses the autocheckpoint threshold does not pay
+/// for it (a latency spike every thousand pages). PASSIVE never blocks the
+/// writer. Ends when the store is closed.
+async fn checkpoint_loop(read: AnyPool) {
+    loop {
+        tokio::time::sleep(CHECKPOINT_EVERY).await;
+        if read.is_closed() {
+            return;
+        }
+        if let Err(e) = sqlx::query("pragma wal_checkpoint(passive)")
+            .execute(&read)
+            .await
+        {
+            tracing::warn!(error = %e, "WAL checkpoint failed; the writer's own checkpoints remain");
+        }
     }
 }
 
@@ -145,12 +172,17 @@ impl Store {
         let opts = AnyConnectOptions::from_str(&url)?;
         // One write connection: it orders commits and their fan-out (SQLite
         // has a single writer anyway).
-        let write = pool_options(backend, 1).connect_with(opts.clone()).await?;
+        let write = pool_options(backend, 1, true)
+            .connect_with(opts.clone())
+            .await?;
         match backend {
             Backend::Sqlite => sqlx::migrate!("./migrations/sqlite").run(&write).await?,
             Backend::Postgres => sqlx::migrate!("./migrations/postgres").run(&write).await?,
         }
-        let read = pool_options(backend, 8).connect_with(opts).await?;
+        let read = pool_options(backend, 8, false).connect_with(opts).await?;
+        if backend == Backend::Sqlite {
+            tokio::spawn(checkpoint_loop(read.clone()));
+        }
         let node = uuid::Uuid::new_v4().to_string();
         let store = Self {
             backend,

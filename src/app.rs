@@ -3,6 +3,7 @@
 //! shutdown) so tests and the CLI start the same thing.
 
 use anyhow::Context;
+use axum_server::accept::NoDelayAcceptor;
 use axum_server::tls_rustls::RustlsConfig;
 use std::future::Future;
 use std::net::SocketAddr;
@@ -140,13 +141,17 @@ impl App {
         });
         match self.tls {
             Some(tls) => {
+                // Small frames (acks, entries) must not wait for Nagle's
+                // algorithm behind an unacknowledged segment.
                 axum_server::from_tcp_rustls(self.listener, tls)
+                    .map(|a| a.acceptor(NoDelayAcceptor))
                     .handle(handle)
                     .serve(service)
                     .await?
             }
             None => {
                 axum_server::from_tcp(self.listener)
+                    .acceptor(NoDelayAcceptor)
                     .handle(handle)
                     .serve(service)
                     .await?

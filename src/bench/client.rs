@@ -201,3 +201,21 @@ pub async fn subscribe(
         }
     }
 }
+
+/// A slow server fails the run with a clear message instead of hanging it.
+const OPEN_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
+
+impl Client {
+    /// An authenticated socket subscribed to `child` from seq 0 (the bench's
+    /// children are new, so there is no backlog to read).
+    pub async fn subscribed(&self, token: &str, child: &str) -> anyhow::Result<(WsSink, WsRead)> {
+        let open = async {
+            let (mut sink, mut read) = self.socket(token).await?;
+            subscribe(&mut sink, &mut read, child, 0).await?;
+            Ok((sink, read))
+        };
+        tokio::time::timeout(OPEN_TIMEOUT, open)
+            .await
+            .map_err(|_| anyhow!("socket for {child}: not subscribed within {OPEN_TIMEOUT:?}"))?
+    }
+}

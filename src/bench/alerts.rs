@@ -32,6 +32,8 @@ const OPENING: usize = 100;
 /// An alert not at its contact this long after the last raise is lost.
 const DELIVERY_DEADLINE: Duration = Duration::from_secs(10);
 const ACK_DEADLINE: Duration = Duration::from_secs(60);
+/// How long the contact sockets sit idle before the first alert.
+const SETTLE: Duration = Duration::from_secs(1);
 
 struct Shape {
     children: usize,
@@ -78,6 +80,9 @@ pub async fn run(args: &BenchArgs, client: &Client, admin: &str) -> anyhow::Resu
 
     let arrivals = Arrivals::new()?;
     let sockets = open_contacts(client, &pool, &arrivals).await?;
+    // The server still sets a socket up after `ready` (open alerts for a
+    // late contact): raising at once would time that, not the alerts.
+    tokio::time::sleep(SETTLE).await;
     let rss = RssSampler::start(args.server_pid);
     eprintln!(
         "running: {} alerts, {} in flight …",

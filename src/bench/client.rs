@@ -148,7 +148,7 @@ impl Client {
         let url = format!("{}/api/v1/ws", self.base.replacen("http", "ws", 1));
         let connector = tokio_tungstenite::Connector::Rustls(self.tls.clone());
         let (ws, _) =
-            tokio_tungstenite::connect_async_tls_with_config(url, None, false, Some(connector))
+            tokio_tungstenite::connect_async_tls_with_config(url, None, true, Some(connector))
                 .await?;
         let (mut sink, mut read) = ws.split();
         sink.send(Message::Text(

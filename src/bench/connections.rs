@@ -11,14 +11,17 @@
 //! of that guardian.
 
 use anyhow::anyhow;
+use hdrhistogram::Histogram;
 use serde_json::{json, Value};
 use std::sync::atomic::Ordering;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use super::client::Client;
 use super::entries::{receive, Pace, Poster, Shared};
-use super::report::{every_second, merge, peak_rss_mib, round, rss_mib, RssSampler};
+use super::report::{
+    every_second, histogram, merge, peak_rss_mib, record, round, rss_mib, summary_of, RssSampler,
+};
 use super::setup::{bounded, check_fd_limit, Account, Grant, Setup};
 use super::BenchArgs;
 
@@ -126,7 +129,11 @@ pub async fn run(args: &BenchArgs, client: &Client, admin: &str) -> anyhow::Resu
 
     let rss = RssSampler::start(args.server_pid);
     let open_start = Instant::now();
-    let subscribers = open_subscribers(client, &shape, &pool, &kids, &shared).await?;
+    let timing = Arc::new(OpenTiming {
+        ready: Mutex::new(histogram()?),
+        subscribed: Mutex::new(histogram()?),
+    });
+    let subscribers = open_subscribers(client, &shape, &pool, &kids, &shared, &timing).await?;
     let connect_s = open_start.elapsed().as_secs_f64();
     eprintln!(
         "setup: {} sockets open and subscribed in {connect_s:.1} s; idle …",
@@ -204,12 +211,20 @@ pub async fn run(args: &BenchArgs, client: &Client, admin: &str) -> anyhow::Resu
             // before its end, so the elapsed time alone would flatter the rate.
             "posts_per_s": (acked / elapsed.max(args.duration)).round(),
             "connect_s": round(connect_s, 3),
+            "socket_ready_ms": summary_of(&timing.ready),
+            "subscribe_ms": summary_of(&timing.subscribed),
             "server_rss_idle_mib": idle,
             "server_rss_peak_mib": peak,
             "server_rss_hwm_mib": args.server_pid.and_then(peak_rss_mib),
         }),
     );
     Ok(report)
+}
+
+/// How long sockets took to open: until `ready`, then to `subscribed`.
+struct OpenTiming {
+    ready: Mutex<Histogram<u64>>,
+    subscribed: Mutex<Histogram<u64>>,
 }
 
 /// Opens every subscriber socket (at most [`OPENING`] at a time) and hands
@@ -220,6 +235,7 @@ async fn open_subscribers(
     pool: &[Account],
     kids: &[String],
     shared: &Arc<Shared>,
+    timing: &Arc<OpenTiming>,
 ) -> anyhow::Result<Vec<tokio::task::JoinHandle<()>>> {
     // Socket i: child i / per_child, member (i % per_child) % M of that child.
     let who: Arc<Vec<(String, String)>> = Arc::new(
@@ -231,15 +247,18 @@ async fn open_subscribers(
             })
             .collect(),
     );
-    let (client, shared) = (client.clone(), shared.clone());
+    let (client, shared, timing) = (client.clone(), shared.clone(), timing.clone());
     bounded("sockets open", who.len(), OPENING, move |i| {
         let (client, shared, who) = (client.clone(), shared.clone(), who.clone());
+        let timing = timing.clone();
         async move {
             let (token, child) = &who[i];
-            let (sink, read) = client.subscribed(token, child).await?;
+            let socket = client.subscribed(token, child).await?;
+            record(&timing.ready, socket.ready.as_micros() as u64);
+            record(&timing.subscribed, socket.subscribed.as_micros() as u64);
             Ok(tokio::spawn(async move {
-                let _keep = sink;
-                receive(read, shared).await
+                let _keep = socket.sink;
+                receive(socket.read, shared).await
             }))
         }
     })

@@ -52,12 +52,12 @@ pub async fn run(
             let (client, shared) = (client.clone(), shared.clone());
             let (people, kids) = (people.clone(), kids_arc.clone());
             async move {
-                let (sink, read) = client
+                let socket = client
                     .subscribed(&people[i].token, &kids[i / members])
                     .await?;
                 Ok(tokio::spawn(async move {
-                    let _keep = sink;
-                    receive(read, shared).await
+                    let _keep = socket.sink;
+                    receive(socket.read, shared).await
                 }))
             }
         })

@@ -83,9 +83,14 @@ impl Shape {
     }
 }
 
+/// Checks what can be checked before touching the server: the open-files limit.
+pub fn preflight(args: &BenchArgs) -> anyhow::Result<()> {
+    let shape = Shape::new(args);
+    check_fd_limit((shape.sockets() + shape.posters) as u64 + FD_MARGIN)
+}
+
 pub async fn run(args: &BenchArgs, client: &Client, admin: &str) -> anyhow::Result<Value> {
     let shape = Shape::new(args);
-    check_fd_limit((shape.sockets() + shape.posters) as u64 + FD_MARGIN)?;
     let rate = args.rate.unwrap_or(1000.0).max(0.001);
     eprintln!(
         "setup: {} children × {} sockets ({} members each, from {} accounts), {} guardians …",

@@ -106,6 +106,9 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
             WORKLOADS.join(", ")
         );
     }
+    if args.workload == "connections" {
+        connections::preflight(&args)?;
+    }
     let client = Client::new(&args.url, args.insecure_tls)?;
     let (admin, _) = client
         .login(&args.admin_login, &args.admin_password)

@@ -167,3 +167,24 @@ async fn unknown_workload_lists_them_all() {
         assert!(stderr.contains(w), "{w} not listed: {stderr}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connections_refuse_a_low_open_files_limit() {
+    // Checked before the server is contacted: no server is needed.
+    let script = format!(
+        "ulimit -n 500 && exec {} bench --url https://127.0.0.1:9 --admin-login a \
+         --admin-password b --workload connections --connections 1000",
+        bin()
+    );
+    let out = tokio::process::Command::new("sh")
+        .args(["-c", &script])
+        .output()
+        .await
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("ulimit -n") && stderr.contains("500"),
+        "{stderr}"
+    );
+}

@@ -6,8 +6,12 @@ use futures_util::{SinkExt, StreamExt};
 use serde_json::{json, Value};
 use std::sync::Arc;
 use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+/// Read buffer per socket (it grows for a larger frame).
+const READ_BUFFER: usize = 8 * 1024;
 
 pub type WsStream = WebSocketStream<MaybeTlsStream<TcpStream>>;
 pub type WsSink = SplitSink<WsStream, Message>;
@@ -147,9 +151,18 @@ impl Client {
     pub async fn socket(&self, token: &str) -> anyhow::Result<(WsSink, WsRead)> {
         let url = format!("{}/api/v1/ws", self.base.replacen("http", "ws", 1));
         let connector = tokio_tungstenite::Connector::Rustls(self.tls.clone());
-        let (ws, _) =
-            tokio_tungstenite::connect_async_tls_with_config(url, None, false, Some(connector))
-                .await?;
+        // tungstenite's default 128 KiB read buffer is zero-filled on first
+        // read: 10,000 sockets would cost the bench 1.25 GiB on the cores
+        // and memory it shares with the server. Frames here are small.
+        let config = WebSocketConfig::default().read_buffer_size(READ_BUFFER);
+        // No Nagle: a frame must leave when sent, or latency includes ours.
+        let (ws, _) = tokio_tungstenite::connect_async_tls_with_config(
+            url,
+            Some(config),
+            true,
+            Some(connector),
+        )
+        .await?;
         let (mut sink, mut read) = ws.split();
         sink.send(Message::Text(
             json!({"type": "auth", "access_token": token})
@@ -199,5 +212,40 @@ pub async fn subscribe(
             Some(Ok(_)) => {}
             other => bail!("socket closed while subscribing: {other:?}"),
         }
+    }
+}
+
+/// A subscribed socket, and how long its two steps took.
+pub struct Subscribed {
+    pub sink: WsSink,
+    pub read: WsRead,
+    /// TCP, TLS, upgrade, `auth` until `ready`.
+    pub ready: std::time::Duration,
+    /// `subscribe` until `subscribed`.
+    pub subscribed: std::time::Duration,
+}
+
+/// A slow server fails the run with a clear message instead of hanging it.
+const OPEN_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
+
+impl Client {
+    /// An authenticated socket subscribed to `child` from seq 0 (the bench's
+    /// children are new, so there is no backlog to read).
+    pub async fn subscribed(&self, token: &str, child: &str) -> anyhow::Result<Subscribed> {
+        let open = async {
+            let t0 = std::time::Instant::now();
+            let (mut sink, mut read) = self.socket(token).await?;
+            let ready = t0.elapsed();
+            subscribe(&mut sink, &mut read, child, 0).await?;
+            Ok(Subscribed {
+                sink,
+                read,
+                ready,
+                subscribed: t0.elapsed() - ready,
+            })
+        };
+        tokio::time::timeout(OPEN_TIMEOUT, open)
+            .await
+            .map_err(|_| anyhow!("socket for {child}: not subscribed within {OPEN_TIMEOUT:?}"))?
     }
 }

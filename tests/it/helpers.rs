@@ -195,7 +195,7 @@ pub struct StartError {
     pub stderr: String,
 }
 
-fn bin() -> &'static str {
+pub fn bin() -> &'static str {
     env!("CARGO_BIN_EXE_renraku")
 }
 

@@ -14,6 +14,7 @@ mod access_log;
 mod at_rest;
 mod auth;
 mod bad_input;
+mod bench;
 mod cluster;
 mod consent;
 mod durability;

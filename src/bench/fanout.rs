@@ -1,0 +1,123 @@
+//! The fan-out workloads: children with their own guardian and member
+//! accounts, every member subscribed; posters (guardian sockets, one child
+//! each) share a budget of `--posts`, as fast as acknowledgements allow or
+//! at `--rate`; every delivery at every member is timed.
+
+use anyhow::anyhow;
+use serde_json::{json, Value};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use super::client::Client;
+use super::entries::{receive, Pace, Poster, Shared};
+use super::report::{every_second, merge, peak_rss_mib, round, RssSampler};
+use super::setup::{bounded, Grant, Setup};
+use super::BenchArgs;
+
+/// Sockets being opened at once.
+const OPENING: usize = 100;
+
+pub async fn run(
+    args: &BenchArgs,
+    client: &Client,
+    admin: &str,
+    children: usize,
+    members: usize,
+) -> anyhow::Result<Value> {
+    let children = args.children.unwrap_or(children).max(1);
+    let members = args.members.unwrap_or(members).max(1);
+    let posters = args.posters_or(10);
+    eprintln!("setup: {children} children × {members} members …");
+    let setup = Setup::new(client, admin);
+    let guardians = setup.accounts("guardian", children).await?;
+    let people = setup.accounts("professional", children * members).await?;
+    let kids = setup
+        .children(guardians.iter().map(|g| g.id.clone()).collect())
+        .await?;
+    let grants = (0..children * members)
+        .map(|i| Grant {
+            child: kids[i / members].clone(),
+            guardian_token: guardians[i / members].token.clone(),
+            member: people[i].id.clone(),
+        })
+        .collect();
+    setup.grant(grants).await?;
+
+    eprintln!("setup: opening {} subscriber sockets …", children * members);
+    let shared = Shared::new(args.posts)?;
+    let (people, kids_arc) = (Arc::new(people), Arc::new(kids.clone()));
+    let subscribers = {
+        let (client, shared) = (client.clone(), shared.clone());
+        bounded("subscribers", children * members, OPENING, move |i| {
+            let (client, shared) = (client.clone(), shared.clone());
+            let (people, kids) = (people.clone(), kids_arc.clone());
+            async move {
+                let socket = client
+                    .subscribed(&people[i].token, &kids[i / members])
+                    .await?;
+                Ok(tokio::spawn(async move {
+                    let _keep = socket.sink;
+                    receive(socket.read, shared).await
+                }))
+            }
+        })
+        .await?
+    };
+
+    eprintln!("running: {} posts, {posters} posters …", args.posts);
+    let rss = RssSampler::start(args.server_pid);
+    let _progress = {
+        let (shared, total) = (shared.clone(), args.posts);
+        every_second(move || {
+            format!(
+                "{:>6.1} s  acked {}/{total}  delivered {}",
+                shared.start.elapsed().as_secs_f64(),
+                shared.acked.load(std::sync::atomic::Ordering::SeqCst),
+                shared.received.load(std::sync::atomic::Ordering::SeqCst)
+            )
+        })
+    };
+    let post_start = Instant::now();
+    let mut tasks = Vec::new();
+    for p in 0..posters {
+        let c = p % children;
+        let (sink, read) = client.socket(&guardians[c].token).await?;
+        let poster = Poster {
+            sink,
+            read,
+            children: vec![kids[c].clone()],
+            pace: Pace::Budget { rate: args.rate },
+        };
+        tasks.push(tokio::spawn(poster.run(shared.clone(), post_start)));
+    }
+    // Each poster posts to one child, whose every member gets every post.
+    let mut expected = 0;
+    for task in tasks {
+        let acked = task.await.map_err(|e| anyhow!("poster: {e}"))??;
+        expected += acked.iter().sum::<usize>() * members;
+    }
+    let elapsed = post_start.elapsed().as_secs_f64();
+    // Let the last deliveries arrive.
+    shared
+        .wait_received(expected, Duration::from_secs(10))
+        .await;
+    let peak = rss.finish().await;
+    for s in &subscribers {
+        s.abort();
+    }
+    let mut report = shared.report(expected);
+    let acked = report["posts_acked"].as_u64().unwrap_or(0) as f64;
+    let own = json!({
+        "workload": args.workload,
+        "children": children,
+        "members": members,
+        "posters": posters,
+        "rate": args.rate,
+        "elapsed_s": round(elapsed, 3),
+        "posts_per_s": (acked / elapsed).round(),
+        "server_rss_peak_mib": peak,
+        "server_rss_hwm_mib": args.server_pid.and_then(peak_rss_mib),
+    });
+    merge(&mut report, own);
+    Ok(report)
+}

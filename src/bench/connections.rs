@@ -10,17 +10,15 @@
 //! too; each poster is one guardian socket posting round robin to children
 //! of that guardian.
 
-use anyhow::anyhow;
 use hdrhistogram::Histogram;
 use serde_json::{json, Value};
-use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use super::client::Client;
-use super::entries::{receive, Pace, Poster, Shared};
+use super::entries::{progress, receive, run_posters, Pace, Poster, Shared};
 use super::report::{
-    every_second, histogram, merge, peak_rss_mib, record, round, rss_mib, summary_of, RssSampler,
+    histogram, merge, peak_rss_mib, record, round, rss_mib, summary_of, RssSampler,
 };
 use super::setup::{bounded, check_fd_limit, Account, Grant, Setup};
 use super::BenchArgs;
@@ -96,28 +94,7 @@ pub async fn run(args: &BenchArgs, client: &Client, admin: &str) -> anyhow::Resu
         "setup: {} children × {} sockets ({} members each, from {} accounts), {} guardians …",
         shape.children, shape.per_child, shape.members, shape.accounts, shape.guardians
     );
-    let setup = Setup::new(client, admin);
-    let guardians = setup.accounts("guardian", shape.guardians).await?;
-    let pool = setup.accounts("professional", shape.accounts).await?;
-    let kids = setup
-        .children(
-            (0..shape.children)
-                .map(|c| guardians[c % shape.guardians].id.clone())
-                .collect(),
-        )
-        .await?;
-    let grants = (0..shape.children * shape.members)
-        .map(|i| {
-            let c = i / shape.members;
-            Grant {
-                child: kids[c].clone(),
-                guardian_token: guardians[c % shape.guardians].token.clone(),
-                member: pool[shape.member(c, i % shape.members)].id.clone(),
-            }
-        })
-        .collect();
-    setup.grant(grants).await?;
-
+    let (guardians, pool, kids) = populate(&shape, &Setup::new(client, admin)).await?;
     let plan: Vec<(Vec<usize>, f64)> = (0..shape.posters)
         .map(|p| {
             let mine = shape.poster_children(p);
@@ -151,25 +128,11 @@ pub async fn run(args: &BenchArgs, client: &Client, admin: &str) -> anyhow::Resu
         "running: {rate} posts/s for {} s ({planned} posts), {} posters …",
         args.duration, shape.posters
     );
-    let _progress = {
-        let shared = shared.clone();
-        every_second(move || {
-            format!(
-                "{:>6.1} s  acked {}/{planned}  delivered {}",
-                shared.start.elapsed().as_secs_f64(),
-                shared.acked.load(Ordering::SeqCst),
-                shared.received.load(Ordering::SeqCst)
-            )
-        })
-    };
-    let mut sockets = Vec::new();
-    for p in 0..shape.posters {
-        sockets.push(client.socket(&guardians[p % shape.guardians].token).await?);
-    }
-    let post_start = Instant::now();
-    let mut tasks = Vec::new();
-    for ((sink, read), (mine, share)) in sockets.into_iter().zip(&plan) {
-        let poster = Poster {
+    let _progress = progress(&shared, planned);
+    let mut posters = Vec::new();
+    for (p, (mine, share)) in plan.iter().enumerate() {
+        let (sink, read) = client.socket(&guardians[p % shape.guardians].token).await?;
+        posters.push(Poster {
             sink,
             read,
             children: mine.iter().map(|c| kids[*c].clone()).collect(),
@@ -177,16 +140,10 @@ pub async fn run(args: &BenchArgs, client: &Client, admin: &str) -> anyhow::Resu
                 rate: *share,
                 for_s: args.duration,
             },
-        };
-        tasks.push(tokio::spawn(poster.run(shared.clone(), post_start)));
+        });
     }
     // Every socket of a child gets every post to it.
-    let mut expected = 0;
-    for task in tasks {
-        let acked = task.await.map_err(|e| anyhow!("poster: {e}"))??;
-        expected += acked.iter().sum::<usize>() * shape.per_child;
-    }
-    let elapsed = post_start.elapsed().as_secs_f64();
+    let (expected, elapsed) = run_posters(posters, &shared, shape.per_child).await?;
     shared
         .wait_received(expected, Duration::from_secs(10))
         .await;
@@ -224,6 +181,34 @@ pub async fn run(args: &BenchArgs, client: &Client, admin: &str) -> anyhow::Resu
         }),
     );
     Ok(report)
+}
+
+/// Guardians, the professional pool and the children, members granted.
+async fn populate(
+    shape: &Shape,
+    setup: &Setup,
+) -> anyhow::Result<(Vec<Account>, Vec<Account>, Vec<String>)> {
+    let guardians = setup.accounts("guardian", shape.guardians).await?;
+    let pool = setup.accounts("professional", shape.accounts).await?;
+    let kids = setup
+        .children(
+            (0..shape.children)
+                .map(|c| guardians[c % shape.guardians].id.clone())
+                .collect(),
+        )
+        .await?;
+    let grants = (0..shape.children * shape.members)
+        .map(|i| {
+            let c = i / shape.members;
+            Grant {
+                child: kids[c].clone(),
+                guardian_token: guardians[c % shape.guardians].token.clone(),
+                member: pool[shape.member(c, i % shape.members)].id.clone(),
+            }
+        })
+        .collect();
+    setup.grant(grants).await?;
+    Ok((guardians, pool, kids))
 }
 
 /// How long sockets took to open: until `ready`, then to `subscribed`.

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use tokio_tungstenite::tungstenite::Message;
 
 use super::client::{WsRead, WsSink};
-use super::report::{histogram, record, summary_of};
+use super::report::{every_second, histogram, record, summary_of, Progress};
 
 /// A post not acknowledged by then means the server is stuck: the run fails.
 const ACK_TIMEOUT: Duration = Duration::from_secs(30);
@@ -84,6 +84,39 @@ impl Shared {
             *c.entry(how).or_default() += 1;
         }
     }
+}
+
+/// Runs the posters from now on; returns the deliveries expected (every
+/// acknowledged post reaches `per_child` sockets) and the posting time in s.
+pub async fn run_posters(
+    posters: Vec<Poster>,
+    shared: &Arc<Shared>,
+    per_child: usize,
+) -> anyhow::Result<(usize, f64)> {
+    let start = Instant::now();
+    let tasks: Vec<_> = posters
+        .into_iter()
+        .map(|p| tokio::spawn(p.run(shared.clone(), start)))
+        .collect();
+    let mut expected = 0;
+    for task in tasks {
+        let acked = task.await.map_err(|e| anyhow!("poster: {e}"))??;
+        expected += acked.iter().sum::<usize>() * per_child;
+    }
+    Ok((expected, start.elapsed().as_secs_f64()))
+}
+
+/// Prints posting progress every second (until dropped).
+pub fn progress(shared: &Arc<Shared>, total: usize) -> Progress {
+    let shared = shared.clone();
+    every_second(move || {
+        format!(
+            "{:>6.1} s  acked {}/{total}  delivered {}",
+            shared.start.elapsed().as_secs_f64(),
+            shared.acked.load(Ordering::SeqCst),
+            shared.received.load(Ordering::SeqCst)
+        )
+    })
 }
 
 /// When a poster posts.

@@ -3,14 +3,13 @@
 //! each) share a budget of `--posts`, as fast as acknowledgements allow or
 //! at `--rate`; every delivery at every member is timed.
 
-use anyhow::anyhow;
 use serde_json::{json, Value};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use super::client::Client;
-use super::entries::{receive, Pace, Poster, Shared};
-use super::report::{every_second, merge, peak_rss_mib, round, RssSampler};
+use super::entries::{progress, receive, run_posters, Pace, Poster, Shared};
+use super::report::{merge, peak_rss_mib, round, RssSampler};
 use super::setup::{bounded, Grant, Setup};
 use super::BenchArgs;
 
@@ -66,37 +65,20 @@ pub async fn run(
 
     eprintln!("running: {} posts, {posters} posters …", args.posts);
     let rss = RssSampler::start(args.server_pid);
-    let _progress = {
-        let (shared, total) = (shared.clone(), args.posts);
-        every_second(move || {
-            format!(
-                "{:>6.1} s  acked {}/{total}  delivered {}",
-                shared.start.elapsed().as_secs_f64(),
-                shared.acked.load(std::sync::atomic::Ordering::SeqCst),
-                shared.received.load(std::sync::atomic::Ordering::SeqCst)
-            )
-        })
-    };
-    let post_start = Instant::now();
-    let mut tasks = Vec::new();
+    let _progress = progress(&shared, args.posts);
+    let mut list = Vec::new();
     for p in 0..posters {
         let c = p % children;
         let (sink, read) = client.socket(&guardians[c].token).await?;
-        let poster = Poster {
+        list.push(Poster {
             sink,
             read,
             children: vec![kids[c].clone()],
             pace: Pace::Budget { rate: args.rate },
-        };
-        tasks.push(tokio::spawn(poster.run(shared.clone(), post_start)));
+        });
     }
     // Each poster posts to one child, whose every member gets every post.
-    let mut expected = 0;
-    for task in tasks {
-        let acked = task.await.map_err(|e| anyhow!("poster: {e}"))??;
-        expected += acked.iter().sum::<usize>() * members;
-    }
-    let elapsed = post_start.elapsed().as_secs_f64();
+    let (expected, elapsed) = run_posters(list, &shared, members).await?;
     // Let the last deliveries arrive.
     shared
         .wait_received(expected, Duration::from_secs(10))

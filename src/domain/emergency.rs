@@ -18,7 +18,21 @@ use crate::crypto::aad;
 use crate::error::{Error, Result};
 use crate::ids::{AccountId, AlertId, ChildId, Timestamp};
 use crate::push::Outcome;
-use crate::store::{AlertRow, MemberRow, NewAccess, Notified};
+use crate::store::{AlertRow, MemberRow, NewAccess, Notified, PushSubRow};
+
+/// One contact a step notifies, with its push subscriptions.
+type Planned = (Notified, Vec<PushSubRow>);
+
+fn notified_rows(planned: &[Planned]) -> Vec<Notified> {
+    planned
+        .iter()
+        .map(|(n, _)| Notified {
+            account_id: n.account_id,
+            tier: n.tier,
+            channels: n.channels.clone(),
+        })
+        .collect()
+}
 
 const PUSH_ATTEMPTS: u32 = 5;
 
@@ -298,10 +312,19 @@ impl Core {
             detail: format!("raised alert {id}"),
             at: now.millis(),
         };
-        self.store.writer().await?.insert_alert(&row, log).await?;
-        self.run_step(id, 0).await?;
+        let (members, notified) = self.plan_step(child, 0).await?;
+        let next = now.millis() + self.escalation_delay_ms;
+        let rows = notified_rows(&notified);
+        self.store
+            .writer()
+            .await?
+            .insert_alert_with_step(&row, log, next, &rows)
+            .await?;
+        tracing::info!(alert = %id, step = 0, notified = rows.len(), "alert escalation step");
+        let view = self.alert_view(id).await?;
+        self.notify_step(&view, &members, notified);
         self.wake.notify_one();
-        self.alert_view(id).await
+        Ok(view)
     }
 
     /// Runs one escalation step if it is still due and unclaimed.
@@ -312,8 +335,29 @@ impl Core {
         if alert.status != "open" || alert.step != step {
             return Ok(());
         }
-        let members = self.store.list_members(alert.child_id).await?;
-        let contacts = self.reachable_contacts(alert.child_id, &members).await?;
+        let (members, notified) = self.plan_step(alert.child_id, step).await?;
+        let now = Timestamp::now().millis();
+        let next = now + self.escalation_delay_ms;
+        let rows = notified_rows(&notified);
+        if !self
+            .store
+            .writer()
+            .await?
+            .record_step(id, step, now, next, &rows)
+            .await?
+        {
+            return Ok(()); // another node or run claimed it
+        }
+        tracing::info!(alert = %id, step, notified = rows.len(), "alert escalation step");
+        let view = self.alert_view(id).await?;
+        self.notify_step(&view, &members, notified);
+        Ok(())
+    }
+
+    /// Who step `step` of an alert on `child` notifies, and on which channels.
+    async fn plan_step(&self, child: ChildId, step: i64) -> Result<(Vec<MemberRow>, Vec<Planned>)> {
+        let members = self.store.list_members(child).await?;
+        let contacts = self.reachable_contacts(child, &members).await?;
         let tiers: Vec<i64> = contacts
             .iter()
             .map(|c| c.1)
@@ -347,35 +391,19 @@ impl Core {
                 subs,
             ));
         }
-        let now = Timestamp::now().millis();
-        let next = now + self.escalation_delay_ms;
-        let rows: Vec<Notified> = notified
-            .iter()
-            .map(|(n, _)| Notified {
-                account_id: n.account_id,
-                tier: n.tier,
-                channels: n.channels.clone(),
-            })
-            .collect();
-        if !self
-            .store
-            .writer()
-            .await?
-            .record_step(id, step, now, next, &rows)
-            .await?
-        {
-            return Ok(()); // another node or run claimed it
-        }
-        tracing::info!(alert = %id, step, notified = rows.len(), "alert escalation step");
-        let view = self.alert_view(id).await?;
-        self.fan_alert(&view, &members, false);
+        Ok((members, notified))
+    }
+
+    /// After a committed step: the sockets, then Web Push in the background.
+    fn notify_step(self: &Arc<Self>, view: &Alert, members: &[MemberRow], notified: Vec<Planned>) {
+        self.fan_alert(view, members, false);
         for (_, subs) in notified {
             for sub in subs {
                 let core = self.clone();
+                let id = view.id;
                 tokio::spawn(async move { core.push_with_retry(id, sub).await });
             }
         }
-        Ok(())
     }
 
     /// Sends an alert to this node's sockets: after a step, `alert` to every

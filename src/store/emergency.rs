@@ -276,7 +276,15 @@ impl Writer {
     }
 
     /// Persists a new alert (step 0 due now).
-    pub async fn insert_alert(&mut self, a: &AlertRow, log: NewAccess<'_>) -> StoreResult<()> {
+    /// Inserts an alert and runs its first step in one durable transaction
+    /// (one commit per raised alert instead of two).
+    pub async fn insert_alert_with_step(
+        &mut self,
+        a: &AlertRow,
+        log: NewAccess<'_>,
+        next_at: i64,
+        notified: &[Notified],
+    ) -> StoreResult<()> {
         let mut tx = sqlx::Connection::begin(&mut *self.conn).await?;
         sqlx::query(
             "insert into alert (id, child_id, raised_by, message, created_at, status, step, next_step_at) \
@@ -291,6 +299,17 @@ impl Writer {
         .execute(&mut *tx)
         .await?;
         append_access(&mut tx, &log).await?;
+        let claimed = step_in(&mut tx, a.id, 0, a.created_at, next_at, notified).await?;
+        if !claimed {
+            return Err(super::StoreError::Corrupt(
+                "a new alert's first step was taken",
+            ));
+        }
+        let msg = super::ClusterMsg::Alert {
+            alert: a.id,
+            ack: false,
+        };
+        super::cluster::notify(&mut tx, self.backend, &self.node, msg).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -305,33 +324,8 @@ impl Writer {
         notified: &[Notified],
     ) -> StoreResult<bool> {
         let mut tx = sqlx::Connection::begin(&mut *self.conn).await?;
-        let claimed = sqlx::query(
-            "update alert set step = step + 1, next_step_at = $3 \
-             where id = $1 and step = $2 and status = 'open'",
-        )
-        .bind(alert.to_string())
-        .bind(step)
-        .bind(next_at)
-        .execute(&mut *tx)
-        .await?;
-        if claimed.rows_affected() != 1 {
+        if !step_in(&mut tx, alert, step, now, next_at, notified).await? {
             return Ok(false);
-        }
-        for n in notified {
-            sqlx::query(
-                "insert into alert_delivery (alert_id, account_id, tier, notified_at, \
-                 last_notified_at, notify_count, channels) values ($1, $2, $3, $4, $4, 1, $5) \
-                 on conflict (alert_id, account_id) do update set \
-                 last_notified_at = excluded.last_notified_at, \
-                 notify_count = alert_delivery.notify_count + 1, channels = excluded.channels",
-            )
-            .bind(alert.to_string())
-            .bind(n.account_id.to_string())
-            .bind(n.tier)
-            .bind(now)
-            .bind(&n.channels)
-            .execute(&mut *tx)
-            .await?;
         }
         let msg = super::ClusterMsg::Alert { alert, ack: false };
         super::cluster::notify(&mut tx, self.backend, &self.node, msg).await?;
@@ -429,4 +423,44 @@ impl Writer {
         .await?;
         Ok(done.rows_affected() == 1)
     }
+}
+
+/// Claims step `step` (compare-and-set) and records who it notifies.
+async fn step_in(
+    conn: &mut sqlx::AnyConnection,
+    alert: AlertId,
+    step: i64,
+    now: i64,
+    next_at: i64,
+    notified: &[Notified],
+) -> StoreResult<bool> {
+    let claimed = sqlx::query(
+        "update alert set step = step + 1, next_step_at = $3 \
+         where id = $1 and step = $2 and status = 'open'",
+    )
+    .bind(alert.to_string())
+    .bind(step)
+    .bind(next_at)
+    .execute(&mut *conn)
+    .await?;
+    if claimed.rows_affected() != 1 {
+        return Ok(false);
+    }
+    for n in notified {
+        sqlx::query(
+            "insert into alert_delivery (alert_id, account_id, tier, notified_at, \
+             last_notified_at, notify_count, channels) values ($1, $2, $3, $4, $4, 1, $5) \
+             on conflict (alert_id, account_id) do update set \
+             last_notified_at = excluded.last_notified_at, \
+             notify_count = alert_delivery.notify_count + 1, channels = excluded.channels",
+        )
+        .bind(alert.to_string())
+        .bind(n.account_id.to_string())
+        .bind(n.tier)
+        .bind(now)
+        .bind(&n.channels)
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(true)
 }

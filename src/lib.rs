@@ -7,11 +7,13 @@
 //! - `error`: the domain error every layer returns.
 //! - `datadir`: the data directory: key files (permissions checked), TLS pair.
 //! - `crypto`: key ring (age-wrapped per-child data keys), sealing of rows; no I/O.
-//! - `store`: the only place with SQL (sqlx `Any`: SQLite and PostgreSQL).
+//! - `store`: the only place with SQL (sqlx `Any`: SQLite and PostgreSQL); `batch`
+//!   commits many writes in one transaction with a fixed number of statements.
 //! - `auth`: passwords (argon2id), tokens (JWT HS256, pinned), sessions, TOTP, login throttling.
 //! - `consent`: membership rules turned into capabilities that prove a check was made.
 //! - `domain`: use cases (accounts, children, members, entries, access log, emergency,
-//!   the cluster task that applies other nodes' commits); take capabilities.
+//!   the cluster task that applies other nodes' commits, the committer that
+//!   group-commits posts and access-log records); take capabilities.
 //! - `push`: Web Push sending (VAPID, aes128gcm) and the SSRF guard on endpoints.
 //! - `hub`: live fan-out: per-child subscribers, bounded per-connection queues, control events.
 //! - `http`: axum router, error table, extractors, one file per resource, the WebSocket.

@@ -20,16 +20,6 @@ const HASHING_IN_FLIGHT: usize = 4;
 /// Other set-up requests (children, memberships, contacts).
 pub const SETUP_IN_FLIGHT: usize = 16;
 
-const ALL_CATEGORIES: [&str; 7] = [
-    "health",
-    "medical",
-    "welfare",
-    "childcare",
-    "education",
-    "employment",
-    "family",
-];
-
 /// An account created for this run, logged in.
 #[derive(Clone)]
 pub struct Account {
@@ -136,7 +126,7 @@ pub struct Grant {
 
 impl Grant {
     pub async fn send(&self, client: &Client) -> anyhow::Result<()> {
-        let body = json!({"account_id": self.member, "categories": ALL_CATEGORIES,
+        let body = json!({"account_id": self.member, "categories": crate::consent::CATEGORIES,
                           "can_post": true, "purpose": "bench"});
         let path = format!("/api/v1/children/{}/members", self.child);
         let m = client

@@ -16,7 +16,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use super::client::Client;
-use super::entries::{progress, receive, run_posters, Pace, Poster, Shared};
+use super::entries::{post_and_settle, progress, receive, Pace, Poster, Settled, Shared};
 use super::report::{
     histogram, merge, peak_rss_mib, record, round, rss_mib, summary_of, RssSampler,
 };
@@ -143,17 +143,12 @@ pub async fn run(args: &BenchArgs, client: &Client, admin: &str) -> anyhow::Resu
         });
     }
     // Every socket of a child gets every post to it.
-    let (expected, elapsed) = run_posters(posters, &shared, shape.per_child).await?;
-    shared
-        .wait_received(expected, Duration::from_secs(10))
-        .await;
-    let peak = rss.finish().await;
-    for s in &subscribers {
-        s.abort();
-    }
-
-    let mut report = shared.report(expected);
-    let acked = report["posts_acked"].as_u64().unwrap_or(0) as f64;
+    let Settled {
+        mut report,
+        acked,
+        elapsed,
+        rss_peak: peak,
+    } = post_and_settle(posters, &shared, shape.per_child, rss, &subscribers).await?;
     merge(
         &mut report,
         json!({

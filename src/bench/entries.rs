@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use tokio_tungstenite::tungstenite::Message;
 
 use super::client::{WsRead, WsSink};
-use super::report::{every_second, histogram, record, summary_of, Progress};
+use super::report::{every_second, histogram, record, summary_of, Progress, RssSampler};
 
 /// A post not acknowledged by then means the server is stuck: the run fails.
 const ACK_TIMEOUT: Duration = Duration::from_secs(30);
@@ -104,6 +104,43 @@ pub async fn run_posters(
         expected += acked.iter().sum::<usize>() * per_child;
     }
     Ok((expected, start.elapsed().as_secs_f64()))
+}
+
+/// What a posting phase ends with.
+pub struct Settled {
+    /// The common report keys (`Shared::report`).
+    pub report: Value,
+    pub acked: f64,
+    /// Posting time in s.
+    pub elapsed: f64,
+    pub rss_peak: Option<f64>,
+}
+
+/// Runs the posters, lets the last deliveries arrive (up to 10 s), then
+/// stops the RSS sampler and the subscribers.
+pub async fn post_and_settle<T>(
+    posters: Vec<Poster>,
+    shared: &Arc<Shared>,
+    per_child: usize,
+    rss: RssSampler,
+    subscribers: &[tokio::task::JoinHandle<T>],
+) -> anyhow::Result<Settled> {
+    let (expected, elapsed) = run_posters(posters, shared, per_child).await?;
+    shared
+        .wait_received(expected, Duration::from_secs(10))
+        .await;
+    let rss_peak = rss.finish().await;
+    for s in subscribers {
+        s.abort();
+    }
+    let report = shared.report(expected);
+    let acked = report["posts_acked"].as_u64().unwrap_or(0) as f64;
+    Ok(Settled {
+        report,
+        acked,
+        elapsed,
+        rss_peak,
+    })
 }
 
 /// Prints posting progress every second (until dropped).

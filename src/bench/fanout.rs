@@ -5,10 +5,9 @@
 
 use serde_json::{json, Value};
 use std::sync::Arc;
-use std::time::Duration;
 
 use super::client::Client;
-use super::entries::{progress, receive, run_posters, Pace, Poster, Shared};
+use super::entries::{post_and_settle, progress, receive, Pace, Poster, Settled, Shared};
 use super::report::{merge, peak_rss_mib, round, RssSampler};
 use super::setup::{bounded, Grant, Setup};
 use super::BenchArgs;
@@ -78,17 +77,12 @@ pub async fn run(
         });
     }
     // Each poster posts to one child, whose every member gets every post.
-    let (expected, elapsed) = run_posters(list, &shared, members).await?;
-    // Let the last deliveries arrive.
-    shared
-        .wait_received(expected, Duration::from_secs(10))
-        .await;
-    let peak = rss.finish().await;
-    for s in &subscribers {
-        s.abort();
-    }
-    let mut report = shared.report(expected);
-    let acked = report["posts_acked"].as_u64().unwrap_or(0) as f64;
+    let Settled {
+        mut report,
+        acked,
+        elapsed,
+        rss_peak: peak,
+    } = post_and_settle(list, &shared, members, rss, &subscribers).await?;
     let own = json!({
         "workload": args.workload,
         "children": children,

@@ -30,6 +30,8 @@ pub(super) enum Committed {
     /// An earlier post with the same `client_id`: the stored row.
     Replay(Box<EntryRow>),
     Logged,
+    /// A new alert, committed (its caller fans it out).
+    Alert,
 }
 
 struct Job {
@@ -152,5 +154,6 @@ fn answer(
         }
         Written::Replay(row) => Ok(Committed::Replay(Box::new(row))),
         Written::Logged => Ok(Committed::Logged),
+        Written::Alert => Ok(Committed::Alert),
     }
 }

@@ -12,13 +12,14 @@ use std::sync::Arc;
 use std::time::Duration;
 use zeroize::Zeroizing;
 
+use super::committer::Committed;
 use super::{Core, Principal};
 use crate::consent::{self, Member as Consent};
 use crate::crypto::aad;
 use crate::error::{Error, Result};
 use crate::ids::{AccountId, AlertId, ChildId, Timestamp};
 use crate::push::Outcome;
-use crate::store::{AlertRow, MemberRow, NewAccess, Notified, PushSubRow};
+use crate::store::{AlertRow, MemberRow, NewAccess, Notified, PushSubRow, WriteOp};
 
 /// One contact a step notifies, with its push subscriptions.
 type Planned = (Notified, Vec<PushSubRow>);
@@ -315,16 +316,75 @@ impl Core {
         let (members, notified) = self.plan_step(child, 0).await?;
         let next = now.millis() + self.escalation_delay_ms;
         let rows = notified_rows(&notified);
-        self.store
-            .writer()
-            .await?
-            .insert_alert_with_step(&row, log, next, &rows)
-            .await?;
-        tracing::info!(alert = %id, step = 0, notified = rows.len(), "alert escalation step");
-        let view = self.alert_view(id).await?;
+        // Built from what the raise knows, not read back: the same view as
+        // `alert_view` gives right after the commit.
+        let view = self.new_alert_view(&row, message, &members, &rows).await?;
+        let op = WriteOp::Alert {
+            alert: Box::new(row),
+            next_at: next,
+            notified: rows,
+            log,
+        };
+        match self.committer.commit(op, None).await? {
+            Committed::Alert => {}
+            _ => return Err(Error::internal("alert op answered as another op")),
+        }
+        tracing::info!(alert = %id, step = 0, notified = view.deliveries.len(), "alert escalation step");
         self.notify_step(&view, &members, notified);
         self.wake.notify_one();
         Ok(view)
+    }
+
+    /// The view of an alert just raised: open, its first step's deliveries
+    /// and nobody's acknowledgement.
+    async fn new_alert_view(
+        &self,
+        row: &AlertRow,
+        message: String,
+        members: &[MemberRow],
+        notified: &[Notified],
+    ) -> Result<Alert> {
+        let name = |account: AccountId| -> Result<String> {
+            let m = members
+                .iter()
+                .find(|m| m.account_id == account)
+                .ok_or_else(|| Error::internal("alert party is not a member"))?;
+            Ok(self.name(account, &m.display_name))
+        };
+        let mut deliveries = Vec::with_capacity(notified.len());
+        for n in notified {
+            deliveries.push(Delivery {
+                account_id: n.account_id,
+                display_name: name(n.account_id)?,
+                tier: n.tier,
+                notified_at: Some(Timestamp(row.created_at)),
+                channels: n
+                    .channels
+                    .split(',')
+                    .filter(|c| !c.is_empty())
+                    .map(str::to_owned)
+                    .collect(),
+                acked_at: None,
+                push_status: None,
+                notify_count: 1,
+            });
+        }
+        // As `list_deliveries` orders them (every one notified now).
+        deliveries.sort_by_key(|d| (d.tier, d.account_id));
+        Ok(Alert {
+            id: row.id,
+            child_id: row.child_id,
+            child_name: self.child_name(row.child_id).await?,
+            raised_by: row.raised_by,
+            raised_by_name: name(row.raised_by)?,
+            message,
+            created_at: Timestamp(row.created_at),
+            status: "open".into(),
+            acked_by: None,
+            acked_by_name: None,
+            acked_at: None,
+            deliveries,
+        })
     }
 
     /// Runs one escalation step if it is still due and unclaimed.

@@ -265,7 +265,9 @@ impl Core {
                 created: false,
                 live: None,
             }),
-            Committed::Logged => Err(Error::internal("entry op answered as a log record")),
+            Committed::Logged | Committed::Alert => {
+                Err(Error::internal("entry op answered as another op"))
+            }
         }
     }
 

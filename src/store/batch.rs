@@ -1,16 +1,25 @@
 //! Group commit: many posts and access-log records in one durable
 //! transaction. The statements per batch do not grow with its size (one
-//! idempotency lookup, one sequence update, one hash lookup, one multi-row
-//! insert per table), so a batch of fifty costs little more than a batch of
-//! one: the fsync is shared.
+//! sequence update that also reads each child's hash-chain head, one
+//! multi-row insert per table), so a batch of fifty costs little more than a
+//! batch of one: the fsync is shared.
+//!
+//! On SQLite each statement is a trip to the connection's worker thread and
+//! back (two thread wake-ups), so a batch is sent as two statement lists:
+//! `begin immediate; update … returning` and `insert …; insert …; commit`.
+//! sqlx 0.8 runs such a list in one call and stops at the first error; any
+//! error then rolls back explicitly, since sqlx does not see a transaction
+//! begun in SQL.
 
 use std::collections::{HashMap, HashSet};
 
 use super::entries::{chain_hash, ENTRY_SELECT};
-use super::{conflict, EntryRow, Name, NewAccess, NewEntry, StoreError, StoreResult, Writer};
+use super::{
+    conflict, AlertRow, Backend, EntryRow, Name, NewAccess, NewEntry, Notified, StoreError,
+    StoreResult, Writer,
+};
 use crate::ids::{AccountId, ChildId};
 use sqlx::Row;
-
 /// One write of a batch.
 pub enum WriteOp {
     /// A new entry (first revision or correction) and its access-log record.
@@ -21,6 +30,15 @@ pub enum WriteOp {
     },
     /// An access-log record alone (reads).
     Access(NewAccess<'static>),
+    /// A new alert with its first escalation step already run: it is stored
+    /// at step 1, due again at `next_at`, with that step's deliveries
+    /// (notified at its `created_at`) and its access-log record.
+    Alert {
+        alert: Box<AlertRow>,
+        next_at: i64,
+        notified: Vec<Notified>,
+        log: NewAccess<'static>,
+    },
 }
 
 /// What became of one write, in the order of the batch.
@@ -30,6 +48,7 @@ pub enum Written {
     /// The same author posted this `client_id` before: nothing was written.
     Replay(EntryRow),
     Logged,
+    Alert,
 }
 
 /// Idempotency key of an entry.
@@ -51,6 +70,9 @@ impl Writer {
     /// Commits every op of `ops` in one transaction, or none of them (the
     /// caller then retries them one by one, so one bad op fails alone).
     pub async fn commit_batch(&mut self, ops: &[WriteOp]) -> StoreResult<Vec<Written>> {
+        if ops.is_empty() {
+            return Ok(Vec::new());
+        }
         // Replays are rare: first try without looking for them (one statement
         // less); an insert that meets an earlier post rolls back and the batch
         // runs again with the lookup.
@@ -67,43 +89,198 @@ impl Writer {
         ops: &[WriteOp],
         lookup: bool,
     ) -> StoreResult<Option<Vec<Written>>> {
-        let mut tx = sqlx::Connection::begin(&mut *self.conn).await?;
-        let entries: Vec<&NewEntry> = ops
-            .iter()
-            .filter_map(|op| match op {
-                WriteOp::Entry { entry, .. } => Some(&**entry),
-                WriteOp::Access(_) => None,
-            })
-            .collect();
-        let existing = if lookup {
-            find_existing(&mut tx, &entries).await?
-        } else {
-            HashMap::new()
-        };
-        // Earlier posts and in-batch duplicates are replays; the rest get seqs.
-        let mut counted: HashSet<Key> = HashSet::new();
-        let mut counts: Vec<(ChildId, i64)> = Vec::new();
-        for e in &entries {
-            let k = key(e);
-            if existing.contains_key(&k) || !counted.insert(k) {
-                continue;
+        match self.backend {
+            Backend::Sqlite => {
+                let conn = &mut *self.conn;
+                let r = sqlite_batch(conn, ops, lookup).await;
+                if !matches!(r, Ok(Some(_))) {
+                    // Whatever failed, no transaction stays open. With none
+                    // open (begin itself failed), SQLite refuses: ignored.
+                    let _ = sqlx::query("rollback").execute(&mut *conn).await;
+                }
+                r
             }
-            match counts.iter_mut().find(|(c, _)| *c == e.child_id) {
-                Some((_, n)) => *n += 1,
-                None => counts.push((e.child_id, 1)),
+            Backend::Postgres => {
+                let mut tx = sqlx::Connection::begin(&mut *self.conn).await?;
+                let existing = if lookup {
+                    find_existing(&mut tx, &entries_of(ops)).await?
+                } else {
+                    HashMap::new()
+                };
+                let heads = reserve(&mut tx, "", &counts(ops, &existing)).await?;
+                let plan = Plan::new(ops, &existing, heads)?;
+                let mut inserted = 0;
+                if let Some(sql) = entries_sql(plan.inserts.len(), true) {
+                    let q = bind_entries(sqlx::query(&sql), &plan.inserts, &plan.seqs);
+                    inserted = q.fetch_all(&mut *tx).await.map_err(conflict)?.len();
+                }
+                if inserted < plan.inserts.len() {
+                    return Ok(None); // dropping tx rolls back
+                }
+                if let Some(sql) = logs_sql(plan.logs.len(), 0) {
+                    bind_logs(sqlx::query(&sql), &plan.logs)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                if let Some(sql) = alerts_sql(plan.alerts.len(), 0) {
+                    bind_alerts(sqlx::query(&sql), &plan.alerts)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                if let Some(sql) = deliveries_sql(plan.deliveries(), 0) {
+                    bind_deliveries(sqlx::query(&sql), &plan.alerts)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                let msgs: Vec<super::ClusterMsg> = plan
+                    .inserts
+                    .iter()
+                    .zip(&plan.seqs)
+                    .map(|(e, &seq)| super::ClusterMsg::Entry {
+                        child: e.child_id,
+                        seq,
+                    })
+                    .chain(plan.alerts.iter().map(|a| super::ClusterMsg::Alert {
+                        alert: a.0.id,
+                        ack: false,
+                    }))
+                    .collect();
+                super::cluster::notify_all(&mut tx, self.backend, &self.node, &msgs).await?;
+                tx.commit().await?;
+                Ok(Some(plan.out))
             }
         }
-        let mut next_seq = reserve_seqs(&mut tx, &counts).await?;
-        let mut out: Vec<Written> = Vec::with_capacity(ops.len());
-        let mut inserts: Vec<&NewEntry> = Vec::new();
-        let mut logs: Vec<&NewAccess<'static>> = Vec::new();
+    }
+}
+
+/// SQLite: a batch in two trips to the worker thread (see the module docs).
+/// On any outcome but `Ok(Some)` the caller rolls back.
+async fn sqlite_batch(
+    conn: &mut sqlx::AnyConnection,
+    ops: &[WriteOp],
+    lookup: bool,
+) -> StoreResult<Option<Vec<Written>>> {
+    let (existing, begin) = if lookup {
+        sqlx::query("begin immediate").execute(&mut *conn).await?;
+        (find_existing(&mut *conn, &entries_of(ops)).await?, "")
+    } else {
+        (HashMap::new(), "begin immediate; ")
+    };
+    let heads = reserve(&mut *conn, begin, &counts(ops, &existing)).await?;
+    let plan = Plan::new(ops, &existing, heads)?;
+    // A plain insert: a taken idempotency key fails the statement, and the
+    // list stops before its commit.
+    let logs_from = ENTRY_COLS * plan.inserts.len();
+    let alerts_from = logs_from + LOG_COLS * plan.logs.len();
+    let deliveries_from = alerts_from + ALERT_COLS * plan.alerts.len();
+    let sql = [
+        entries_sql(plan.inserts.len(), false),
+        logs_sql(plan.logs.len(), logs_from),
+        alerts_sql(plan.alerts.len(), alerts_from),
+        deliveries_sql(plan.deliveries(), deliveries_from),
+        Some("commit".to_owned()),
+    ]
+    .into_iter()
+    .flatten()
+    .collect::<Vec<_>>()
+    .join("; ");
+    let q = bind_entries(sqlx::query(&sql), &plan.inserts, &plan.seqs);
+    let q = bind_deliveries(
+        bind_alerts(bind_logs(q, &plan.logs), &plan.alerts),
+        &plan.alerts,
+    );
+    match q.execute(&mut *conn).await.map_err(conflict) {
+        Ok(_) => Ok(Some(plan.out)),
+        Err(StoreError::Conflict) if !lookup => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+fn entries_of(ops: &[WriteOp]) -> Vec<&NewEntry> {
+    ops.iter()
+        .filter_map(|op| match op {
+            WriteOp::Entry { entry, .. } => Some(&**entry),
+            WriteOp::Access(_) | WriteOp::Alert { .. } => None,
+        })
+        .collect()
+}
+
+/// New entries per child. Earlier posts and in-batch duplicates are replays
+/// and get no seq. Every child of the batch is listed: one with only
+/// access-log records has count 0 (its row is still locked, which orders its
+/// hash chain across nodes).
+fn counts(ops: &[WriteOp], existing: &HashMap<Key, EntryRow>) -> Vec<(ChildId, i64)> {
+    let mut counted: HashSet<Key> = HashSet::new();
+    let mut counts: Vec<(ChildId, i64)> = Vec::new();
+    for op in ops {
+        let (child, new) = match op {
+            WriteOp::Access(log) | WriteOp::Alert { log, .. } => (log.child_id, 0),
+            WriteOp::Entry { entry, .. } => {
+                let k = key(entry);
+                let new = !existing.contains_key(&k) && counted.insert(k);
+                (entry.child_id, i64::from(new))
+            }
+        };
+        match counts.iter_mut().find(|(c, _)| *c == child) {
+            Some((_, n)) => *n += new,
+            None => counts.push((child, new)),
+        }
+    }
+    counts
+}
+
+/// What a batch writes, worked out from the children's heads.
+struct Plan<'a> {
+    /// One answer per op, in order.
+    out: Vec<Written>,
+    inserts: Vec<&'a NewEntry>,
+    /// The seq of each insert.
+    seqs: Vec<i64>,
+    /// Each access-log record with its chain hash.
+    logs: Vec<(&'a NewAccess<'static>, String)>,
+    /// New alerts: row, next step's time, deliveries.
+    alerts: Vec<NewAlert<'a>>,
+}
+
+type NewAlert<'a> = (&'a AlertRow, i64, &'a [Notified]);
+
+impl Plan<'_> {
+    fn deliveries(&self) -> usize {
+        self.alerts.iter().map(|a| a.2.len()).sum()
+    }
+}
+
+impl<'a> Plan<'a> {
+    fn new(
+        ops: &'a [WriteOp],
+        existing: &HashMap<Key, EntryRow>,
+        mut heads: Heads,
+    ) -> StoreResult<Self> {
+        let mut plan = Plan {
+            out: Vec::with_capacity(ops.len()),
+            inserts: Vec::new(),
+            seqs: Vec::new(),
+            logs: Vec::new(),
+            alerts: Vec::new(),
+        };
         // Where in `out` each key was written in this batch.
         let mut written: HashMap<Key, usize> = HashMap::new();
         for op in ops {
             let (entry, author_name, log) = match op {
                 WriteOp::Access(log) => {
-                    logs.push(log);
-                    out.push(Written::Logged);
+                    plan.logs.push((log, heads.chain(log)?));
+                    plan.out.push(Written::Logged);
+                    continue;
+                }
+                WriteOp::Alert {
+                    alert,
+                    next_at,
+                    notified,
+                    log,
+                } => {
+                    plan.logs.push((log, heads.chain(log)?));
+                    plan.alerts.push((alert, *next_at, notified));
+                    plan.out.push(Written::Alert);
                     continue;
                 }
                 WriteOp::Entry {
@@ -114,47 +291,25 @@ impl Writer {
             };
             let k = key(entry);
             if let Some(row) = existing.get(&k) {
-                out.push(Written::Replay(row.clone()));
+                plan.out.push(Written::Replay(row.clone()));
                 continue;
             }
             if let Some(&first) = written.get(&k) {
-                match out.get(first) {
-                    Some(Written::Entry(row)) => out.push(Written::Replay(row.clone())),
+                match plan.out.get(first) {
+                    Some(Written::Entry(row)) => plan.out.push(Written::Replay(row.clone())),
                     _ => return Err(StoreError::Corrupt("batch bookkeeping")),
                 }
                 continue;
             }
-            let seq = next_seq
-                .get_mut(&entry.child_id)
-                .ok_or(StoreError::Corrupt("child vanished during a batch"))?;
-            *seq += 1;
-            written.insert(k, out.len());
-            inserts.push(entry);
-            logs.push(log);
-            out.push(Written::Entry(row_of(entry, *seq, author_name)));
+            let seq = heads.next_seq(entry.child_id)?;
+            written.insert(k, plan.out.len());
+            plan.inserts.push(entry);
+            plan.seqs.push(seq);
+            plan.logs.push((log, heads.chain(log)?));
+            plan.out
+                .push(Written::Entry(row_of(entry, seq, author_name)));
         }
-        let seqs: Vec<i64> = out
-            .iter()
-            .filter_map(|w| match w {
-                Written::Entry(r) => Some(r.seq),
-                _ => None,
-            })
-            .collect();
-        if insert_entries(&mut tx, &inserts, &seqs).await? < inserts.len() {
-            return Ok(None); // dropping tx rolls back
-        }
-        insert_logs(&mut tx, &logs).await?;
-        let msgs: Vec<super::ClusterMsg> = inserts
-            .iter()
-            .zip(&seqs)
-            .map(|(e, &seq)| super::ClusterMsg::Entry {
-                child: e.child_id,
-                seq,
-            })
-            .collect();
-        super::cluster::notify_all(&mut tx, self.backend, &self.node, &msgs).await?;
-        tx.commit().await?;
-        Ok(Some(out))
+        Ok(plan)
     }
 }
 
@@ -212,21 +367,55 @@ async fn find_existing(
     Ok(found)
 }
 
-/// Raises each child's `last_seq` by its count; returns the seq before, per child.
-async fn reserve_seqs(
+/// Each child's head as the batch starts: its last seq and the hash of its
+/// last access-log record.
+struct Heads(HashMap<ChildId, (i64, String)>);
+
+impl Heads {
+    /// The next seq of `child`, taken.
+    fn next_seq(&mut self, child: ChildId) -> StoreResult<i64> {
+        let head = self
+            .0
+            .get_mut(&child)
+            .ok_or(StoreError::Corrupt("child vanished during a batch"))?;
+        head.0 += 1;
+        Ok(head.0)
+    }
+
+    /// The chain hash of `log`, appended to its child's chain.
+    fn chain(&mut self, log: &NewAccess<'_>) -> StoreResult<String> {
+        let head = self
+            .0
+            .get_mut(&log.child_id)
+            .ok_or(StoreError::Corrupt("child vanished during a batch"))?;
+        head.1 = chain_hash(&head.1, log);
+        Ok(head.1.clone())
+    }
+}
+
+/// One statement: raises each child's `last_seq` by its count (locking its
+/// row) and returns, per child, the seq before and its last access-log hash.
+/// `prefix` runs first in the same call (SQLite's `begin immediate; `).
+async fn reserve(
     conn: &mut sqlx::AnyConnection,
+    prefix: &str,
     counts: &[(ChildId, i64)],
-) -> StoreResult<HashMap<ChildId, i64>> {
+) -> StoreResult<Heads> {
     if counts.is_empty() {
-        return Ok(HashMap::new());
+        return Err(StoreError::Corrupt("a batch without children"));
     }
     let n = counts.len();
     let cases: String = (0..n)
         .map(|i| format!(" when ${} then ${}", 2 * i + 1, 2 * i + 2))
         .collect();
+    // A correlated `order by id desc limit 1` walks the (child_id, id) index
+    // to its end; `max(id) … group by` would scan every record of the child
+    // on SQLite.
     let sql = format!(
-        "update child set last_seq = last_seq + case id{cases} else 0 end \
-         where id in ({}) returning id, last_seq",
+        "{prefix}update child set last_seq = last_seq + case id{cases} else 0 end \
+         where id in ({}) returning id, last_seq, \
+         (select l.hash from access_log l where l.child_id = child.id \
+          order by l.id desc limit 1) as hash",
         params(2 * n, n)
     );
     let mut q = sqlx::query(&sql);
@@ -237,42 +426,51 @@ async fn reserve_seqs(
         q = q.bind(child.to_string());
     }
     let rows = q.fetch_all(&mut *conn).await?;
-    let mut before = HashMap::new();
+    let mut heads = HashMap::new();
     for r in &rows {
         let child: ChildId = super::rows::id(r, "id")?;
         let last: i64 = r.try_get("last_seq")?;
+        let hash: Option<String> = r.try_get("hash")?;
         let count = counts
             .iter()
             .find(|(c, _)| *c == child)
             .map_or(0, |(_, n)| *n);
-        before.insert(child, last - count);
+        heads.insert(child, (last - count, hash.unwrap_or_default()));
     }
-    if before.len() != n {
+    if heads.len() != n {
         return Err(StoreError::NotFound);
     }
-    Ok(before)
+    Ok(Heads(heads))
 }
 
-/// Inserts the entries, skipping any whose idempotency key is taken;
-/// returns how many were inserted.
-async fn insert_entries(
-    conn: &mut sqlx::AnyConnection,
-    entries: &[&NewEntry],
-    seqs: &[i64],
-) -> StoreResult<usize> {
-    if entries.is_empty() {
-        return Ok(0);
+type AnyQuery<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>;
+
+const ENTRY_COLS: usize = 11;
+const LOG_COLS: usize = 6;
+
+/// Multi-row insert of `n` entries (parameters from `$1`). With
+/// `skip_taken`, an entry whose idempotency key is taken is skipped and the
+/// others' ids are returned; without, the statement fails.
+fn entries_sql(n: usize, skip_taken: bool) -> Option<String> {
+    if n == 0 {
+        return None;
     }
-    let rows: Vec<String> = (0..entries.len())
-        .map(|i| format!("({})", params(11 * i, 11)))
+    let rows: Vec<String> = (0..n)
+        .map(|i| format!("({})", params(ENTRY_COLS * i, ENTRY_COLS)))
         .collect();
-    let sql = format!(
+    let on_conflict = if skip_taken {
+        " on conflict (child_id, author_id, client_id) do nothing returning id"
+    } else {
+        ""
+    };
+    Some(format!(
         "insert into entry (id, child_id, seq, author_id, category, kind, body, revision, \
-         supersedes, client_id, created_at) values {} \
-         on conflict (child_id, author_id, client_id) do nothing returning id",
+         supersedes, client_id, created_at) values {}{on_conflict}",
         rows.join(", ")
-    );
-    let mut q = sqlx::query(&sql);
+    ))
+}
+
+fn bind_entries<'q>(mut q: AnyQuery<'q>, entries: &[&NewEntry], seqs: &[i64]) -> AnyQuery<'q> {
     for (e, &seq) in entries.iter().zip(seqs) {
         q = q
             .bind(e.id.to_string())
@@ -287,53 +485,25 @@ async fn insert_entries(
             .bind(e.client_id.clone())
             .bind(e.created_at);
     }
-    let inserted = q.fetch_all(&mut *conn).await.map_err(conflict)?;
-    Ok(inserted.len())
+    q
 }
 
-/// Appends the records to their children's hash chains, in batch order.
-async fn insert_logs(
-    conn: &mut sqlx::AnyConnection,
-    logs: &[&NewAccess<'static>],
-) -> StoreResult<()> {
-    if logs.is_empty() {
-        return Ok(());
+/// Multi-row insert of `n` access-log records, parameters after `from`.
+fn logs_sql(n: usize, from: usize) -> Option<String> {
+    if n == 0 {
+        return None;
     }
-    let mut children: Vec<ChildId> = Vec::new();
-    for l in logs {
-        if !children.contains(&l.child_id) {
-            children.push(l.child_id);
-        }
-    }
-    // A correlated `order by id desc limit 1` per child walks the
-    // (child_id, id) index to its end; `max(id) … group by` would scan every
-    // record of the child on SQLite.
-    let sql = format!(
-        "select c.id as child_id, (select l.hash from access_log l where l.child_id = c.id \
-         order by l.id desc limit 1) as hash from child c where c.id in ({})",
-        params(0, children.len())
-    );
-    let mut q = sqlx::query(&sql);
-    for c in &children {
-        q = q.bind(c.to_string());
-    }
-    let mut last: HashMap<ChildId, String> = HashMap::new();
-    for r in q.fetch_all(&mut *conn).await? {
-        if let Some(hash) = r.try_get::<Option<String>, _>("hash")? {
-            last.insert(super::rows::id(&r, "child_id")?, hash);
-        }
-    }
-    let rows: Vec<String> = (0..logs.len())
-        .map(|i| format!("({})", params(6 * i, 6)))
+    let rows: Vec<String> = (0..n)
+        .map(|i| format!("({})", params(from + LOG_COLS * i, LOG_COLS)))
         .collect();
-    let sql = format!(
+    Some(format!(
         "insert into access_log (child_id, at, account_id, action, detail, hash) values {}",
         rows.join(", ")
-    );
-    let mut q = sqlx::query(&sql);
-    for l in logs {
-        let prev = last.get(&l.child_id).map_or("", String::as_str);
-        let hash = chain_hash(prev, l);
+    ))
+}
+
+fn bind_logs<'q>(mut q: AnyQuery<'q>, logs: &[(&NewAccess<'static>, String)]) -> AnyQuery<'q> {
+    for (l, hash) in logs {
         q = q
             .bind(l.child_id.to_string())
             .bind(l.at)
@@ -341,8 +511,88 @@ async fn insert_logs(
             .bind(l.action)
             .bind(l.detail.clone())
             .bind(hash.clone());
-        last.insert(l.child_id, hash);
     }
-    q.execute(&mut *conn).await?;
-    Ok(())
+    q
+}
+
+const ALERT_COLS: usize = 6;
+const DELIVERY_COLS: usize = 5;
+
+/// Multi-row insert of `n` new alerts at step 1, parameters after `from`.
+fn alerts_sql(n: usize, from: usize) -> Option<String> {
+    if n == 0 {
+        return None;
+    }
+    let rows: Vec<String> = (0..n)
+        .map(|i| {
+            let p = from + ALERT_COLS * i;
+            format!(
+                "(${}, ${}, ${}, ${}, ${}, 'open', 1, ${})",
+                p + 1,
+                p + 2,
+                p + 3,
+                p + 4,
+                p + 5,
+                p + 6
+            )
+        })
+        .collect();
+    Some(format!(
+        "insert into alert (id, child_id, raised_by, message, created_at, status, step, \
+         next_step_at) values {}",
+        rows.join(", ")
+    ))
+}
+
+fn bind_alerts<'q>(mut q: AnyQuery<'q>, alerts: &[NewAlert<'_>]) -> AnyQuery<'q> {
+    for (a, next_at, _) in alerts {
+        q = q
+            .bind(a.id.to_string())
+            .bind(a.child_id.to_string())
+            .bind(a.raised_by.to_string())
+            .bind(a.message.clone())
+            .bind(a.created_at)
+            .bind(*next_at);
+    }
+    q
+}
+
+/// Multi-row insert of `n` first deliveries, parameters after `from`.
+fn deliveries_sql(n: usize, from: usize) -> Option<String> {
+    if n == 0 {
+        return None;
+    }
+    let rows: Vec<String> = (0..n)
+        .map(|i| {
+            let p = from + DELIVERY_COLS * i;
+            format!(
+                "(${}, ${}, ${}, ${}, ${}, 1, ${})",
+                p + 1,
+                p + 2,
+                p + 3,
+                p + 4,
+                p + 4,
+                p + 5
+            )
+        })
+        .collect();
+    Some(format!(
+        "insert into alert_delivery (alert_id, account_id, tier, notified_at, \
+         last_notified_at, notify_count, channels) values {}",
+        rows.join(", ")
+    ))
+}
+
+fn bind_deliveries<'q>(mut q: AnyQuery<'q>, alerts: &[NewAlert<'_>]) -> AnyQuery<'q> {
+    for (a, _, notified) in alerts {
+        for n in *notified {
+            q = q
+                .bind(a.id.to_string())
+                .bind(n.account_id.to_string())
+                .bind(n.tier)
+                .bind(a.created_at)
+                .bind(n.channels.clone());
+        }
+    }
+    q
 }

@@ -127,7 +127,7 @@ impl Store {
     pub async fn list_deliveries(&self, alert: AlertId) -> StoreResult<Vec<DeliveryRow>> {
         let rows = sqlx::query(
             "select account_id, tier, notified_at, notify_count, channels, push_status, acked_at \
-             from alert_delivery where alert_id = $1 order by tier, notified_at",
+             from alert_delivery where alert_id = $1 order by tier, notified_at, account_id",
         )
         .bind(alert.to_string())
         .fetch_all(&self.read)
@@ -271,45 +271,6 @@ impl Writer {
             .map_err(conflict)?;
         }
         append_access(&mut tx, &log).await?;
-        tx.commit().await?;
-        Ok(())
-    }
-
-    /// Persists a new alert (step 0 due now).
-    /// Inserts an alert and runs its first step in one durable transaction
-    /// (one commit per raised alert instead of two).
-    pub async fn insert_alert_with_step(
-        &mut self,
-        a: &AlertRow,
-        log: NewAccess<'_>,
-        next_at: i64,
-        notified: &[Notified],
-    ) -> StoreResult<()> {
-        let mut tx = sqlx::Connection::begin(&mut *self.conn).await?;
-        sqlx::query(
-            "insert into alert (id, child_id, raised_by, message, created_at, status, step, next_step_at) \
-             values ($1, $2, $3, $4, $5, 'open', 0, $6)",
-        )
-        .bind(a.id.to_string())
-        .bind(a.child_id.to_string())
-        .bind(a.raised_by.to_string())
-        .bind(a.message.clone())
-        .bind(a.created_at)
-        .bind(a.next_step_at)
-        .execute(&mut *tx)
-        .await?;
-        append_access(&mut tx, &log).await?;
-        let claimed = step_in(&mut tx, a.id, 0, a.created_at, next_at, notified).await?;
-        if !claimed {
-            return Err(super::StoreError::Corrupt(
-                "a new alert's first step was taken",
-            ));
-        }
-        let msg = super::ClusterMsg::Alert {
-            alert: a.id,
-            ack: false,
-        };
-        super::cluster::notify(&mut tx, self.backend, &self.node, msg).await?;
         tx.commit().await?;
         Ok(())
     }

@@ -119,15 +119,19 @@ fn pool_options(backend: Backend, max: u32, writer: bool) -> AnyPoolOptions {
         .acquire_timeout(Duration::from_secs(5));
     match backend {
         // synchronous is per connection: every connection gets the pragmas.
-        Backend::Sqlite => opts.after_connect(move |conn, _| {
-            Box::pin(async move {
-                conn.execute(SQLITE_PRAGMAS).await?;
-                if writer {
-                    conn.execute(WRITER_PRAGMAS).await?;
-                }
-                Ok(())
-            })
-        }),
+        // An embedded file does not go stale: no ping before each use (it
+        // would be one more trip to the connection's worker thread).
+        Backend::Sqlite => opts
+            .test_before_acquire(false)
+            .after_connect(move |conn, _| {
+                Box::pin(async move {
+                    conn.execute(SQLITE_PRAGMAS).await?;
+                    if writer {
+                        conn.execute(WRITER_PRAGMAS).await?;
+                    }
+                    Ok(())
+                })
+            }),
         Backend::Postgres => opts,
     }
 }

@@ -201,6 +201,11 @@ async fn tier1_at_once_tier2_after_delay_and_ack_stops_escalation() {
         "tier 2 at once: {a}"
     );
     assert_eq!(notify_count(&a, &ito.account_id), 0, "tier 3 at once: {a}");
+    // The raise answers with the alert as it was stored (it is built without
+    // reading it back).
+    let (st, stored) = tanaka.get(&format!("/api/v1/alerts/{id}")).await;
+    assert_eq!(st, 200, "{stored}");
+    assert_eq!(stored, a, "raise answer and stored alert differ");
 
     let (st, open) = g.get("/api/v1/alerts?open=true").await;
     assert_eq!(st, 200, "{open}");

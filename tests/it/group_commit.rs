@@ -4,6 +4,7 @@
 //! access-log hash chain still verifies, read straight from the database.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::time::{Duration, Instant};
 
 use serde_json::json;
 use sha2::{Digest, Sha256};
@@ -128,5 +129,100 @@ async fn concurrent_posts_on_several_children_keep_seqs_and_chains() {
         // Demo records, 100 posts and 10 reads at least.
         assert!(counts[child] >= SOCKETS * POSTS + 10, "{counts:?}");
     }
+    server.check_logs();
+}
+
+/// Alerts raised at once share batches with posts. Each raise answers with
+/// the alert exactly as it is stored (three tier-1 contacts, so their order
+/// matters), every contact's socket gets each alert once, and the chains
+/// still verify.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn alerts_raised_at_once_are_stored_as_answered() {
+    let server = Server::demo().await;
+    let g = server.login("guardian.sato").await;
+    let ito = server.login("doctor.ito").await;
+    let ogawa = server.login("schoolnurse.ogawa").await;
+    let tanaka = server.login("teacher.tanaka").await;
+    let child = g.child_id(HINATA).await;
+    let contacts = json!([
+        {"account_id": g.account_id, "tier": 1},
+        {"account_id": ito.account_id, "tier": 1},
+        {"account_id": ogawa.account_id, "tier": 1},
+    ]);
+    let path = format!("/api/v1/children/{child}/emergency-contacts");
+    let (st, v) = g.put_json(&path, &contacts).await;
+    assert_eq!(st, 200, "{v}");
+    let mut taps = Vec::new();
+    for s in [&g, &ito, &ogawa] {
+        taps.push(Tap::new(&s.login, s.ws().await));
+    }
+
+    const ALERTS: usize = 12;
+    let mut tasks = Vec::new();
+    for i in 0..ALERTS {
+        let (api, token) = (server.api(), tanaka.access.clone());
+        let path = format!("/api/v1/children/{child}/alerts");
+        tasks.push(tokio::spawn(async move {
+            let r = api
+                .post(
+                    &path,
+                    Some(&token),
+                    &json!({"message": format!("alert {i}")}),
+                )
+                .await;
+            assert_eq!(r.0, 201, "{}", r.1);
+            r.1
+        }));
+        // A post between raises, in the same batches.
+        let (api, token, kid) = (server.api(), g.access.clone(), child.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut ws = Ws::connect_auth(&api, &token).await;
+            let cid = format!("gc-alert-{i}-{}", uuid::Uuid::new_v4().simple());
+            let f = ws
+                .post(&kid, &cid, "family", "note", json!({"text": "x"}))
+                .await;
+            assert_eq!(f["type"], "posted", "{f}");
+            serde_json::Value::Null
+        }));
+    }
+    let mut ids = Vec::new();
+    for t in tasks {
+        let a = t.await.unwrap();
+        if a.is_null() {
+            continue;
+        }
+        let id = a["id"].as_str().unwrap().to_string();
+        let stored = tanaka.alert(&id).await;
+        assert_eq!(stored, a, "raise answer and stored alert differ");
+        let notified: Vec<&str> = a["deliveries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| d["account_id"].as_str().unwrap())
+            .collect();
+        assert_eq!(notified.len(), 3, "three tier-1 contacts: {a}");
+        ids.push(id);
+    }
+    assert_eq!(ids.len(), ALERTS);
+    for tap in &taps {
+        for id in &ids {
+            let deadline = Instant::now() + Duration::from_secs(5);
+            tap.wait_until("the alert", deadline, |v| {
+                v["type"] == "alert" && v["alert"]["id"] == id.as_str()
+            })
+            .await;
+        }
+        // Time for a duplicate to arrive, if there were one.
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let frames = tap.frames();
+        for id in &ids {
+            let n = frames
+                .iter()
+                .filter(|(_, v)| v["type"] == "alert" && v["alert"]["id"] == id.as_str())
+                .count();
+            assert_eq!(n, 1, "{}: alert {id} delivered {n} times", tap.name);
+        }
+    }
+    verify_chains(&server).await;
     server.check_logs();
 }

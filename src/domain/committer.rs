@@ -15,7 +15,7 @@ use super::entries::{entry_of, live_entry, Sealed};
 use crate::crypto::DataKey;
 use crate::error::{Error, Result};
 use crate::hub::{Hub, LiveEntry};
-use crate::store::{EntryRow, Store, WriteOp, Written};
+use crate::store::{EntryRow, HeadCache, Store, WriteOp, Written};
 
 /// Most ops per transaction: bounds the statement sizes and the wait of the
 /// first op of a batch behind the others.
@@ -69,6 +69,7 @@ impl Committer {
 }
 
 async fn run(mut rx: mpsc::Receiver<Job>, store: Store, hub: Arc<Hub>, names: Arc<DataKey>) {
+    let mut heads = HeadCache::default();
     while let Some(first) = rx.recv().await {
         let mut jobs = vec![first];
         drain(&mut rx, &mut jobs);
@@ -95,17 +96,21 @@ async fn run(mut rx: mpsc::Receiver<Job>, store: Store, hub: Arc<Hub>, names: Ar
         let (ops, meta): (Vec<WriteOp>, Vec<_>) =
             jobs.into_iter().map(|j| (j.op, (j.sealed, j.done))).unzip();
         let started = std::time::Instant::now();
-        let results = match w.commit_batch(&ops).await {
+        let results = match w.commit_batch(&ops, &mut heads).await {
             Ok(r) => r.into_iter().map(Ok).collect(),
             Err(e) if ops.len() == 1 => vec![Err(Error::from(e))],
             Err(e) => {
                 tracing::warn!(error = %e, ops = ops.len(), "batch failed; committing its ops one by one");
                 let mut one_by_one = Vec::with_capacity(ops.len());
                 for op in &ops {
-                    one_by_one.push(match w.commit_batch(std::slice::from_ref(op)).await {
-                        Ok(mut r) => r.pop().ok_or_else(|| Error::internal("empty batch result")),
-                        Err(e) => Err(Error::from(e)),
-                    });
+                    one_by_one.push(
+                        match w.commit_batch(std::slice::from_ref(op), &mut heads).await {
+                            Ok(mut r) => {
+                                r.pop().ok_or_else(|| Error::internal("empty batch result"))
+                            }
+                            Err(e) => Err(Error::from(e)),
+                        },
+                    );
                 }
                 one_by_one
             }

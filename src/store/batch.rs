@@ -5,11 +5,17 @@
 //! batch of one: the fsync is shared.
 //!
 //! On SQLite each statement is a trip to the connection's worker thread and
-//! back (two thread wake-ups), so a batch is sent as two statement lists:
-//! `begin immediate; update … returning` and `insert …; insert …; commit`.
-//! sqlx 0.8 runs such a list in one call and stops at the first error; any
-//! error then rolls back explicitly, since sqlx does not see a transaction
-//! begun in SQL.
+//! back (two thread wake-ups), so a batch is sent as statement lists. sqlx
+//! 0.8 runs such a list in one call and stops at the first error; any error
+//! then rolls back explicitly, since sqlx does not see a transaction begun
+//! in SQL.
+//! - The committer remembers each child's head (last seq, last access-log
+//!   hash) from its own commits ([`HeadCache`]). When it knows every child
+//!   of a batch, the batch is one list: `begin immediate; update … ;
+//!   insert …; commit`, where the update checks the remembered heads and
+//!   fails the list (a NOT NULL violation) if another writer moved one.
+//! - Otherwise, or after such a failure, it is two lists: `begin immediate;
+//!   update … returning` the heads, then the inserts and `commit`.
 
 use std::collections::{HashMap, HashSet};
 
@@ -66,20 +72,69 @@ fn params(from: usize, n: usize) -> String {
         .join(", ")
 }
 
+/// Each child's head (last seq, hash of its last access-log record) as the
+/// committer's own last commit on it left it. Only a hint: a batch that
+/// relies on it checks it in the database (SQLite only; on PostgreSQL other
+/// nodes write too, and every batch reads the heads).
+#[derive(Default)]
+pub struct HeadCache(HashMap<ChildId, (i64, String)>);
+
+/// Children remembered at most; beyond, the cache starts over.
+const HEAD_CACHE_MAX: usize = 100_000;
+
+impl HeadCache {
+    /// The heads of all these children, if every one is known.
+    fn get(&self, counts: &[(ChildId, i64)]) -> Option<Heads> {
+        let mut heads = HashMap::with_capacity(counts.len());
+        for (child, _) in counts {
+            heads.insert(*child, self.0.get(child)?.clone());
+        }
+        Some(Heads(heads))
+    }
+
+    fn remember(&mut self, heads: Heads) {
+        if self.0.len() + heads.0.len() > HEAD_CACHE_MAX {
+            self.0.clear();
+        }
+        self.0.extend(heads.0);
+    }
+
+    fn forget(&mut self, ops: &[WriteOp]) {
+        for op in ops {
+            self.0.remove(&op.child());
+        }
+    }
+}
+
+impl WriteOp {
+    fn child(&self) -> ChildId {
+        match self {
+            Self::Entry { entry, .. } => entry.child_id,
+            Self::Access(log) | Self::Alert { log, .. } => log.child_id,
+        }
+    }
+}
+
 impl Writer {
     /// Commits every op of `ops` in one transaction, or none of them (the
     /// caller then retries them one by one, so one bad op fails alone).
-    pub async fn commit_batch(&mut self, ops: &[WriteOp]) -> StoreResult<Vec<Written>> {
+    pub async fn commit_batch(
+        &mut self,
+        ops: &[WriteOp],
+        cache: &mut HeadCache,
+    ) -> StoreResult<Vec<Written>> {
         if ops.is_empty() {
             return Ok(Vec::new());
         }
         // Replays are rare: first try without looking for them (one statement
         // less); an insert that meets an earlier post rolls back and the batch
         // runs again with the lookup.
-        if let Some(out) = self.try_batch(ops, false).await? {
+        if let Some(out) = self.try_batch(ops, false, cache).await? {
             return Ok(out);
         }
-        self.try_batch(ops, true).await?.ok_or(StoreError::Conflict)
+        self.try_batch(ops, true, cache)
+            .await?
+            .ok_or(StoreError::Conflict)
     }
 
     /// One attempt; `None` (rolled back) if an entry was already stored and
@@ -88,15 +143,15 @@ impl Writer {
         &mut self,
         ops: &[WriteOp],
         lookup: bool,
+        cache: &mut HeadCache,
     ) -> StoreResult<Option<Vec<Written>>> {
         match self.backend {
             Backend::Sqlite => {
                 let conn = &mut *self.conn;
-                let r = sqlite_batch(conn, ops, lookup).await;
+                let r = sqlite_batch(conn, ops, lookup, cache).await;
                 if !matches!(r, Ok(Some(_))) {
-                    // Whatever failed, no transaction stays open. With none
-                    // open (begin itself failed), SQLite refuses: ignored.
-                    let _ = sqlx::query("rollback").execute(&mut *conn).await;
+                    rollback(conn).await;
+                    cache.forget(ops);
                 }
                 r
             }
@@ -110,7 +165,7 @@ impl Writer {
                 let heads = reserve(&mut tx, "", &counts(ops, &existing)).await?;
                 let plan = Plan::new(ops, &existing, heads)?;
                 let mut inserted = 0;
-                if let Some(sql) = entries_sql(plan.inserts.len(), true) {
+                if let Some(sql) = entries_sql(plan.inserts.len(), 0, true) {
                     let q = bind_entries(sqlx::query(&sql), &plan.inserts, &plan.seqs);
                     inserted = q.fetch_all(&mut *tx).await.map_err(conflict)?.len();
                 }
@@ -153,13 +208,36 @@ impl Writer {
     }
 }
 
-/// SQLite: a batch in two trips to the worker thread (see the module docs).
-/// On any outcome but `Ok(Some)` the caller rolls back.
+/// Whatever failed, no transaction stays open. With none open (begin itself
+/// failed), SQLite refuses: ignored.
+async fn rollback(conn: &mut sqlx::AnyConnection) {
+    let _ = sqlx::query("rollback").execute(&mut *conn).await;
+}
+
+/// SQLite: a batch in one trip to the worker thread when the cache knows
+/// its heads, else two (see the module docs). On any outcome but
+/// `Ok(Some)` the caller rolls back.
 async fn sqlite_batch(
     conn: &mut sqlx::AnyConnection,
     ops: &[WriteOp],
     lookup: bool,
+    cache: &mut HeadCache,
 ) -> StoreResult<Option<Vec<Written>>> {
+    if !lookup {
+        let counts = counts(ops, &HashMap::new());
+        if let Some(heads) = cache.get(&counts) {
+            let plan = Plan::new(ops, &HashMap::new(), heads)?;
+            let guard = guarded_update(&counts, &plan.start);
+            match sqlite_inserts(conn, Some(guard), plan, lookup, cache).await {
+                Err(StoreError::Stale) => {
+                    // Another writer moved a head: read them instead.
+                    rollback(conn).await;
+                    cache.forget(ops);
+                }
+                r => return r,
+            }
+        }
+    }
     let (existing, begin) = if lookup {
         sqlx::query("begin immediate").execute(&mut *conn).await?;
         (find_existing(&mut *conn, &entries_of(ops)).await?, "")
@@ -168,13 +246,61 @@ async fn sqlite_batch(
     };
     let heads = reserve(&mut *conn, begin, &counts(ops, &existing)).await?;
     let plan = Plan::new(ops, &existing, heads)?;
+    sqlite_inserts(conn, None, plan, lookup, cache).await
+}
+
+/// Per child: id, expected last seq, expected last hash, count.
+type GuardArg = (ChildId, i64, String, i64);
+const GUARD_COLS: usize = 4;
+
+/// `begin immediate` and the update that moves each child's seq only if its
+/// head is still `start` (else `last_seq` becomes null: the statement fails).
+fn guarded_update(counts: &[(ChildId, i64)], start: &Heads) -> (String, Vec<GuardArg>) {
+    let mut cases = String::new();
+    let mut ids = Vec::with_capacity(counts.len());
+    let mut args = Vec::with_capacity(counts.len());
+    for (i, (child, count)) in counts.iter().enumerate() {
+        let p = GUARD_COLS * i;
+        cases.push_str(&format!(
+            " when ${} then (case when last_seq = ${} and coalesce((select l.hash \
+             from access_log l where l.child_id = child.id order by l.id desc limit 1), '') \
+             = ${} then last_seq + ${} end)",
+            p + 1,
+            p + 2,
+            p + 3,
+            p + 4
+        ));
+        ids.push(format!("${}", p + 1));
+        let (seq, hash) = start.0.get(child).cloned().unwrap_or_default();
+        args.push((*child, seq, hash, *count));
+    }
+    let sql = format!(
+        "begin immediate; update child set last_seq = case id{cases} end where id in ({})",
+        ids.join(", ")
+    );
+    (sql, args)
+}
+
+/// The inserts and `commit` as one list, after `guard` (the one-trip form)
+/// or after the heads were read (the second trip). Remembers the heads the
+/// commit leaves.
+async fn sqlite_inserts(
+    conn: &mut sqlx::AnyConnection,
+    guard: Option<(String, Vec<GuardArg>)>,
+    plan: Plan<'_>,
+    lookup: bool,
+    cache: &mut HeadCache,
+) -> StoreResult<Option<Vec<Written>>> {
+    let (guard_sql, guard_args) = guard.unwrap_or_default();
     // A plain insert: a taken idempotency key fails the statement, and the
     // list stops before its commit.
-    let logs_from = ENTRY_COLS * plan.inserts.len();
+    let entries_from = GUARD_COLS * guard_args.len();
+    let logs_from = entries_from + ENTRY_COLS * plan.inserts.len();
     let alerts_from = logs_from + LOG_COLS * plan.logs.len();
     let deliveries_from = alerts_from + ALERT_COLS * plan.alerts.len();
     let sql = [
-        entries_sql(plan.inserts.len(), false),
+        (!guard_sql.is_empty()).then_some(guard_sql),
+        entries_sql(plan.inserts.len(), entries_from, false),
         logs_sql(plan.logs.len(), logs_from),
         alerts_sql(plan.alerts.len(), alerts_from),
         deliveries_sql(plan.deliveries(), deliveries_from),
@@ -184,16 +310,31 @@ async fn sqlite_batch(
     .flatten()
     .collect::<Vec<_>>()
     .join("; ");
-    let q = bind_entries(sqlx::query(&sql), &plan.inserts, &plan.seqs);
+    let mut q = sqlx::query(&sql);
+    for (child, seq, hash, count) in guard_args {
+        q = q.bind(child.to_string()).bind(seq).bind(hash).bind(count);
+    }
+    let q = bind_entries(q, &plan.inserts, &plan.seqs);
     let q = bind_deliveries(
         bind_alerts(bind_logs(q, &plan.logs), &plan.alerts),
         &plan.alerts,
     );
-    match q.execute(&mut *conn).await.map_err(conflict) {
-        Ok(_) => Ok(Some(plan.out)),
-        Err(StoreError::Conflict) if !lookup => Ok(None),
-        Err(e) => Err(e),
+    match q.execute(&mut *conn).await {
+        Ok(_) => {
+            cache.remember(plan.end);
+            Ok(Some(plan.out))
+        }
+        Err(e) if is_not_null_violation(&e) => Err(StoreError::Stale),
+        Err(e) => match conflict(e) {
+            StoreError::Conflict if !lookup => Ok(None),
+            e => Err(e),
+        },
     }
+}
+
+fn is_not_null_violation(e: &sqlx::Error) -> bool {
+    e.as_database_error()
+        .is_some_and(|d| d.kind() == sqlx::error::ErrorKind::NotNullViolation)
 }
 
 fn entries_of(ops: &[WriteOp]) -> Vec<&NewEntry> {
@@ -240,6 +381,9 @@ struct Plan<'a> {
     logs: Vec<(&'a NewAccess<'static>, String)>,
     /// New alerts: row, next step's time, deliveries.
     alerts: Vec<NewAlert<'a>>,
+    /// The heads the batch starts from and leaves.
+    start: Heads,
+    end: Heads,
 }
 
 type NewAlert<'a> = (&'a AlertRow, i64, &'a [Notified]);
@@ -254,14 +398,17 @@ impl<'a> Plan<'a> {
     fn new(
         ops: &'a [WriteOp],
         existing: &HashMap<Key, EntryRow>,
-        mut heads: Heads,
+        start: Heads,
     ) -> StoreResult<Self> {
+        let mut heads = Heads(start.0.clone());
         let mut plan = Plan {
             out: Vec::with_capacity(ops.len()),
             inserts: Vec::new(),
             seqs: Vec::new(),
             logs: Vec::new(),
             alerts: Vec::new(),
+            start: Heads(HashMap::new()),
+            end: Heads(HashMap::new()),
         };
         // Where in `out` each key was written in this batch.
         let mut written: HashMap<Key, usize> = HashMap::new();
@@ -309,6 +456,8 @@ impl<'a> Plan<'a> {
             plan.out
                 .push(Written::Entry(row_of(entry, seq, author_name)));
         }
+        plan.start = start;
+        plan.end = heads;
         Ok(plan)
     }
 }
@@ -448,15 +597,15 @@ type AnyQuery<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q
 const ENTRY_COLS: usize = 11;
 const LOG_COLS: usize = 6;
 
-/// Multi-row insert of `n` entries (parameters from `$1`). With
+/// Multi-row insert of `n` entries, parameters after `from`. With
 /// `skip_taken`, an entry whose idempotency key is taken is skipped and the
 /// others' ids are returned; without, the statement fails.
-fn entries_sql(n: usize, skip_taken: bool) -> Option<String> {
+fn entries_sql(n: usize, from: usize, skip_taken: bool) -> Option<String> {
     if n == 0 {
         return None;
     }
     let rows: Vec<String> = (0..n)
-        .map(|i| format!("({})", params(ENTRY_COLS * i, ENTRY_COLS)))
+        .map(|i| format!("({})", params(from + ENTRY_COLS * i, ENTRY_COLS)))
         .collect();
     let on_conflict = if skip_taken {
         " on conflict (child_id, author_id, client_id) do nothing returning id"

@@ -17,7 +17,7 @@ mod emergency;
 mod entries;
 mod rows;
 
-pub use batch::{WriteOp, Written};
+pub use batch::{HeadCache, WriteOp, Written};
 pub use cluster::ClusterMsg;
 pub use emergency::{AlertRow, ContactRow, DeliveryRow, Notified, PushSubRow};
 pub use entries::Visibility;
@@ -42,6 +42,9 @@ pub enum StoreError {
     NotFound,
     #[error("unique constraint")]
     Conflict,
+    /// A remembered head no longer holds (another writer moved it).
+    #[error("stale head")]
+    Stale,
     #[error("corrupt row: {0}")]
     Corrupt(&'static str),
     #[error("unsafe database settings: {0}")]

@@ -223,6 +223,20 @@ async fn alerts_raised_at_once_are_stored_as_answered() {
             assert_eq!(n, 1, "{}: alert {id} delivered {n} times", tap.name);
         }
     }
+    // A write outside the committer (contacts, with its access-log record)
+    // moves the child's head; the next post must notice, not fork the chain.
+    let before = g.last_seq(&child).await;
+    let (st, v) = g.put_json(&path, &contacts).await;
+    assert_eq!(st, 200, "{v}");
+    let mut ws = g.ws().await;
+    for i in 0..3 {
+        let cid = format!("gc-after-{i}-{}", uuid::Uuid::new_v4().simple());
+        let f = ws
+            .post(&child, &cid, "family", "note", json!({"text": "y"}))
+            .await;
+        assert_eq!(f["type"], "posted", "{f}");
+        assert_eq!(seq_of(&f["entry"]), before + 1 + i, "{f}");
+    }
     verify_chains(&server).await;
     server.check_logs();
 }

@@ -13,7 +13,7 @@
 //! - `consent`: membership rules turned into capabilities that prove a check was made.
 //! - `domain`: use cases (accounts, children, members, entries, access log, emergency,
 //!   the cluster task that applies other nodes' commits, the committer that
-//!   group-commits posts and access-log records); take capabilities.
+//!   group-commits posts, new alerts and access-log records); take capabilities.
 //! - `push`: Web Push sending (VAPID, aes128gcm) and the SSRF guard on endpoints.
 //! - `hub`: live fan-out: per-child subscribers, bounded per-connection queues, control events.
 //! - `http`: axum router, error table, extractors, one file per resource, the WebSocket.

@@ -154,11 +154,12 @@ const SQLITE_PRAGMAS: &str = "pragma journal_mode = wal; pragma synchronous = fu
 /// backstop); normally [`checkpoint_loop`] does it off the commit path.
 const WRITER_PRAGMAS: &str = "pragma wal_autocheckpoint = 16000;";
 const CHECKPOINT_EVERY: Duration = Duration::from_millis(500);
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
 
 fn pool_options(backend: Backend, max: u32, writer: bool) -> AnyPoolOptions {
     let opts = AnyPoolOptions::new()
         .max_connections(max)
-        .acquire_timeout(Duration::from_secs(5));
+        .acquire_timeout(ACQUIRE_TIMEOUT);
     match backend {
         // synchronous is per connection: every connection gets the pragmas.
         // An embedded file does not go stale: no ping before each use (it
@@ -311,7 +312,11 @@ impl Store {
     pub async fn writer(&self) -> StoreResult<Writer> {
         let conn = match &self.write {
             Write::Owned(slot) => {
-                let guard = slot.clone().lock_owned().await;
+                // As long as the pool's acquire would wait (and then fail
+                // as unavailable, never hang).
+                let guard = tokio::time::timeout(ACQUIRE_TIMEOUT, slot.clone().lock_owned())
+                    .await
+                    .map_err(|_| sqlx::Error::PoolTimedOut)?;
                 let conn = tokio::sync::OwnedMutexGuard::try_map(guard, Option::as_mut)
                     .map_err(|_| sqlx::Error::PoolClosed)?;
                 WriteConn::Owned(conn)

@@ -106,6 +106,15 @@ pub struct Alert {
     pub deliveries: Vec<Delivery>,
 }
 
+/// A delivery's stored channels (`websocket,push`) as a list.
+fn channel_list(stored: &str) -> Vec<String> {
+    stored
+        .split(',')
+        .filter(|c| !c.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
 fn check_text(field: &str, v: &str, max: usize) -> Result<()> {
     if v.chars().count() > max {
         return Err(Error::bad_request(format!(
@@ -358,12 +367,7 @@ impl Core {
                 display_name: name(n.account_id)?,
                 tier: n.tier,
                 notified_at: Some(Timestamp(row.created_at)),
-                channels: n
-                    .channels
-                    .split(',')
-                    .filter(|c| !c.is_empty())
-                    .map(str::to_owned)
-                    .collect(),
+                channels: channel_list(&n.channels),
                 acked_at: None,
                 push_status: None,
                 notify_count: 1,
@@ -642,12 +646,7 @@ impl Core {
                 account_id: d.account_id,
                 tier: d.tier,
                 notified_at: (d.notify_count > 0).then_some(Timestamp(d.notified_at)),
-                channels: d
-                    .channels
-                    .split(',')
-                    .filter(|c| !c.is_empty())
-                    .map(str::to_owned)
-                    .collect(),
+                channels: channel_list(&d.channels),
                 acked_at: d.acked_at.map(Timestamp),
                 push_status: d.push_status,
                 notify_count: d.notify_count,

@@ -64,6 +64,17 @@ fn key(e: &NewEntry) -> Key {
     (e.child_id, e.author_id, e.client_id.clone())
 }
 
+/// `row(p)` for each of `n` rows of `cols` parameters, the first row's
+/// parameters after `from`, joined for a multi-row `values`; None if `n` is 0.
+fn rows(n: usize, from: usize, cols: usize, row: impl Fn(usize) -> String) -> Option<String> {
+    (n > 0).then(|| {
+        (0..n)
+            .map(|i| row(from + cols * i))
+            .collect::<Vec<_>>()
+            .join(", ")
+    })
+}
+
 /// `$a, $b, …` for `n` parameters starting after `from`.
 fn params(from: usize, n: usize) -> String {
     (from + 1..=from + n)
@@ -601,12 +612,9 @@ const LOG_COLS: usize = 6;
 /// `skip_taken`, an entry whose idempotency key is taken is skipped and the
 /// others' ids are returned; without, the statement fails.
 fn entries_sql(n: usize, from: usize, skip_taken: bool) -> Option<String> {
-    if n == 0 {
-        return None;
-    }
-    let rows: Vec<String> = (0..n)
-        .map(|i| format!("({})", params(from + ENTRY_COLS * i, ENTRY_COLS)))
-        .collect();
+    let values = rows(n, from, ENTRY_COLS, |p| {
+        format!("({})", params(p, ENTRY_COLS))
+    })?;
     let on_conflict = if skip_taken {
         " on conflict (child_id, author_id, client_id) do nothing returning id"
     } else {
@@ -614,8 +622,7 @@ fn entries_sql(n: usize, from: usize, skip_taken: bool) -> Option<String> {
     };
     Some(format!(
         "insert into entry (id, child_id, seq, author_id, category, kind, body, revision, \
-         supersedes, client_id, created_at) values {}{on_conflict}",
-        rows.join(", ")
+         supersedes, client_id, created_at) values {values}{on_conflict}"
     ))
 }
 
@@ -639,15 +646,9 @@ fn bind_entries<'q>(mut q: AnyQuery<'q>, entries: &[&NewEntry], seqs: &[i64]) ->
 
 /// Multi-row insert of `n` access-log records, parameters after `from`.
 fn logs_sql(n: usize, from: usize) -> Option<String> {
-    if n == 0 {
-        return None;
-    }
-    let rows: Vec<String> = (0..n)
-        .map(|i| format!("({})", params(from + LOG_COLS * i, LOG_COLS)))
-        .collect();
+    let values = rows(n, from, LOG_COLS, |p| format!("({})", params(p, LOG_COLS)))?;
     Some(format!(
-        "insert into access_log (child_id, at, account_id, action, detail, hash) values {}",
-        rows.join(", ")
+        "insert into access_log (child_id, at, account_id, action, detail, hash) values {values}"
     ))
 }
 
@@ -669,27 +670,13 @@ const DELIVERY_COLS: usize = 5;
 
 /// Multi-row insert of `n` new alerts at step 1, parameters after `from`.
 fn alerts_sql(n: usize, from: usize) -> Option<String> {
-    if n == 0 {
-        return None;
-    }
-    let rows: Vec<String> = (0..n)
-        .map(|i| {
-            let p = from + ALERT_COLS * i;
-            format!(
-                "(${}, ${}, ${}, ${}, ${}, 'open', 1, ${})",
-                p + 1,
-                p + 2,
-                p + 3,
-                p + 4,
-                p + 5,
-                p + 6
-            )
-        })
-        .collect();
+    let values = rows(n, from, ALERT_COLS, |p| {
+        let [id, child, by, msg, at, next] = [1, 2, 3, 4, 5, 6].map(|i| p + i);
+        format!("(${id}, ${child}, ${by}, ${msg}, ${at}, 'open', 1, ${next})")
+    })?;
     Some(format!(
         "insert into alert (id, child_id, raised_by, message, created_at, status, step, \
-         next_step_at) values {}",
-        rows.join(", ")
+         next_step_at) values {values}"
     ))
 }
 
@@ -708,27 +695,13 @@ fn bind_alerts<'q>(mut q: AnyQuery<'q>, alerts: &[NewAlert<'_>]) -> AnyQuery<'q>
 
 /// Multi-row insert of `n` first deliveries, parameters after `from`.
 fn deliveries_sql(n: usize, from: usize) -> Option<String> {
-    if n == 0 {
-        return None;
-    }
-    let rows: Vec<String> = (0..n)
-        .map(|i| {
-            let p = from + DELIVERY_COLS * i;
-            format!(
-                "(${}, ${}, ${}, ${}, ${}, 1, ${})",
-                p + 1,
-                p + 2,
-                p + 3,
-                p + 4,
-                p + 4,
-                p + 5
-            )
-        })
-        .collect();
+    let values = rows(n, from, DELIVERY_COLS, |p| {
+        let [alert, account, tier, at, channels] = [1, 2, 3, 4, 5].map(|i| p + i);
+        format!("(${alert}, ${account}, ${tier}, ${at}, ${at}, 1, ${channels})")
+    })?;
     Some(format!(
         "insert into alert_delivery (alert_id, account_id, tier, notified_at, \
-         last_notified_at, notify_count, channels) values {}",
-        rows.join(", ")
+         last_notified_at, notify_count, channels) values {values}"
     ))
 }
 

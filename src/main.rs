@@ -10,6 +10,11 @@ use renraku::domain::NewAccount;
 use renraku::store::Store;
 use std::io::Write;
 
+/// mimalloc: per-thread free lists; glibc's malloc took about 7% of the
+/// server's CPU under load (measured with perf, fanout-small).
+#[global_allocator]
+static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     tracing_subscriber::fmt()

@@ -12,7 +12,7 @@ const ACCOUNT_COLS: &str =
 impl Store {
     pub async fn list_orgs(&self) -> StoreResult<Vec<OrgRow>> {
         let rows = sqlx::query("select * from org order by name")
-            .fetch_all(&self.read)
+            .fetch_all(&mut *self.reader().await?)
             .await?;
         rows.iter().map(OrgRow::decode).collect()
     }
@@ -20,7 +20,7 @@ impl Store {
     pub async fn get_org(&self, org: OrgId) -> StoreResult<OrgRow> {
         let row = sqlx::query("select * from org where id = $1")
             .bind(org.to_string())
-            .fetch_optional(&self.read)
+            .fetch_optional(&mut *self.reader().await?)
             .await?
             .ok_or(StoreError::NotFound)?;
         OrgRow::decode(&row)
@@ -30,7 +30,7 @@ impl Store {
         let sql = format!("select {ACCOUNT_COLS} from account where id = $1");
         let row = sqlx::query(&sql)
             .bind(account.to_string())
-            .fetch_optional(&self.read)
+            .fetch_optional(&mut *self.reader().await?)
             .await?
             .ok_or(StoreError::NotFound)?;
         AccountRow::decode(&row)
@@ -40,7 +40,7 @@ impl Store {
         let sql = format!("select {ACCOUNT_COLS} from account where login = $1");
         let row = sqlx::query(&sql)
             .bind(login)
-            .fetch_optional(&self.read)
+            .fetch_optional(&mut *self.reader().await?)
             .await?;
         row.as_ref().map(AccountRow::decode).transpose()
     }
@@ -66,14 +66,14 @@ impl Store {
         let rows = sqlx::query(&sql)
             .bind(pattern)
             .bind(i64::from(professionals_only))
-            .fetch_all(&self.read)
+            .fetch_all(&mut *self.reader().await?)
             .await?;
         rows.iter().map(AccountRow::decode).collect()
     }
 
     pub async fn count_accounts(&self) -> StoreResult<i64> {
         let row = sqlx::query("select count(*) as n from account")
-            .fetch_one(&self.read)
+            .fetch_one(&mut *self.reader().await?)
             .await?;
         Ok(row.try_get("n")?)
     }
@@ -82,7 +82,7 @@ impl Store {
         let row =
             sqlx::query("select id, account_id, purpose, revoked_at from session where id = $1")
                 .bind(session.to_string())
-                .fetch_optional(&self.read)
+                .fetch_optional(&mut *self.reader().await?)
                 .await?
                 .ok_or(StoreError::NotFound)?;
         Ok(SessionRow {
@@ -97,7 +97,7 @@ impl Store {
     pub async fn find_refresh(&self, hash: &str) -> StoreResult<Option<(SessionId, bool)>> {
         let row = sqlx::query("select session_id, used_at from refresh_token where hash = $1")
             .bind(hash)
-            .fetch_optional(&self.read)
+            .fetch_optional(&mut *self.reader().await?)
             .await?;
         row.map(|r| {
             let used: Option<i64> = r.try_get("used_at")?;
@@ -109,7 +109,7 @@ impl Store {
     pub async fn get_server_key(&self, name: &str) -> StoreResult<Option<Vec<u8>>> {
         let row = sqlx::query("select wrapped from server_key where id = $1")
             .bind(name)
-            .fetch_optional(&self.read)
+            .fetch_optional(&mut *self.reader().await?)
             .await?;
         Ok(row.map(|r| r.try_get("wrapped")).transpose()?)
     }

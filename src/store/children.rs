@@ -17,7 +17,7 @@ impl Store {
             "select id, wrapped_key, profile, last_seq, created_at from child where id = $1",
         )
         .bind(child.to_string())
-        .fetch_optional(&self.read)
+        .fetch_optional(&mut *self.reader().await?)
         .await?
         .ok_or(StoreError::NotFound)?;
         ChildRow::decode(&row)
@@ -32,7 +32,7 @@ impl Store {
         let row = sqlx::query(&sql)
             .bind(child.to_string())
             .bind(account.to_string())
-            .fetch_optional(&self.read)
+            .fetch_optional(&mut *self.reader().await?)
             .await?;
         row.as_ref().map(MemberRow::decode).transpose()
     }
@@ -41,7 +41,7 @@ impl Store {
         let sql = format!("{MEMBER_SELECT} where m.child_id = $1 order by m.created_at");
         let rows = sqlx::query(&sql)
             .bind(child.to_string())
-            .fetch_all(&self.read)
+            .fetch_all(&mut *self.reader().await?)
             .await?;
         rows.iter().map(MemberRow::decode).collect()
     }
@@ -56,7 +56,7 @@ impl Store {
         );
         let rows = sqlx::query(&sql)
             .bind(account.to_string())
-            .fetch_all(&self.read)
+            .fetch_all(&mut *self.reader().await?)
             .await?;
         let mut out = Vec::with_capacity(rows.len());
         for r in &rows {

@@ -83,7 +83,7 @@ impl Store {
             "select card, updated_by, updated_at from emergency_card where child_id = $1",
         )
         .bind(child.to_string())
-        .fetch_optional(&self.read)
+        .fetch_optional(&mut *self.reader().await?)
         .await?;
         row.map(|r| {
             Ok((
@@ -102,7 +102,7 @@ impl Store {
              where c.child_id = $1 order by c.tier, a.login",
         )
         .bind(child.to_string())
-        .fetch_all(&self.read)
+        .fetch_all(&mut *self.reader().await?)
         .await?;
         rows.iter()
             .map(|r| {
@@ -119,7 +119,7 @@ impl Store {
         let sql = format!("select {ALERT_COLS} from alert where id = $1");
         let row = sqlx::query(&sql)
             .bind(alert.to_string())
-            .fetch_optional(&self.read)
+            .fetch_optional(&mut *self.reader().await?)
             .await?;
         row.as_ref().map(AlertRow::decode).transpose()
     }
@@ -130,7 +130,7 @@ impl Store {
              from alert_delivery where alert_id = $1 order by tier, notified_at, account_id",
         )
         .bind(alert.to_string())
-        .fetch_all(&self.read)
+        .fetch_all(&mut *self.reader().await?)
         .await?;
         rows.iter()
             .map(|r| {
@@ -156,7 +156,7 @@ impl Store {
         let rows = sqlx::query(&sql)
             .bind(child.to_string())
             .bind(i64::from(open_only))
-            .fetch_all(&self.read)
+            .fetch_all(&mut *self.reader().await?)
             .await?;
         rows.iter().map(AlertRow::decode).collect()
     }
@@ -174,7 +174,7 @@ impl Store {
         );
         let rows = sqlx::query(&sql)
             .bind(account.to_string())
-            .fetch_all(&self.read)
+            .fetch_all(&mut *self.reader().await?)
             .await?;
         rows.iter().map(AlertRow::decode).collect()
     }
@@ -186,7 +186,7 @@ impl Store {
              order by next_step_at limit 200",
         )
         .bind(now)
-        .fetch_all(&self.read)
+        .fetch_all(&mut *self.reader().await?)
         .await?;
         rows.iter()
             .map(|r| Ok((id(r, "id")?, r.try_get("step")?)))
@@ -196,7 +196,7 @@ impl Store {
     /// When the next escalation step of any open alert is due.
     pub async fn next_due(&self) -> StoreResult<Option<i64>> {
         let row = sqlx::query("select min(next_step_at) as t from alert where status = 'open'")
-            .fetch_one(&self.read)
+            .fetch_one(&mut *self.reader().await?)
             .await?;
         Ok(row.try_get("t")?)
     }
@@ -207,7 +207,7 @@ impl Store {
              where account_id = $1 order by created_at",
         )
         .bind(account.to_string())
-        .fetch_all(&self.read)
+        .fetch_all(&mut *self.reader().await?)
         .await?;
         rows.iter()
             .map(|r| {

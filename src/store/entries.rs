@@ -38,7 +38,7 @@ impl Store {
             .bind(vis.categories)
             .bind(vis.history_from)
             .bind(limit)
-            .fetch_all(&self.read)
+            .fetch_all(&mut *self.reader().await?)
             .await?;
         rows.iter().map(EntryRow::decode).collect()
     }
@@ -57,7 +57,7 @@ impl Store {
         .bind(after)
         .bind(vis.categories)
         .bind(vis.history_from)
-        .fetch_one(&self.read)
+        .fetch_one(&mut *self.reader().await?)
         .await?;
         Ok(row.try_get("n")?)
     }
@@ -67,7 +67,7 @@ impl Store {
         let row = sqlx::query(&sql)
             .bind(child.to_string())
             .bind(entry.to_string())
-            .fetch_optional(&self.read)
+            .fetch_optional(&mut *self.reader().await?)
             .await?;
         row.as_ref().map(EntryRow::decode).transpose()
     }
@@ -78,7 +78,7 @@ impl Store {
             sqlx::query("select count(*) as n from entry where child_id = $1 and supersedes = $2")
                 .bind(child.to_string())
                 .bind(entry.to_string())
-                .fetch_one(&self.read)
+                .fetch_one(&mut *self.reader().await?)
                 .await?;
         Ok(row.try_get::<i64, _>("n")? > 0)
     }
@@ -98,7 +98,7 @@ impl Store {
         .bind(child.to_string())
         .bind(after)
         .bind(limit)
-        .fetch_all(&self.read)
+        .fetch_all(&mut *self.reader().await?)
         .await?;
         rows.iter()
             .map(|r| {

@@ -95,7 +95,7 @@ pub enum Backend {
 #[derive(Clone)]
 pub struct Store {
     backend: Backend,
-    read: AnyPool,
+    read: Read,
     write: Write,
     /// For the cluster listener (PostgreSQL).
     url: String,
@@ -114,6 +114,115 @@ enum Write {
     /// PostgreSQL: a pool of one, which reconnects after a restart or
     /// failover.
     Pool(AnyPool),
+}
+
+/// The read connections.
+#[derive(Clone)]
+enum Read {
+    /// SQLite: held outside any pool, for the writer's reason: a pool
+    /// pings each connection it gets back, on a spawned task, so every read
+    /// cost two trips to SQLite's worker thread instead of one.
+    Owned(Arc<ReadConns>),
+    /// PostgreSQL: a pool, which reconnects after a restart or failover.
+    Pool(AnyPool),
+}
+
+struct ReadConns {
+    idle: std::sync::Mutex<Vec<AnyConnection>>,
+    /// One permit per connection; closed when the store closes.
+    permits: Arc<tokio::sync::Semaphore>,
+}
+
+/// One read connection, returned (without a trip to its worker) when dropped.
+pub(crate) struct ReadConn {
+    conn: Option<AnyConnection>,
+    home: ReadHome,
+}
+
+enum ReadHome {
+    Owned(Arc<ReadConns>, tokio::sync::OwnedSemaphorePermit),
+    Pooled(PoolConnection<Any>),
+}
+
+impl std::ops::Deref for ReadConn {
+    type Target = AnyConnection;
+    fn deref(&self) -> &AnyConnection {
+        match (&self.conn, &self.home) {
+            (_, ReadHome::Pooled(c)) => c,
+            (Some(c), ReadHome::Owned(..)) => c,
+            // `conn` is taken only in drop.
+            (None, ReadHome::Owned(..)) => unreachable!("read connection used after drop"),
+        }
+    }
+}
+
+impl std::ops::DerefMut for ReadConn {
+    fn deref_mut(&mut self) -> &mut AnyConnection {
+        match (&mut self.conn, &mut self.home) {
+            (_, ReadHome::Pooled(c)) => c,
+            (Some(c), ReadHome::Owned(..)) => c,
+            (None, ReadHome::Owned(..)) => unreachable!("read connection used after drop"),
+        }
+    }
+}
+
+impl Drop for ReadConn {
+    fn drop(&mut self) {
+        if let (Some(conn), ReadHome::Owned(conns, _permit)) = (self.conn.take(), &self.home) {
+            // After the store closed, the connection closes as it drops.
+            if !conns.permits.is_closed() {
+                if let Ok(mut idle) = conns.idle.lock() {
+                    idle.push(conn);
+                }
+            }
+        }
+    }
+}
+
+impl Read {
+    async fn get(&self) -> StoreResult<ReadConn> {
+        match self {
+            Self::Owned(conns) => {
+                let permit =
+                    tokio::time::timeout(ACQUIRE_TIMEOUT, conns.permits.clone().acquire_owned())
+                        .await
+                        .map_err(|_| sqlx::Error::PoolTimedOut)?
+                        .map_err(|_| sqlx::Error::PoolClosed)?;
+                let conn = conns
+                    .idle
+                    .lock()
+                    .map_err(|_| sqlx::Error::PoolClosed)?
+                    .pop()
+                    .ok_or(sqlx::Error::PoolClosed)?;
+                Ok(ReadConn {
+                    conn: Some(conn),
+                    home: ReadHome::Owned(conns.clone(), permit),
+                })
+            }
+            Self::Pool(pool) => Ok(ReadConn {
+                conn: None,
+                home: ReadHome::Pooled(pool.acquire().await?),
+            }),
+        }
+    }
+
+    async fn close(&self) {
+        match self {
+            Self::Owned(conns) => {
+                conns.permits.close();
+                let idle = match conns.idle.lock() {
+                    Ok(mut idle) => std::mem::take(&mut *idle),
+                    Err(_) => Vec::new(),
+                };
+                for conn in idle {
+                    if let Err(e) = sqlx::Connection::close(conn).await {
+                        tracing::warn!(error = %e, "closing a read connection");
+                    }
+                }
+            }
+            Self::Pool(pool) => pool.close().await,
+        }
+    }
 }
 
 /// Exclusive use of the write connection; see the module docs.
@@ -147,14 +256,19 @@ impl std::ops::DerefMut for WriteConn {
     }
 }
 
+/// `temp_store = memory`: statement journals (a multi-row statement inside
+/// a transaction keeps one, to undo itself alone) stay in memory; on disk
+/// each commit created, wrote and unlinked a temporary file.
 const SQLITE_PRAGMAS: &str = "pragma journal_mode = wal; pragma synchronous = full; \
-     pragma foreign_keys = on; pragma busy_timeout = 10000;";
+     pragma foreign_keys = on; pragma busy_timeout = 10000; pragma temp_store = memory;";
 
 /// The writer checkpoints by itself only past this many WAL pages (a
 /// backstop); normally [`checkpoint_loop`] does it off the commit path.
 const WRITER_PRAGMAS: &str = "pragma wal_autocheckpoint = 16000;";
 const CHECKPOINT_EVERY: Duration = Duration::from_millis(500);
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
+/// Read connections (a pool's maximum on PostgreSQL).
+const READERS: u32 = 8;
 
 fn pool_options(backend: Backend, max: u32, writer: bool) -> AnyPoolOptions {
     let opts = AnyPoolOptions::new()
@@ -183,14 +297,17 @@ fn pool_options(backend: Backend, max: u32, writer: bool) -> AnyPoolOptions {
 /// that the commit which crosses the autocheckpoint threshold does not pay
 /// for it (a latency spike every thousand pages). PASSIVE never blocks the
 /// writer. Ends when the store is closed.
-async fn checkpoint_loop(read: AnyPool) {
+async fn checkpoint_loop(read: Read) {
     loop {
         tokio::time::sleep(CHECKPOINT_EVERY).await;
-        if read.is_closed() {
-            return;
-        }
+        let mut conn = match read.get().await {
+            Ok(c) => c,
+            // Closed (or every connection busy for seconds: try again later).
+            Err(StoreError::Sqlx(sqlx::Error::PoolClosed)) => return,
+            Err(_) => continue,
+        };
         if let Err(e) = sqlx::query("pragma wal_checkpoint(passive)")
-            .execute(&read)
+            .execute(&mut *conn)
             .await
         {
             tracing::warn!(error = %e, "WAL checkpoint failed; the writer's own checkpoints remain");
@@ -234,10 +351,30 @@ impl Store {
             }
             Backend::Postgres => Write::Pool(write),
         };
-        let read = pool_options(backend, 8, false).connect_with(opts).await?;
-        if backend == Backend::Sqlite {
-            tokio::spawn(checkpoint_loop(read.clone()));
-        }
+        let read = pool_options(backend, READERS, false)
+            .min_connections(if backend == Backend::Sqlite {
+                READERS
+            } else {
+                0
+            })
+            .connect_with(opts)
+            .await?;
+        let read = match backend {
+            Backend::Sqlite => {
+                let mut conns = Vec::with_capacity(READERS as usize);
+                for _ in 0..READERS {
+                    conns.push(read.acquire().await?.detach());
+                }
+                read.close().await;
+                let read = Read::Owned(Arc::new(ReadConns {
+                    idle: std::sync::Mutex::new(conns),
+                    permits: Arc::new(tokio::sync::Semaphore::new(READERS as usize)),
+                }));
+                tokio::spawn(checkpoint_loop(read.clone()));
+                read
+            }
+            Backend::Postgres => Read::Pool(read),
+        };
         let node = uuid::Uuid::new_v4().to_string();
         let store = Self {
             backend,
@@ -265,7 +402,7 @@ impl Store {
     /// SQLite: WAL with synchronous FULL, on every connection.
     async fn assert_sqlite_durable(&self) -> StoreResult<()> {
         let mut writer = self.writer().await?;
-        let mut reader = self.read.acquire().await?;
+        let mut reader = self.reader().await?;
         for conn in [&mut *writer.conn, &mut *reader] {
             let mode: String = sqlx::query("pragma journal_mode")
                 .fetch_one(&mut *conn)
@@ -330,9 +467,16 @@ impl Store {
         })
     }
 
+    /// A read connection.
+    pub(crate) async fn reader(&self) -> StoreResult<ReadConn> {
+        self.read.get().await
+    }
+
     /// Readiness: the database answers.
     pub async fn ping(&self) -> StoreResult<()> {
-        sqlx::query("select 1").fetch_one(&self.read).await?;
+        sqlx::query("select 1")
+            .fetch_one(&mut *self.reader().await?)
+            .await?;
         Ok(())
     }
 

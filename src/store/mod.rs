@@ -110,7 +110,7 @@ enum Write {
     /// not break, and a pool returns a connection by spawning a task that
     /// pings it first: two more trips to SQLite's worker thread, and the
     /// next writer waits for that task to run (about 0.25 ms a batch).
-    Owned(Arc<tokio::sync::Mutex<Option<AnyConnection>>>),
+    Owned(Slot),
     /// PostgreSQL: a pool of one, which reconnects after a restart or
     /// failover.
     Pool(AnyPool),
@@ -122,102 +122,70 @@ enum Read {
     /// SQLite: held outside any pool, for the writer's reason: a pool
     /// pings each connection it gets back, on a spawned task, so every read
     /// cost two trips to SQLite's worker thread instead of one.
-    Owned(Arc<ReadConns>),
+    Owned {
+        slots: Arc<[Slot]>,
+        /// One permit per slot, so a permit always finds a free slot;
+        /// closed when the store closes.
+        permits: Arc<tokio::sync::Semaphore>,
+    },
     /// PostgreSQL: a pool, which reconnects after a restart or failover.
     Pool(AnyPool),
 }
 
-struct ReadConns {
-    idle: std::sync::Mutex<Vec<AnyConnection>>,
-    /// One permit per connection; closed when the store closes.
-    permits: Arc<tokio::sync::Semaphore>,
-}
+/// A connection held outside any pool; `None` once the store is closed.
+type Slot = Arc<tokio::sync::Mutex<Option<AnyConnection>>>;
 
-/// One read connection, returned (without a trip to its worker) when dropped.
+/// One read connection, free again when dropped (without a trip to its
+/// worker thread).
 pub(crate) struct ReadConn {
-    conn: Option<AnyConnection>,
-    home: ReadHome,
-}
-
-enum ReadHome {
-    Owned(Arc<ReadConns>, tokio::sync::OwnedSemaphorePermit),
-    Pooled(PoolConnection<Any>),
+    // Declared first, so it is unlocked before the permit is released.
+    conn: HeldConn,
+    _permit: Option<tokio::sync::OwnedSemaphorePermit>,
 }
 
 impl std::ops::Deref for ReadConn {
     type Target = AnyConnection;
     fn deref(&self) -> &AnyConnection {
-        match (&self.conn, &self.home) {
-            (_, ReadHome::Pooled(c)) => c,
-            (Some(c), ReadHome::Owned(..)) => c,
-            // `conn` is taken only in drop.
-            (None, ReadHome::Owned(..)) => unreachable!("read connection used after drop"),
-        }
+        &self.conn
     }
 }
 
 impl std::ops::DerefMut for ReadConn {
     fn deref_mut(&mut self) -> &mut AnyConnection {
-        match (&mut self.conn, &mut self.home) {
-            (_, ReadHome::Pooled(c)) => c,
-            (Some(c), ReadHome::Owned(..)) => c,
-            (None, ReadHome::Owned(..)) => unreachable!("read connection used after drop"),
-        }
-    }
-}
-
-impl Drop for ReadConn {
-    fn drop(&mut self) {
-        if let (Some(conn), ReadHome::Owned(conns, _permit)) = (self.conn.take(), &self.home) {
-            // After the store closed, the connection closes as it drops.
-            if !conns.permits.is_closed() {
-                if let Ok(mut idle) = conns.idle.lock() {
-                    idle.push(conn);
-                }
-            }
-        }
+        &mut self.conn
     }
 }
 
 impl Read {
     async fn get(&self) -> StoreResult<ReadConn> {
         match self {
-            Self::Owned(conns) => {
-                let permit =
-                    tokio::time::timeout(ACQUIRE_TIMEOUT, conns.permits.clone().acquire_owned())
-                        .await
-                        .map_err(|_| sqlx::Error::PoolTimedOut)?
-                        .map_err(|_| sqlx::Error::PoolClosed)?;
-                let conn = conns
-                    .idle
-                    .lock()
-                    .map_err(|_| sqlx::Error::PoolClosed)?
-                    .pop()
+            Self::Owned { slots, permits } => {
+                let permit = tokio::time::timeout(ACQUIRE_TIMEOUT, permits.clone().acquire_owned())
+                    .await
+                    .map_err(|_| sqlx::Error::PoolTimedOut)?
+                    .map_err(|_| sqlx::Error::PoolClosed)?;
+                let guard = slots
+                    .iter()
+                    .find_map(|slot| slot.clone().try_lock_owned().ok())
                     .ok_or(sqlx::Error::PoolClosed)?;
                 Ok(ReadConn {
-                    conn: Some(conn),
-                    home: ReadHome::Owned(conns.clone(), permit),
+                    conn: held(guard)?,
+                    _permit: Some(permit),
                 })
             }
             Self::Pool(pool) => Ok(ReadConn {
-                conn: None,
-                home: ReadHome::Pooled(pool.acquire().await?),
+                conn: HeldConn::Pooled(pool.acquire().await?),
+                _permit: None,
             }),
         }
     }
 
     async fn close(&self) {
         match self {
-            Self::Owned(conns) => {
-                conns.permits.close();
-                let idle = match conns.idle.lock() {
-                    Ok(mut idle) => std::mem::take(&mut *idle),
-                    Err(_) => Vec::new(),
-                };
-                for conn in idle {
-                    if let Err(e) = sqlx::Connection::close(conn).await {
-                        tracing::warn!(error = %e, "closing a read connection");
-                    }
+            Self::Owned { slots, permits } => {
+                permits.close();
+                for slot in slots.iter() {
+                    close_slot(slot, "a read connection").await;
                 }
             }
             Self::Pool(pool) => pool.close().await,
@@ -225,19 +193,36 @@ impl Read {
     }
 }
 
+/// The connection of a locked slot; `PoolClosed` once the store is closed.
+fn held(guard: tokio::sync::OwnedMutexGuard<Option<AnyConnection>>) -> StoreResult<HeldConn> {
+    let conn = tokio::sync::OwnedMutexGuard::try_map(guard, Option::as_mut)
+        .map_err(|_| sqlx::Error::PoolClosed)?;
+    Ok(HeldConn::Owned(conn))
+}
+
+/// Closes a slot's connection, after its current user, if any, is done.
+async fn close_slot(slot: &Slot, what: &str) {
+    if let Some(conn) = slot.lock().await.take() {
+        if let Err(e) = sqlx::Connection::close(conn).await {
+            tracing::warn!(error = %e, "closing {what}");
+        }
+    }
+}
+
 /// Exclusive use of the write connection; see the module docs.
 pub struct Writer {
-    conn: WriteConn,
+    conn: HeldConn,
     backend: Backend,
     node: String,
 }
 
-enum WriteConn {
+/// A connection in use: an owned one (SQLite) or one from a pool.
+enum HeldConn {
     Owned(OwnedMappedMutexGuard<Option<AnyConnection>, AnyConnection>),
     Pooled(PoolConnection<Any>),
 }
 
-impl std::ops::Deref for WriteConn {
+impl std::ops::Deref for HeldConn {
     type Target = AnyConnection;
     fn deref(&self) -> &AnyConnection {
         match self {
@@ -247,7 +232,7 @@ impl std::ops::Deref for WriteConn {
     }
 }
 
-impl std::ops::DerefMut for WriteConn {
+impl std::ops::DerefMut for HeldConn {
     fn deref_mut(&mut self) -> &mut AnyConnection {
         match self {
             Self::Owned(c) => c,
@@ -352,24 +337,20 @@ impl Store {
             Backend::Postgres => Write::Pool(write),
         };
         let read = pool_options(backend, READERS, false)
-            .min_connections(if backend == Backend::Sqlite {
-                READERS
-            } else {
-                0
-            })
             .connect_with(opts)
             .await?;
         let read = match backend {
             Backend::Sqlite => {
-                let mut conns = Vec::with_capacity(READERS as usize);
+                let mut slots = Vec::with_capacity(READERS as usize);
                 for _ in 0..READERS {
-                    conns.push(read.acquire().await?.detach());
+                    let conn = read.acquire().await?.detach();
+                    slots.push(Arc::new(tokio::sync::Mutex::new(Some(conn))));
                 }
                 read.close().await;
-                let read = Read::Owned(Arc::new(ReadConns {
-                    idle: std::sync::Mutex::new(conns),
+                let read = Read::Owned {
+                    slots: slots.into(),
                     permits: Arc::new(tokio::sync::Semaphore::new(READERS as usize)),
-                }));
+                };
                 tokio::spawn(checkpoint_loop(read.clone()));
                 read
             }
@@ -454,11 +435,9 @@ impl Store {
                 let guard = tokio::time::timeout(ACQUIRE_TIMEOUT, slot.clone().lock_owned())
                     .await
                     .map_err(|_| sqlx::Error::PoolTimedOut)?;
-                let conn = tokio::sync::OwnedMutexGuard::try_map(guard, Option::as_mut)
-                    .map_err(|_| sqlx::Error::PoolClosed)?;
-                WriteConn::Owned(conn)
+                held(guard)?
             }
-            Write::Pool(pool) => WriteConn::Pooled(pool.acquire().await?),
+            Write::Pool(pool) => HeldConn::Pooled(pool.acquire().await?),
         };
         Ok(Writer {
             conn,
@@ -483,13 +462,7 @@ impl Store {
     pub async fn close(&self) {
         match &self.write {
             // After the writer in progress, if any, has finished.
-            Write::Owned(slot) => {
-                if let Some(conn) = slot.lock().await.take() {
-                    if let Err(e) = sqlx::Connection::close(conn).await {
-                        tracing::warn!(error = %e, "closing the write connection");
-                    }
-                }
-            }
+            Write::Owned(slot) => close_slot(slot, "the write connection").await,
             Write::Pool(pool) => pool.close().await,
         }
         self.read.close().await;

@@ -28,6 +28,7 @@ use sqlx::pool::PoolConnection;
 use sqlx::{Any, AnyConnection, AnyPool, Executor, Row};
 use std::path::Path;
 use std::str::FromStr;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::OwnedMappedMutexGuard;
@@ -110,7 +111,8 @@ enum Write {
     /// not break, and a pool returns a connection by spawning a task that
     /// pings it first: two more trips to SQLite's worker thread, and the
     /// next writer waits for that task to run (about 0.25 ms a batch).
-    Owned(Slot),
+    /// `taken` counts its uses, so that an idle store is not checkpointed.
+    Owned { slot: Slot, taken: Arc<AtomicU64> },
     /// PostgreSQL: a pool of one, which reconnects after a restart or
     /// failover.
     Pool(AnyPool),
@@ -250,7 +252,13 @@ const SQLITE_PRAGMAS: &str = "pragma journal_mode = wal; pragma synchronous = fu
 /// The writer checkpoints by itself only past this many WAL pages (a
 /// backstop); normally [`checkpoint_loop`] does it off the commit path.
 const WRITER_PRAGMAS: &str = "pragma wal_autocheckpoint = 16000;";
-const CHECKPOINT_EVERY: Duration = Duration::from_millis(500);
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(100);
+/// Uses of the writer in a round (100 ms) that make it a busy one.
+const BUSY_WRITES: u64 = 32;
+/// How often a store that writes a little is checkpointed.
+const CHECKPOINT_IDLE: Duration = Duration::from_millis(500);
+/// WAL frames (of 4 KiB) past which [`checkpoint_loop`] restarts the WAL.
+const RESTART_AT: i64 = 1024;
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
 /// Read connections (a pool's maximum on PostgreSQL).
 const READERS: u32 = 8;
@@ -281,23 +289,62 @@ fn pool_options(backend: Backend, max: u32, writer: bool) -> AnyPoolOptions {
 /// SQLite: copies the WAL back into the database from a read connection, so
 /// that the commit which crosses the autocheckpoint threshold does not pay
 /// for it (a latency spike every thousand pages). PASSIVE never blocks the
-/// writer. Ends when the store is closed.
-async fn checkpoint_loop(read: Read) {
+/// writer.
+///
+/// Once the WAL holds [`RESTART_AT`] frames, the write connection finishes
+/// the job: it copies the few frames committed since (under load, one or
+/// two batches), so that its next commit finds the WAL fully copied and
+/// starts writing it from the top again. A WAL that is never restarted
+/// grows for as long as commits keep coming (every commit appends to the
+/// end of a larger file, and the fsync must also record the new size);
+/// one that restarts is overwritten in place, in the page cache, and its
+/// fsync is cheaper (BENCHMARKS.md, "WAL restarts"). Ends when the store is
+/// closed.
+async fn checkpoint_loop(read: Read, write: Slot, taken: Arc<AtomicU64>) {
+    let (mut seen, mut last) = (0, tokio::time::Instant::now());
     loop {
         tokio::time::sleep(CHECKPOINT_EVERY).await;
+        // Every round under load; after a few writes, every few rounds;
+        // never when nothing was written.
+        let now = taken.load(Ordering::Relaxed);
+        let busy = now - seen >= BUSY_WRITES;
+        if now == seen || !busy && last.elapsed() < CHECKPOINT_IDLE {
+            continue;
+        }
+        (seen, last) = (now, tokio::time::Instant::now());
         let mut conn = match read.get().await {
             Ok(c) => c,
             // Closed (or every connection busy for seconds: try again later).
             Err(StoreError::Sqlx(sqlx::Error::PoolClosed)) => return,
             Err(_) => continue,
         };
-        if let Err(e) = sqlx::query("pragma wal_checkpoint(passive)")
-            .execute(&mut *conn)
-            .await
-        {
-            tracing::warn!(error = %e, "WAL checkpoint failed; the writer's own checkpoints remain");
+        let frames = match checkpoint(&mut conn).await {
+            Ok(frames) => frames,
+            Err(e) => {
+                tracing::warn!(error = %e, "WAL checkpoint failed; the writer's own checkpoints remain");
+                continue;
+            }
+        };
+        drop(conn);
+        if frames < RESTART_AT {
+            continue;
+        }
+        let mut guard = write.lock().await;
+        let Some(w) = guard.as_mut() else { return };
+        match checkpoint(w).await {
+            Ok(_) => tracing::debug!(frames, "WAL restarts at the next commit"),
+            Err(e) => tracing::warn!(error = %e, "WAL checkpoint on the write connection failed"),
         }
     }
+}
+
+/// A PASSIVE checkpoint; the frames in the WAL.
+async fn checkpoint(conn: &mut AnyConnection) -> StoreResult<i64> {
+    let row = sqlx::query("pragma wal_checkpoint(passive)")
+        .fetch_one(conn)
+        .await?;
+    // busy, frames in the WAL, frames copied
+    Ok(row.try_get(1)?)
 }
 
 impl Store {
@@ -332,7 +379,10 @@ impl Store {
             Backend::Sqlite => {
                 let conn = write.acquire().await?.detach();
                 write.close().await;
-                Write::Owned(Arc::new(tokio::sync::Mutex::new(Some(conn))))
+                Write::Owned {
+                    slot: Arc::new(tokio::sync::Mutex::new(Some(conn))),
+                    taken: Arc::default(),
+                }
             }
             Backend::Postgres => Write::Pool(write),
         };
@@ -347,15 +397,16 @@ impl Store {
                     slots.push(Arc::new(tokio::sync::Mutex::new(Some(conn))));
                 }
                 read.close().await;
-                let read = Read::Owned {
+                Read::Owned {
                     slots: slots.into(),
                     permits: Arc::new(tokio::sync::Semaphore::new(READERS as usize)),
-                };
-                tokio::spawn(checkpoint_loop(read.clone()));
-                read
+                }
             }
             Backend::Postgres => Read::Pool(read),
         };
+        if let (Read::Owned { .. }, Write::Owned { slot, taken }) = (&read, &write) {
+            tokio::spawn(checkpoint_loop(read.clone(), slot.clone(), taken.clone()));
+        }
         let node = uuid::Uuid::new_v4().to_string();
         let store = Self {
             backend,
@@ -429,12 +480,13 @@ impl Store {
 
     pub async fn writer(&self) -> StoreResult<Writer> {
         let conn = match &self.write {
-            Write::Owned(slot) => {
+            Write::Owned { slot, taken } => {
                 // As long as the pool's acquire would wait (and then fail
                 // as unavailable, never hang).
                 let guard = tokio::time::timeout(ACQUIRE_TIMEOUT, slot.clone().lock_owned())
                     .await
                     .map_err(|_| sqlx::Error::PoolTimedOut)?;
+                taken.fetch_add(1, Ordering::Relaxed);
                 held(guard)?
             }
             Write::Pool(pool) => HeldConn::Pooled(pool.acquire().await?),
@@ -462,7 +514,7 @@ impl Store {
     pub async fn close(&self) {
         match &self.write {
             // After the writer in progress, if any, has finished.
-            Write::Owned(slot) => close_slot(slot, "the write connection").await,
+            Write::Owned { slot, .. } => close_slot(slot, "the write connection").await,
             Write::Pool(pool) => pool.close().await,
         }
         self.read.close().await;

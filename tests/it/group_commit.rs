@@ -57,16 +57,40 @@ async fn verify_chains(server: &Server) -> BTreeMap<String, usize> {
     counts
 }
 
+/// Three demo guardians, each with a child of their own.
+const FAMILIES: [(&str, &str); 3] = [
+    ("guardian.sato", HINATA),
+    ("guardian.takahashi", SOTA),
+    ("guardian.nakamura", YUI),
+];
+
+/// Posts `n` notes over one new socket, each waiting for its `posted`;
+/// the seqs they got.
+async fn post_notes(api: Api, token: String, child: String, tag: String, n: usize) -> Vec<i64> {
+    let mut ws = Ws::connect_auth(&api, &token).await;
+    let mut seqs = Vec::with_capacity(n);
+    for i in 0..n {
+        let cid = format!("{tag}-{i}-{}", uuid::Uuid::new_v4().simple());
+        let f = ws
+            .post(
+                &child,
+                &cid,
+                "family",
+                "note",
+                json!({"text": format!("{tag}/{i}")}),
+            )
+            .await;
+        assert_eq!(f["type"], "posted", "{f}");
+        seqs.push(seq_of(&f["entry"]));
+    }
+    seqs
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_posts_on_several_children_keep_seqs_and_chains() {
     let server = Server::demo().await;
-    let pairs = [
-        ("guardian.sato", HINATA),
-        ("guardian.takahashi", SOTA),
-        ("guardian.nakamura", YUI),
-    ];
     let mut kids = Vec::new();
-    for (login, name) in pairs {
+    for (login, name) in FAMILIES {
         let g = server.login(login).await;
         let child = g.child_id(name).await;
         let start = g.last_seq(&child).await;
@@ -79,23 +103,8 @@ async fn concurrent_posts_on_several_children_keep_seqs_and_chains() {
         for s in 0..SOCKETS {
             let (api, token, child) = (server.api(), g.access.clone(), child.clone());
             tasks.push(tokio::spawn(async move {
-                let mut ws = Ws::connect_auth(&api, &token).await;
-                let mut seqs = Vec::new();
-                for i in 0..POSTS {
-                    let cid = format!("gc-{s}-{i}-{}", uuid::Uuid::new_v4().simple());
-                    let f = ws
-                        .post(
-                            &child,
-                            &cid,
-                            "family",
-                            "note",
-                            json!({"text": format!("{s}/{i}")}),
-                        )
-                        .await;
-                    assert_eq!(f["type"], "posted", "{f}");
-                    seqs.push((child.clone(), seq_of(&f["entry"])));
-                }
-                seqs
+                let seqs = post_notes(api, token, child.clone(), format!("gc-{s}"), POSTS).await;
+                seqs.into_iter().map(|seq| (child.clone(), seq)).collect()
             }));
         }
         // Reads in the same batches: each is an access-log record.
@@ -252,25 +261,18 @@ async fn wal_restarts_under_continuous_posts() {
     let wal_len = || std::fs::metadata(&wal).map(|m| m.len()).unwrap_or(0);
     let before = wal_len();
     let mut tasks = Vec::new();
-    for (login, name) in [
-        ("guardian.sato", HINATA),
-        ("guardian.takahashi", SOTA),
-        ("guardian.nakamura", YUI),
-    ] {
+    for (login, name) in FAMILIES {
         let g = server.login(login).await;
         let child = g.child_id(name).await;
         for s in 0..3 {
             let (api, token, child) = (server.api(), g.access.clone(), child.clone());
-            tasks.push(tokio::spawn(async move {
-                let mut ws = Ws::connect_auth(&api, &token).await;
-                for i in 0..180 {
-                    let cid = format!("wal-{s}-{i}-{}", uuid::Uuid::new_v4().simple());
-                    let f = ws
-                        .post(&child, &cid, "family", "note", json!({"text": "x"}))
-                        .await;
-                    assert_eq!(f["type"], "posted", "{f}");
-                }
-            }));
+            tasks.push(tokio::spawn(post_notes(
+                api,
+                token,
+                child,
+                format!("wal-{s}"),
+                180,
+            )));
         }
     }
     for t in tasks {

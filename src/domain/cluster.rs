@@ -62,6 +62,7 @@ impl Core {
                 }
             }
             ClusterMsg::Member { child, account } => {
+                self.members.forget(child, account);
                 if let Some(m) = self.store.get_membership(child, account).await? {
                     self.hub.publish_membership(state_of(&write_of(&m)));
                 }
@@ -92,6 +93,7 @@ impl Core {
     /// After notifications may have been lost: entries, consent and sessions
     /// of everything this node serves are read again from the database.
     async fn resync(&self) -> Result<()> {
+        self.members.clear();
         for child in self.hub.subscribed_children() {
             self.catch_up(child).await?;
             for m in self.store.list_members(child).await? {

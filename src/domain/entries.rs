@@ -167,7 +167,7 @@ impl Core {
         child: ChildId,
         input: NewEntryInput,
     ) -> Result<Posted> {
-        let me = self.member(child, who.account).await?;
+        let me = self.poster(child, who.account).await?;
         let category = category_bit(&input.category)
             .ok_or_else(|| Error::bad_request("category: unknown category"))?;
         check_client_id(&input.client_id)?;
@@ -193,7 +193,7 @@ impl Core {
         input: NewEntryInput,
         at: Timestamp,
     ) -> Result<Entry> {
-        let me = self.member(child, who.account).await?;
+        let me = self.poster(child, who.account).await?;
         let category = category_bit(&input.category)
             .ok_or_else(|| Error::bad_request("category: unknown category"))?;
         let body = validate_body(&input.kind, input.body)?;
@@ -324,7 +324,7 @@ impl Core {
         input: RevisionInput,
         at: Option<Timestamp>,
     ) -> Result<Posted> {
-        let me = self.member(child, who.account).await?;
+        let me = self.poster(child, who.account).await?;
         let prev = self
             .store
             .get_entry(child, entry)

@@ -152,7 +152,10 @@ impl Core {
             at: now.millis(),
         };
         let mut w = self.store.writer().await?;
-        w.upsert_membership(&m, log).await?;
+        let written = w.upsert_membership(&m, log).await;
+        // Whatever the outcome, the next post reads the membership again.
+        self.members.forget(m.child_id, m.account_id);
+        written?;
         // Published while the writer is held, so it is ordered with entries.
         self.hub.publish_membership(state_of(&m));
         drop(w);

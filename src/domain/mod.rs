@@ -9,6 +9,7 @@ pub mod cluster;
 mod committer;
 pub mod emergency;
 mod entries;
+mod member_cache;
 mod members;
 
 pub use accounts::{Account, NewAccount, NewOrg, Org};
@@ -27,7 +28,7 @@ use crate::crypto::{aad, DataKey, KeyRing};
 use crate::error::Result;
 use crate::hub::Hub;
 use crate::ids::{AccountId, ChildId, SessionId, Timestamp};
-use crate::store::{Name, NewAccess, Store, WriteOp};
+use crate::store::{Backend, Name, NewAccess, Store, WriteOp};
 
 /// Behaviour switches from the configuration.
 #[derive(Clone, Debug)]
@@ -68,6 +69,8 @@ pub struct Core {
     pub(crate) server_key: Arc<DataKey>,
     /// Group commit of posts and access-log records.
     committer: committer::Committer,
+    /// Memberships for the posting path's consent check (SQLite only).
+    members: member_cache::MemberCache,
 }
 
 impl Core {
@@ -92,7 +95,9 @@ impl Core {
         let server_key = Arc::new(server_key);
         let hub = Arc::new(Hub::default());
         let committer = committer::Committer::start(store.clone(), hub.clone(), server_key.clone());
+        let members = member_cache::MemberCache::new(store.backend() == Backend::Sqlite);
         Ok(Self {
+            members,
             store,
             keys,
             hub,
@@ -110,6 +115,27 @@ impl Core {
     /// The caller's current membership of `child`, checked (404/403).
     pub async fn member(&self, child: ChildId, account: AccountId) -> Result<consent::Member> {
         let row = self.store.get_membership(child, account).await?;
+        consent::Member::check(row, Timestamp::now())
+    }
+
+    /// [`Core::member`] for posts: the same check, of the cached row when
+    /// there is one (see `member_cache`). Its `last_read_seq` may be behind:
+    /// posting does not use it.
+    pub(super) async fn poster(
+        &self,
+        child: ChildId,
+        account: AccountId,
+    ) -> Result<consent::Member> {
+        let row = match self.members.get(child, account) {
+            Ok(row) => Some(row),
+            Err(miss) => {
+                let row = self.store.get_membership(child, account).await?;
+                if let (Some(miss), Some(row)) = (miss, &row) {
+                    self.members.fill(miss, row);
+                }
+                row
+            }
+        };
         consent::Member::check(row, Timestamp::now())
     }
 

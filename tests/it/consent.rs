@@ -765,3 +765,79 @@ async fn revoke_during_a_live_stream_stops_entries_at_once() {
     ws_doc.expect_silence(Duration::from_millis(500)).await;
     server.check_logs();
 }
+
+/// Posts one note over HTTP and one over the socket; both must get `expect`
+/// ("ok" or an error code).
+async fn post_both_ways(s: &Session, ws: &mut Ws, child: &str, category: &str, expect: &str) {
+    let r = s
+        .post_entry(child, category, "note", json!({"text": "同意確認"}))
+        .await;
+    let f = ws
+        .post(
+            child,
+            &new_client_id(),
+            category,
+            "note",
+            json!({"text": "同意確認"}),
+        )
+        .await;
+    if expect == "ok" {
+        assert_eq!(r.0, 201, "{category} over HTTP: {}", r.1);
+        assert_eq!(f["type"], "posted", "{category} over the socket: {f}");
+    } else {
+        assert_err(&r, 403, expect);
+        assert_eq!(f["type"], "error", "{category} over the socket: {f}");
+        assert_eq!(f["code"], expect, "{category} over the socket: {f}");
+    }
+}
+
+/// The posting path keeps memberships it has read (SQLite): each consent
+/// change must still apply to the very next post of a member who has just
+/// posted, over HTTP and over the socket.
+#[tokio::test]
+async fn consent_changes_apply_to_the_next_post_of_an_active_poster() {
+    let server = Server::demo().await;
+    let g = server.login("guardian.sato").await;
+    let nurse = server.login("schoolnurse.ogawa").await;
+    let child = g.child_id(HINATA).await;
+    ensure_can_post(&g, &child, &[&nurse]).await;
+    let mut ws = nurse.ws().await;
+    ws.subscribe(&child, 0).await;
+    let member = format!("/api/v1/children/{child}/members/{}", nurse.account_id);
+    let change = |body: Value| {
+        let (g, member) = (&g, &member);
+        async move {
+            let (st, m) = g.patch(member, &body).await;
+            assert_eq!(st, 200, "{body}: {m}");
+        }
+    };
+
+    post_both_ways(&nurse, &mut ws, &child, "medical", "ok").await;
+    change(json!({"categories": ["education"]})).await;
+    post_both_ways(&nurse, &mut ws, &child, "medical", "forbidden").await;
+    post_both_ways(&nurse, &mut ws, &child, "education", "ok").await;
+    change(json!({"can_post": false})).await;
+    post_both_ways(&nurse, &mut ws, &child, "education", "forbidden").await;
+    // Widened again: the refusals were not kept either.
+    change(json!({"categories": ["education", "medical"], "can_post": true})).await;
+    post_both_ways(&nurse, &mut ws, &child, "medical", "ok").await;
+
+    // An expiry needs no change at all: the clock alone ends posting.
+    let expires = rfc3339_in(time::Duration::seconds(2));
+    change(json!({"expires_at": expires})).await;
+    post_both_ways(&nurse, &mut ws, &child, "education", "ok").await;
+    let wait = parse_rfc3339(&expires) - time::OffsetDateTime::now_utc()
+        + time::Duration::milliseconds(300);
+    if wait.is_positive() {
+        tokio::time::sleep(Duration::from_millis(wait.whole_milliseconds() as u64)).await;
+    }
+    post_both_ways(&nurse, &mut ws, &child, "education", "forbidden").await;
+
+    // Granted again without an end, then revoked.
+    change(json!({"expires_at": null})).await;
+    post_both_ways(&nurse, &mut ws, &child, "education", "ok").await;
+    let (st, m) = g.post_empty(&format!("{member}/revoke")).await;
+    assert_eq!(st, 200, "{m}");
+    post_both_ways(&nurse, &mut ws, &child, "education", "forbidden").await;
+    server.check_logs();
+}

@@ -7,6 +7,7 @@
 //! DIR/keys/token-signing.key  base64 HS256 key for access tokens (0600)
 //! DIR/keys/vapid.key        base64url P-256 private key for Web Push (0600)
 //! DIR/tls/cert.pem, key.pem   self-signed development pair (generated if absent)
+//! DIR/serve.lock            locked by the one server serving the SQLite database
 //! ```
 
 use anyhow::{bail, Context};
@@ -22,6 +23,12 @@ use crate::crypto::KeyRing;
 
 pub struct DataDir {
     pub root: PathBuf,
+}
+
+/// Held by the one process that serves a data dir's SQLite database; the
+/// operating system releases it when that process exits, however it exits.
+pub struct ServeLock {
+    _file: fs::File,
 }
 
 /// Secrets loaded from the data dir.
@@ -60,6 +67,54 @@ impl DataDir {
 
     pub fn tls_key_path(&self) -> PathBuf {
         self.root.join("tls").join("key.pem")
+    }
+
+    pub fn serve_lock_path(&self) -> PathBuf {
+        self.root.join("serve.lock")
+    }
+
+    /// Claims the data dir for one serving process, without waiting.
+    ///
+    /// On SQLite one process must own the database: the posting path keeps
+    /// consent rows in memory and drops them when this process commits a
+    /// change, and live delivery reaches only this process's sockets. A
+    /// second `renraku serve` on the same dir is refused here, with the
+    /// first one's pid. (Several nodes share a PostgreSQL database instead.)
+    pub fn lock_for_serving(&self) -> anyhow::Result<ServeLock> {
+        let path = self.serve_lock_path();
+        let mut file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .mode(0o600)
+            .open(&path)
+            .with_context(|| format!("opening {}", path.display()))?;
+        match file.try_lock() {
+            Ok(()) => {}
+            Err(fs::TryLockError::WouldBlock) => {
+                let holder = fs::read_to_string(&path).unwrap_or_default();
+                let holder = holder.trim();
+                let who = if !holder.is_empty() && holder.bytes().all(|b| b.is_ascii_digit()) {
+                    format!(" (pid {holder})")
+                } else {
+                    String::new()
+                };
+                bail!(
+                    "another renraku server{who} is serving {}: only one process may serve a \
+                     SQLite data dir; stop it first, or use PostgreSQL (--database-url) for \
+                     several nodes",
+                    self.root.display()
+                );
+            }
+            Err(fs::TryLockError::Error(e)) => {
+                return Err(e).with_context(|| format!("locking {}", path.display()));
+            }
+        }
+        file.set_len(0)
+            .and_then(|()| writeln!(file, "{}", std::process::id()))
+            .with_context(|| format!("writing {}", path.display()))?;
+        Ok(ServeLock { _file: file })
     }
 
     pub fn is_initialised(&self) -> bool {

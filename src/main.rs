@@ -5,7 +5,7 @@ use anyhow::Context;
 use clap::Parser;
 use renraku::app::{open_core, App};
 use renraku::config::{AdminCommand, Cli, Command, CreateAdminArgs, DataArgs, ServeArgs};
-use renraku::datadir::DataDir;
+use renraku::datadir::{DataDir, ServeLock};
 use renraku::domain::NewAccount;
 use renraku::store::Store;
 use std::io::Write;
@@ -98,8 +98,21 @@ async fn create_admin(args: CreateAdminArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// `serve` and `demo` on SQLite hold the data dir's lock until they exit.
+fn lock_for_serving(args: &ServeArgs) -> anyhow::Result<Option<ServeLock>> {
+    if args.data.database_url().is_some() {
+        return Ok(None);
+    }
+    let dir = DataDir::new(&args.data.data_dir);
+    if !dir.is_initialised() {
+        return Ok(None); // open_core refuses it with the way out
+    }
+    dir.lock_for_serving().map(Some)
+}
+
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let shutdown = shutdown_signal();
+    let _lock = lock_for_serving(&args)?;
     let core = open_core(&args).await?;
     start(args, core, shutdown).await
 }
@@ -109,6 +122,7 @@ async fn demo(args: ServeArgs) -> anyhow::Result<()> {
     DataDir::new(&args.data.data_dir)
         .init()
         .context("preparing the data dir")?;
+    let _lock = lock_for_serving(&args)?;
     let core = open_core(&args).await?;
     if renraku::demo::load(&core).await? {
         println!("loaded the demo dataset; every demo password is `renraku-demo`");

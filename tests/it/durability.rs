@@ -329,3 +329,84 @@ async fn postgres_without_synchronous_commit_is_refused() {
         "the refusal must say why: {stderr}"
     );
 }
+
+/// SQLite only: one process owns the database (the posting path keeps
+/// consent rows in memory and drops them on its own commits; live delivery
+/// reaches only its own sockets). A second `serve` or `demo` on the same
+/// data dir is refused, naming the first one's pid; the first keeps
+/// serving; `admin create-admin` still works beside it; and once the first
+/// has stopped, the dir serves again. (On PostgreSQL several nodes share a
+/// database: `cluster.rs`.)
+#[tokio::test]
+async fn a_second_server_on_the_same_sqlite_data_dir_is_refused() {
+    let mut server = Server::demo().await;
+    if server.database_url.is_some() {
+        return; // PostgreSQL run: several nodes per database are the design
+    }
+    let first = server.login("guardian.sato").await;
+    for cmd in ["serve", "demo"] {
+        let out = tokio::process::Command::new(crate::helpers::bin())
+            .arg(cmd)
+            .arg("--data-dir")
+            .arg(&server.dir)
+            .arg("--listen")
+            .arg("127.0.0.1:0")
+            .env_remove("DATABASE_URL")
+            .env_remove("RENRAKU_DATABASE_URL")
+            .output();
+        let out = tokio::time::timeout(Duration::from_secs(60), out)
+            .await
+            .expect("the second server must exit, not serve")
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{cmd}: a second server started");
+        assert!(
+            !stdout.contains("listening"),
+            "{cmd}: it listened: {stdout}"
+        );
+        let expected = format!("another renraku server (pid {}) is serving", server.pid());
+        assert!(
+            stderr.contains(&expected),
+            "{cmd}: the refusal must say who holds the dir: {stderr}"
+        );
+    }
+
+    // The admin CLI is not a server: it may add an account meanwhile.
+    server.registry.add("password", "second-admin-password");
+    let out = tokio::process::Command::new(crate::helpers::bin())
+        .args([
+            "admin",
+            "create-admin",
+            "--login",
+            "second.admin",
+            "--data-dir",
+        ])
+        .arg(&server.dir)
+        .env("RENRAKU_ADMIN_PASSWORD", "second-admin-password")
+        .env_remove("DATABASE_URL")
+        .env_remove("RENRAKU_DATABASE_URL")
+        .output()
+        .await
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "create-admin beside a server: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    // The first server was not disturbed, and sees the new account.
+    let (st, me) = first.get("/api/v1/me").await;
+    assert_eq!(st, 200, "{me}");
+    let admin = server
+        .api()
+        .login_with("second.admin", "second-admin-password", None)
+        .await;
+    assert_eq!(admin.account["kind"], "admin", "{}", admin.account);
+
+    // Stopped, it leaves the dir free for the next server.
+    assert!(server.terminate().await.success());
+    server.restart().await;
+    server.login("guardian.sato").await;
+    server.check_logs();
+}

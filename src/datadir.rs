@@ -93,13 +93,11 @@ impl DataDir {
         match file.try_lock() {
             Ok(()) => {}
             Err(fs::TryLockError::WouldBlock) => {
-                let holder = fs::read_to_string(&path).unwrap_or_default();
-                let holder = holder.trim();
-                let who = if !holder.is_empty() && holder.bytes().all(|b| b.is_ascii_digit()) {
-                    format!(" (pid {holder})")
-                } else {
-                    String::new()
-                };
+                let who = fs::read_to_string(&path)
+                    .ok()
+                    .and_then(|text| text.trim().parse::<u32>().ok())
+                    .map(|pid| format!(" (pid {pid})"))
+                    .unwrap_or_default();
                 bail!(
                     "another renraku server{who} is serving {}: only one process may serve a \
                      SQLite data dir; stop it first, or use PostgreSQL (--database-url) for \

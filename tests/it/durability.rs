@@ -345,26 +345,7 @@ async fn a_second_server_on_the_same_sqlite_data_dir_is_refused() {
     }
     let first = server.login("guardian.sato").await;
     for cmd in ["serve", "demo"] {
-        let out = tokio::process::Command::new(crate::helpers::bin())
-            .arg(cmd)
-            .arg("--data-dir")
-            .arg(&server.dir)
-            .arg("--listen")
-            .arg("127.0.0.1:0")
-            .env_remove("DATABASE_URL")
-            .env_remove("RENRAKU_DATABASE_URL")
-            .output();
-        let out = tokio::time::timeout(Duration::from_secs(60), out)
-            .await
-            .expect("the second server must exit, not serve")
-            .unwrap();
-        let stdout = String::from_utf8_lossy(&out.stdout);
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert!(!out.status.success(), "{cmd}: a second server started");
-        assert!(
-            !stdout.contains("listening"),
-            "{cmd}: it listened: {stdout}"
-        );
+        let stderr = refused(cmd, &server.dir, &[], "a second server started").await;
         let expected = format!("another renraku server (pid {}) is serving", server.pid());
         assert!(
             stderr.contains(&expected),

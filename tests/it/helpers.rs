@@ -141,26 +141,39 @@ pub async fn fresh_database(base: &str) -> String {
 /// start (within 60 s); returns its stderr.
 pub async fn demo_refused(database_url: &str) -> String {
     let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let extra = ["--database-url", database_url];
+    refused(
+        "demo",
+        &data,
+        &extra,
+        "it started on a non-durable database",
+    )
+    .await
+}
+
+/// Runs `renraku CMD --data-dir DIR --listen 127.0.0.1:0 EXTRA` (with no
+/// database URL from the environment), expecting it to exit unsuccessfully
+/// within 60 s without listening; returns its stderr.
+pub async fn refused(cmd: &str, data_dir: &std::path::Path, extra: &[&str], why: &str) -> String {
     let out = tokio::process::Command::new(bin())
-        .arg("demo")
+        .arg(cmd)
         .arg("--data-dir")
-        .arg(tmp.path().join("data"))
+        .arg(data_dir)
         .arg("--listen")
         .arg("127.0.0.1:0")
-        .arg("--database-url")
-        .arg(database_url)
+        .args(extra)
+        .env_remove("DATABASE_URL")
+        .env_remove("RENRAKU_DATABASE_URL")
         .output();
     let out = tokio::time::timeout(Duration::from_secs(60), out)
         .await
         .expect("renraku must exit, not serve")
         .unwrap();
-    assert!(
-        !out.status.success(),
-        "it started on a non-durable database"
-    );
+    assert!(!out.status.success(), "{cmd}: {why}");
     assert!(
         !String::from_utf8_lossy(&out.stdout).contains("listening"),
-        "it must not listen"
+        "{cmd}: it must not listen"
     );
     String::from_utf8_lossy(&out.stderr).into_owned()
 }

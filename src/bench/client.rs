@@ -4,6 +4,7 @@ use anyhow::{anyhow, bail, Context};
 use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{json, Value};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
@@ -67,15 +68,23 @@ impl rustls::client::danger::ServerCertVerifier for AcceptAnyCert {
     }
 }
 
+/// The server's nodes: HTTP calls go to the first; sockets are spread over
+/// all of them, round robin in the order they open.
 #[derive(Clone)]
 pub struct Client {
     http: reqwest::Client,
     tls: Arc<rustls::ClientConfig>,
-    base: String,
+    bases: Arc<[String]>,
+    next_node: Arc<AtomicUsize>,
+    /// Sockets opened on each node.
+    opened: Arc<[AtomicUsize]>,
 }
 
 impl Client {
-    pub fn new(base: &str, insecure: bool) -> anyhow::Result<Self> {
+    pub fn new(bases: &[String], insecure: bool) -> anyhow::Result<Self> {
+        if bases.is_empty() {
+            bail!("--url is required");
+        }
         let provider = Arc::new(rustls::crypto::ring::default_provider());
         let builder = rustls::ClientConfig::builder_with_provider(provider.clone())
             .with_safe_default_protocol_versions()?;
@@ -96,8 +105,21 @@ impl Client {
         Ok(Self {
             http,
             tls: Arc::new(tls),
-            base: base.trim_end_matches('/').to_owned(),
+            bases: bases
+                .iter()
+                .map(|b| b.trim_end_matches('/').to_owned())
+                .collect(),
+            next_node: Arc::new(AtomicUsize::new(0)),
+            opened: bases.iter().map(|_| AtomicUsize::new(0)).collect(),
         })
+    }
+
+    /// How many sockets were opened on each node (`--url` order).
+    pub fn sockets_per_node(&self) -> Vec<usize> {
+        self.opened
+            .iter()
+            .map(|n| n.load(Ordering::Relaxed))
+            .collect()
     }
 
     /// A JSON request; non-2xx answers are errors that carry the server's code.
@@ -108,7 +130,9 @@ impl Client {
         token: Option<&str>,
         body: Option<Value>,
     ) -> anyhow::Result<Value> {
-        let mut req = self.http.request(method, format!("{}{path}", self.base));
+        let mut req = self
+            .http
+            .request(method, format!("{}{path}", self.bases[0]));
         if let Some(t) = token {
             req = req.bearer_auth(t);
         }
@@ -149,7 +173,9 @@ impl Client {
 
     /// An authenticated socket (after `ready`).
     pub async fn socket(&self, token: &str) -> anyhow::Result<(WsSink, WsRead)> {
-        let url = format!("{}/api/v1/ws", self.base.replacen("http", "ws", 1));
+        let node = self.next_node.fetch_add(1, Ordering::Relaxed) % self.bases.len();
+        self.opened[node].fetch_add(1, Ordering::Relaxed);
+        let url = format!("{}/api/v1/ws", self.bases[node].replacen("http", "ws", 1));
         let connector = tokio_tungstenite::Connector::Rustls(self.tls.clone());
         // tungstenite's default 128 KiB read buffer is zero-filled on first
         // read: 10,000 sockets would cost the bench 1.25 GiB on the cores

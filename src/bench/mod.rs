@@ -32,9 +32,11 @@ const WORKLOADS: &[&str] = &["fanout-small", "fanout-wide", "connections", "aler
 
 #[derive(Args, Debug, Clone)]
 pub struct BenchArgs {
-    /// Server base URL, e.g. https://127.0.0.1:8443
-    #[arg(long)]
-    pub url: String,
+    /// Server base URL, e.g. https://127.0.0.1:8443. Repeat it for the nodes
+    /// of one PostgreSQL-backed server: set-up and alert raises go to the
+    /// first, sockets are spread over all of them (round robin).
+    #[arg(long, required = true)]
+    pub url: Vec<String>,
     #[arg(long)]
     pub admin_login: String,
     #[arg(long, env = "RENRAKU_BENCH_ADMIN_PASSWORD", hide_env_values = true)]
@@ -50,7 +52,8 @@ pub struct BenchArgs {
     /// Accept the server's self-signed certificate.
     #[arg(long)]
     pub insecure_tls: bool,
-    /// Server pid, to report its RSS (idle and peak).
+    /// Server pid, to report its RSS (idle and peak); with several --url,
+    /// the first node's.
     #[arg(long)]
     pub server_pid: Option<u32>,
     /// Number of children (default by workload: 20, 5, 1000; alerts: 1000,
@@ -114,13 +117,20 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         .login(&args.admin_login, &args.admin_password)
         .await
         .context("admin login")?;
-    let report = match args.workload.as_str() {
+    let mut report = match args.workload.as_str() {
         "fanout-small" => fanout::run(&args, &client, &admin, 20, 5).await?,
         "fanout-wide" => fanout::run(&args, &client, &admin, 5, 20).await?,
         "connections" => connections::run(&args, &client, &admin).await?,
         "alerts" => alerts::run(&args, &client, &admin).await?,
         other => bail!("unknown workload {other:?}"),
     };
+    report::merge(
+        &mut report,
+        serde_json::json!({
+            "nodes": args.url.len(),
+            "sockets_per_node": client.sockets_per_node(),
+        }),
+    );
     report::print_table(&report);
     let text = serde_json::to_string_pretty(&report)?;
     println!("{text}");

@@ -5,7 +5,7 @@
 #   . scripts/lib/pg.sh
 #   pg_start            # installs PostgreSQL (apt-get) when it is missing
 #   trap pg_stop EXIT
-#   ... "$PG_URL" (postgres://renraku@127.0.0.1:PORT), "$PG_DATA" ...
+#   ... "$PG_URL" (postgres://renraku@127.0.0.1:$PG_PORT), "$PG_DATA" ...
 #
 # Durability stays at PostgreSQL's defaults (fsync, synchronous_commit and
 # full_page_writes on), which renraku requires.
@@ -22,13 +22,12 @@ pg_start() {
   PG_ROOT=$(mktemp -d /tmp/renraku-pg.XXXXXX)
   PG_DATA="$PG_ROOT/data"
   if [ "$(id -u)" = 0 ]; then chown postgres "$PG_ROOT"; fi
-  local port
-  port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-  printf '\n==> %s\n' "starting a throwaway PostgreSQL on 127.0.0.1:$port"
+  PG_PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  printf '\n==> %s\n' "starting a throwaway PostgreSQL on 127.0.0.1:$PG_PORT"
   pg_as_owner "$PG_BIN/initdb" -D "$PG_DATA" -U renraku --auth=trust -E UTF8 >/dev/null
   pg_as_owner "$PG_BIN/pg_ctl" -D "$PG_DATA" -l "$PG_ROOT/server.log" -w \
-    -o "-p $port -k $PG_ROOT -c listen_addresses=127.0.0.1 -c max_connections=300" start >/dev/null
-  PG_URL="postgres://renraku@127.0.0.1:$port"
+    -o "-p $PG_PORT -k $PG_ROOT -c listen_addresses=127.0.0.1 -c max_connections=300" start >/dev/null
+  PG_URL="postgres://renraku@127.0.0.1:$PG_PORT"
 }
 
 # Runs a command as the cluster's owner (postgres when we are root, which
@@ -40,7 +39,7 @@ pg_as_owner() {
 # Creates an empty database in the cluster and prints its URL.
 pg_create_db() {
   local name="$1"
-  pg_as_owner "$PG_BIN/createdb" -h 127.0.0.1 -p "${PG_URL##*:}" -U renraku "$name"
+  pg_as_owner "$PG_BIN/createdb" -h 127.0.0.1 -p "$PG_PORT" -U renraku "$name"
   printf '%s/%s\n' "$PG_URL" "$name"
 }
 

@@ -308,6 +308,8 @@ fn pool_options(backend: Backend, max: u32, writer: bool) -> AnyPoolOptions {
 /// Ends when the store is closed.
 async fn checkpoint_loop(read: Read, write: Slot, taken: Arc<AtomicU64>) {
     let (mut seen, mut last) = (0, tokio::time::Instant::now());
+    // `user_version` as first read; only `restart_wal` writes it.
+    let mut version = None;
     loop {
         tokio::time::sleep(CHECKPOINT_EVERY).await;
         // Every round under load; after a few writes, every few rounds;
@@ -336,7 +338,7 @@ async fn checkpoint_loop(read: Read, write: Slot, taken: Arc<AtomicU64>) {
             let mut guard = write.lock().await;
             let Some(w) = guard.as_mut() else { return };
             match checkpoint(w).await {
-                Ok(wal) if wal.all_copied() => restart_wal(w).await,
+                Ok(wal) if wal.all_copied() => restart_wal(w, &mut version).await,
                 Ok(_) => {}
                 Err(e) => {
                     tracing::warn!(error = %e, "WAL checkpoint on the write connection failed")
@@ -347,7 +349,7 @@ async fn checkpoint_loop(read: Read, write: Slot, taken: Arc<AtomicU64>) {
             // does it now, between posts.
             if let Ok(mut guard) = write.try_lock() {
                 let Some(w) = guard.as_mut() else { return };
-                restart_wal(w).await;
+                restart_wal(w, &mut version).await;
             }
         }
     }
@@ -383,14 +385,22 @@ async fn checkpoint(conn: &mut AnyConnection) -> StoreResult<Wal> {
 /// The smallest write there is, so that SQLite starts the fully copied WAL
 /// over now (new header, fsynced) rather than in the next post's commit:
 /// it rewrites the database header's `user_version` with its own value
-/// (Renraku does not use it; migrations are in `_sqlx_migrations`).
-async fn restart_wal(conn: &mut AnyConnection) {
+/// (Renraku does not use it; migrations are in `_sqlx_migrations`), read
+/// once into `version`.
+async fn restart_wal(conn: &mut AnyConnection, version: &mut Option<i64>) {
     let rewrite = async {
-        let version: i64 = sqlx::query("pragma user_version")
-            .fetch_one(&mut *conn)
-            .await?
-            .try_get(0)?;
-        conn.execute(format!("pragma user_version = {version}").as_str())
+        let v = match *version {
+            Some(v) => v,
+            None => {
+                let v: i64 = sqlx::query("pragma user_version")
+                    .fetch_one(&mut *conn)
+                    .await?
+                    .try_get(0)?;
+                *version = Some(v);
+                v
+            }
+        };
+        conn.execute(format!("pragma user_version = {v}").as_str())
             .await?;
         StoreResult::Ok(())
     };

@@ -13,9 +13,9 @@ use std::time::Duration;
 use crate::auth::throttle::Throttle;
 use crate::config::ServeArgs;
 use crate::datadir::DataDir;
+use crate::domain::live::close;
 use crate::domain::{Core, Settings};
 use crate::http::{self, AppState};
-use crate::hub::close;
 use crate::store::Store;
 
 pub struct App {
@@ -131,10 +131,10 @@ impl App {
             shutdown.await;
             stop.cancel();
             tracing::info!("shutting down");
-            core.hub.close_all(close::GOING_AWAY);
+            core.close_all_sockets(close::GOING_AWAY);
             // Give sockets a moment to send their 1001 close frames.
             let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
-            while core.hub.connection_count() > 0 && tokio::time::Instant::now() < deadline {
+            while core.open_sockets() > 0 && tokio::time::Instant::now() < deadline {
                 tokio::time::sleep(Duration::from_millis(20)).await;
             }
             h.graceful_shutdown(Some(Duration::from_secs(10)));
@@ -159,7 +159,7 @@ impl App {
         }
         let _ = escalation.await;
         let _ = cluster.await;
-        self.core.store.close().await;
+        self.core.close().await;
         Ok(())
     }
 }

@@ -26,7 +26,7 @@ pub enum Command {
     /// Initialise a data dir: keys, TLS pair, database.
     Init(DataArgs),
     /// Load generator: measures a running server over the real protocol.
-    Bench(crate::bench::BenchArgs),
+    Bench(BenchArgs),
     /// Administration of a data dir.
     Admin {
         #[command(subcommand)]
@@ -173,4 +173,68 @@ impl ServeArgs {
             vapid_subject: "mailto:renraku-admin@localhost".into(),
         }
     }
+}
+
+/// `renraku bench`: the load generator's flags (it lives in `bench`).
+#[derive(Args, Debug, Clone)]
+pub struct BenchArgs {
+    /// Server base URL, e.g. https://127.0.0.1:8443. Repeat it for the nodes
+    /// of one PostgreSQL-backed server: set-up and alert raises go to the
+    /// first, sockets are spread over all of them (round robin).
+    #[arg(long, required = true)]
+    pub url: Vec<String>,
+    #[arg(long)]
+    pub admin_login: String,
+    #[arg(long, env = "RENRAKU_BENCH_ADMIN_PASSWORD", hide_env_values = true)]
+    pub admin_password: String,
+    /// fanout-small (20 children × 5 members), fanout-wide (5 × 20),
+    /// connections (10,000 idle subscribed sockets, then --rate posts/s for
+    /// --duration s) or alerts (one alert per child to its online contact).
+    #[arg(long, default_value = "fanout-small")]
+    pub workload: String,
+    /// Write the JSON report here too.
+    #[arg(long)]
+    pub json: Option<PathBuf>,
+    /// Accept the server's self-signed certificate.
+    #[arg(long)]
+    pub insecure_tls: bool,
+    /// Server pid, to report its RSS (idle and peak); with several --url,
+    /// the first node's.
+    #[arg(long)]
+    pub server_pid: Option<u32>,
+    /// Number of children (default by workload: 20, 5, 1000; alerts: 1000,
+    /// one contact and one alert each).
+    #[arg(long)]
+    pub children: Option<usize>,
+    /// Members per child (fan-out: 5 or 20, each its own account;
+    /// connections: 5 from the account pool, sharing the child's sockets).
+    #[arg(long)]
+    pub members: Option<usize>,
+    /// Posts in all (fan-out workloads).
+    #[arg(long, default_value_t = 2000)]
+    pub posts: usize,
+    /// Concurrent posters, each waiting for its acknowledgement (default 10
+    /// for fan-out, 50 for connections); alerts: raises in flight (default 50).
+    #[arg(long)]
+    pub posters: Option<usize>,
+    /// Total posts per second (fan-out default: as fast as acknowledgements
+    /// allow; connections default: 1000).
+    #[arg(long)]
+    pub rate: Option<f64>,
+    /// Authenticated subscribed sockets in all (connections; default 10000),
+    /// spread evenly over the children.
+    #[arg(long)]
+    pub connections: Option<usize>,
+    /// Seconds of posting at --rate (connections).
+    #[arg(long, default_value_t = 30.0)]
+    pub duration: f64,
+    /// Professional accounts in the pool the members or contacts are drawn
+    /// from (connections, alerts; default 100): creating an account costs
+    /// the server two password hashes, so they are shared between children.
+    #[arg(long)]
+    pub accounts: Option<usize>,
+    /// Guardian accounts in the pool (connections, alerts); child c's
+    /// guardian is guardians[c % G].
+    #[arg(long, default_value_t = 20)]
+    pub guardians: usize,
 }

@@ -6,6 +6,7 @@
 use crate::error::{Error, Result};
 use crate::ids::{AccountId, ChildId, Timestamp};
 use crate::store::{MemberRow, Name, Visibility};
+use crate::vocab::{Role, Status};
 
 /// The consent categories, in bit order.
 pub const CATEGORIES: [&str; 7] = [
@@ -51,26 +52,60 @@ pub fn category_names(mask: i64) -> Vec<&'static str> {
 }
 
 /// A membership's status as of now: `active` past `expires_at` is `expired`.
-pub fn effective_status(status: &str, expires_at: Option<i64>, now: Timestamp) -> &str {
+pub fn effective_status(status: Status, expires_at: Option<i64>, now: Timestamp) -> Status {
     match (status, expires_at) {
-        ("active", Some(exp)) if exp <= now.millis() => "expired",
+        (Status::Active, Some(exp)) if exp <= now.millis() => Status::Expired,
         (s, _) => s,
     }
 }
 
-/// Proof that `account` is an active member of `child` right now.
+/// Whether a stored membership is active now.
+pub fn is_active(row: &MemberRow, now: Timestamp) -> bool {
+    effective_status(row.status, row.expires_at, now) == Status::Active
+}
+
+/// Proof that `account` is an active member of `child` right now. Its
+/// fields are private: only a check makes one, and only this module's
+/// rules read it.
 #[derive(Clone, Debug)]
 pub struct Member {
-    pub child: ChildId,
-    pub account: AccountId,
-    pub role: String,
-    pub categories: i64,
-    pub can_post: bool,
-    pub history_from: Option<i64>,
-    pub expires_at: Option<i64>,
-    pub last_read_seq: i64,
+    child: ChildId,
+    account: AccountId,
+    role: Role,
+    categories: i64,
+    can_post: bool,
+    history_from: Option<i64>,
+    expires_at: Option<i64>,
+    last_read_seq: i64,
     /// The member's display name as stored (authors of posts).
-    pub name: Name,
+    name: Name,
+}
+
+/// Proof that a member may post in one category of one child now: what
+/// appending an entry requires.
+#[derive(Debug)]
+pub struct PostRight<'a> {
+    member: &'a Member,
+    category: i64,
+}
+
+impl PostRight<'_> {
+    pub fn child(&self) -> ChildId {
+        self.member.child
+    }
+
+    pub fn author(&self) -> AccountId {
+        self.member.account
+    }
+
+    /// The author's display name as stored.
+    pub fn author_name(&self) -> &Name {
+        &self.member.name
+    }
+
+    pub fn category(&self) -> i64 {
+        self.category
+    }
 }
 
 impl Member {
@@ -78,7 +113,7 @@ impl Member {
     /// that is not active (requested, revoked, expired).
     pub fn check(row: Option<MemberRow>, now: Timestamp) -> Result<Self> {
         let row = row.ok_or(Error::NotFound)?;
-        if effective_status(&row.status, row.expires_at, now) != "active" {
+        if !is_active(&row, now) {
             return Err(Error::forbidden("your access to this notebook has ended"));
         }
         Ok(Self {
@@ -94,6 +129,41 @@ impl Member {
         })
     }
 
+    pub fn child(&self) -> ChildId {
+        self.child
+    }
+
+    pub fn account(&self) -> AccountId {
+        self.account
+    }
+
+    pub fn role(&self) -> Role {
+        self.role
+    }
+
+    pub fn expires_at(&self) -> Option<i64> {
+        self.expires_at
+    }
+
+    /// The read position when the membership was checked.
+    pub fn last_read_seq(&self) -> i64 {
+        self.last_read_seq
+    }
+
+    /// A consent change (sent to open sockets) applied to a live subscription.
+    pub fn update(
+        &mut self,
+        categories: i64,
+        can_post: bool,
+        history_from: Option<i64>,
+        expires_at: Option<i64>,
+    ) {
+        self.categories = categories;
+        self.can_post = can_post;
+        self.history_from = history_from;
+        self.expires_at = expires_at;
+    }
+
     pub fn visibility(&self) -> Visibility {
         Visibility {
             categories: self.categories,
@@ -102,7 +172,7 @@ impl Member {
     }
 
     pub fn is_guardian(&self) -> bool {
-        self.role == "guardian"
+        self.role == Role::Guardian
     }
 
     /// Guardians manage consent. (Consent passes to the youth later: not yet modelled.)
@@ -116,15 +186,27 @@ impl Member {
 
     /// Guardians and the youth see the access log.
     pub fn require_family(&self) -> Result<()> {
-        if self.role == "guardian" || self.role == "youth" {
+        if matches!(self.role, Role::Guardian | Role::Youth) {
             Ok(())
         } else {
             Err(Error::forbidden("only the family may see the access log"))
         }
     }
 
+    /// Guardians, and members who see `medical`, edit the emergency card.
+    pub fn require_card_editor(&self) -> Result<()> {
+        let medical = category_bit("medical").unwrap_or(0);
+        if self.is_guardian() || self.categories & medical != 0 {
+            Ok(())
+        } else {
+            Err(Error::forbidden(
+                "only a guardian or a medical member may edit the card",
+            ))
+        }
+    }
+
     /// The capability to post in `category`.
-    pub fn require_post(&self, category: i64) -> Result<()> {
+    pub fn require_post(&self, category: i64) -> Result<PostRight<'_>> {
         if !self.can_post {
             return Err(Error::forbidden(
                 "you may read but not post in this notebook",
@@ -135,7 +217,10 @@ impl Member {
                 "your consent does not cover this category",
             ));
         }
-        Ok(())
+        Ok(PostRight {
+            member: self,
+            category,
+        })
     }
 
     /// Whether an entry of `category` created at `created_at` is visible now.
@@ -161,8 +246,17 @@ mod tests {
     #[test]
     fn expiry_without_a_job() {
         let now = Timestamp(10_000);
-        assert_eq!(effective_status("active", Some(9_999), now), "expired");
-        assert_eq!(effective_status("active", Some(10_001), now), "active");
-        assert_eq!(effective_status("revoked", Some(1), now), "revoked");
+        assert_eq!(
+            effective_status(Status::Active, Some(9_999), now),
+            Status::Expired
+        );
+        assert_eq!(
+            effective_status(Status::Active, Some(10_001), now),
+            Status::Active
+        );
+        assert_eq!(
+            effective_status(Status::Revoked, Some(1), now),
+            Status::Revoked
+        );
     }
 }

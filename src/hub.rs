@@ -7,48 +7,27 @@
 //! once; each connection filters by its own current consent. Membership and
 //! session events travel the same queue, so they are ordered with entries.
 
+use serde_json::value::RawValue;
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU16, Ordering};
-use std::sync::{Arc, Mutex};
-use tokio::sync::mpsc;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use tokio::sync::{mpsc, Notify};
 use tokio_util::sync::CancellationToken;
 
 use crate::ids::{AccountId, ChildId, ConnId, Seq, SessionId};
+use crate::vocab::Status;
 
-/// An entry as it goes live: the facts consent is checked on, and the frame.
+/// An entry as it goes live: the facts consent is checked on, and its
+/// frame (built once by the domain, for every subscriber).
 pub struct LiveEntry {
     pub child_id: ChildId,
     pub seq: Seq,
     pub category: i64,
     pub created_at: i64,
-    /// `{"type":"entry","entry":...}`, serialized once for every subscriber.
+    /// The `entry` frame's text.
     pub frame: String,
-}
-
-const ENTRY_FRAME_START: &str = r#"{"type":"entry","entry":"#;
-
-impl LiveEntry {
-    /// Wraps the entry's JSON (serialized once) in its frame.
-    pub fn new(child_id: ChildId, seq: Seq, category: i64, created_at: i64, json: &str) -> Self {
-        let mut frame = String::with_capacity(ENTRY_FRAME_START.len() + json.len() + 1);
-        frame.push_str(ENTRY_FRAME_START);
-        frame.push_str(json);
-        frame.push('}');
-        Self {
-            child_id,
-            seq,
-            category,
-            created_at,
-            frame,
-        }
-    }
-
-    /// The entry's JSON inside the frame (for the author's `posted`).
-    pub fn entry_json(&self) -> &str {
-        self.frame
-            .get(ENTRY_FRAME_START.len()..self.frame.len().saturating_sub(1))
-            .unwrap_or("null")
-    }
+    /// The entry's JSON alone (for the author's `posted`).
+    pub entry: Box<RawValue>,
 }
 
 /// A member's consent as it now stands (sent to that member's connections).
@@ -56,7 +35,7 @@ impl LiveEntry {
 pub struct MemberState {
     pub child_id: ChildId,
     pub account_id: AccountId,
-    pub status: String,
+    pub status: Status,
     pub categories: i64,
     pub can_post: bool,
     pub history_from: Option<i64>,
@@ -134,24 +113,17 @@ struct Inner {
     /// Last seq published per child with subscribers here: entries go out
     /// in seq order with no gap, whichever node committed them.
     published: HashMap<ChildId, Seq>,
+    /// Children whose next entry was not published for a gap before it,
+    /// until the cluster task takes them. A set of subscribed children, so
+    /// it is bounded by the subscriptions and a child is in it once.
+    gaps: HashSet<ChildId>,
 }
 
+#[derive(Default)]
 pub struct Hub {
     inner: Mutex<Inner>,
-    /// Children whose next entry was not published for a gap before it.
-    gaps: mpsc::UnboundedSender<ChildId>,
-    gap_rx: Mutex<Option<mpsc::UnboundedReceiver<ChildId>>>,
-}
-
-impl Default for Hub {
-    fn default() -> Self {
-        let (gaps, gap_rx) = mpsc::unbounded_channel();
-        Self {
-            inner: Mutex::new(Inner::default()),
-            gaps,
-            gap_rx: Mutex::new(Some(gap_rx)),
-        }
-    }
+    /// Wakes the cluster task when a gap is reported.
+    gap_reported: Notify,
 }
 
 /// Removes a connection and its subscriptions from the hub when dropped.
@@ -167,6 +139,15 @@ impl Drop for ConnGuard {
 }
 
 impl Hub {
+    /// The hub's maps. A poisoned lock is recovered, not propagated: every
+    /// section below is a few map operations with no await and no code that
+    /// panics by design, so a panic elsewhere on the thread cannot have left
+    /// them half-changed in a way worse than losing live delivery (clients
+    /// resume from their seq). One rule, here, for all of them.
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
     pub fn register(
         self: &Arc<Self>,
         account: AccountId,
@@ -176,18 +157,18 @@ impl Hub {
         let (tx, rx) = mpsc::channel(queue.max(1));
         let close = Arc::new(CloseSignal::default());
         let id = ConnId::new();
-        if let Ok(mut inner) = self.inner.lock() {
-            inner.conns.insert(
-                id,
-                Conn {
-                    account,
-                    session,
-                    tx,
-                    close: close.clone(),
-                },
-            );
-            inner.by_account.entry(account).or_default().insert(id);
-        }
+        let mut inner = self.lock();
+        inner.conns.insert(
+            id,
+            Conn {
+                account,
+                session,
+                tx,
+                close: close.clone(),
+            },
+        );
+        inner.by_account.entry(account).or_default().insert(id);
+        drop(inner);
         let guard = ConnGuard {
             hub: self.clone(),
             id,
@@ -196,9 +177,7 @@ impl Hub {
     }
 
     fn remove(&self, id: ConnId) {
-        let Ok(mut inner) = self.inner.lock() else {
-            return;
-        };
+        let mut inner = self.lock();
         if let Some(conn) = inner.conns.remove(&id) {
             if let Some(set) = inner.by_account.get_mut(&conn.account) {
                 set.remove(&id);
@@ -217,23 +196,22 @@ impl Hub {
         });
         for child in emptied {
             inner.published.remove(&child);
+            inner.gaps.remove(&child);
         }
     }
 
     pub fn subscribe(&self, conn: ConnId, child: ChildId) {
-        if let Ok(mut inner) = self.inner.lock() {
-            inner.by_child.entry(child).or_default().insert(conn);
-        }
+        self.lock().by_child.entry(child).or_default().insert(conn);
     }
 
     pub fn unsubscribe(&self, conn: ConnId, child: ChildId) {
-        if let Ok(mut inner) = self.inner.lock() {
-            if let Some(set) = inner.by_child.get_mut(&child) {
-                set.remove(&conn);
-                if set.is_empty() {
-                    inner.by_child.remove(&child);
-                    inner.published.remove(&child);
-                }
+        let mut inner = self.lock();
+        if let Some(set) = inner.by_child.get_mut(&child) {
+            set.remove(&conn);
+            if set.is_empty() {
+                inner.by_child.remove(&child);
+                inner.published.remove(&child);
+                inner.gaps.remove(&child);
             }
         }
     }
@@ -250,9 +228,7 @@ impl Hub {
     /// between have not been published yet: the child is reported as a gap
     /// (the caller catches up from the database) and false is returned.
     pub fn publish_entry(&self, entry: Arc<LiveEntry>) -> bool {
-        let Ok(mut inner) = self.inner.lock() else {
-            return false;
-        };
+        let mut inner = self.lock();
         let child = entry.child_id;
         if !inner.by_child.contains_key(&child) {
             return true; // nobody listens here; subscribers read backlogs
@@ -260,7 +236,9 @@ impl Hub {
         match inner.published.get(&child) {
             Some(&last) if entry.seq <= last => return true,
             Some(&last) if entry.seq > last + 1 => {
-                let _ = self.gaps.send(child);
+                if inner.gaps.insert(child) {
+                    self.gap_reported.notify_one();
+                }
                 return false;
             }
             _ => {}
@@ -276,43 +254,39 @@ impl Hub {
 
     /// The last seq published here for `child`, if it has subscribers and a known position.
     pub fn last_published(&self, child: ChildId) -> Option<Seq> {
-        self.inner.lock().ok()?.published.get(&child).copied()
+        self.lock().published.get(&child).copied()
     }
 
     /// A subscriber has read the backlog up to `seq`: if nothing was
     /// published for the child yet, live entries continue from there.
     pub fn note_backlog(&self, child: ChildId, seq: Seq) {
-        if let Ok(mut inner) = self.inner.lock() {
-            if inner.by_child.contains_key(&child) {
-                inner.published.entry(child).or_insert(seq);
-            }
+        let mut inner = self.lock();
+        if inner.by_child.contains_key(&child) {
+            inner.published.entry(child).or_insert(seq);
         }
     }
 
     pub fn has_subscribers(&self, child: ChildId) -> bool {
-        self.inner
-            .lock()
-            .map(|i| i.by_child.contains_key(&child))
-            .unwrap_or(false)
+        self.lock().by_child.contains_key(&child)
     }
 
     /// Children with subscribers on this node.
     pub fn subscribed_children(&self) -> Vec<ChildId> {
-        self.inner
-            .lock()
-            .map(|i| i.by_child.keys().copied().collect())
-            .unwrap_or_default()
+        self.lock().by_child.keys().copied().collect()
     }
 
-    /// The receiver of gap reports (taken once, by the cluster task).
-    pub fn take_gaps(&self) -> Option<mpsc::UnboundedReceiver<ChildId>> {
-        self.gap_rx.lock().ok()?.take()
+    /// Waits until a gap has been reported (a report made before the call counts).
+    pub async fn gap_reported(&self) {
+        self.gap_reported.notified().await;
+    }
+
+    /// The children reported as gaps since the last call (for the cluster task).
+    pub fn take_gaps(&self) -> Vec<ChildId> {
+        self.lock().gaps.drain().collect()
     }
 
     pub fn publish_receipt(&self, child_id: ChildId, account_id: AccountId, seq: Seq) {
-        let Ok(inner) = self.inner.lock() else {
-            return;
-        };
+        let inner = self.lock();
         for id in inner.by_child.get(&child_id).into_iter().flatten() {
             if let Some(conn) = inner.conns.get(id) {
                 Self::send(
@@ -330,9 +304,7 @@ impl Hub {
     /// Tells every connection of the member that its consent changed.
     pub fn publish_membership(&self, state: MemberState) {
         let state = Arc::new(state);
-        let Ok(inner) = self.inner.lock() else {
-            return;
-        };
+        let inner = self.lock();
         for id in inner
             .by_account
             .get(&state.account_id)
@@ -347,9 +319,7 @@ impl Hub {
 
     /// Sends a frame to every connection of `account`; false if it has none.
     pub fn send_to_account(&self, account: AccountId, frame: Arc<str>) -> bool {
-        let Ok(inner) = self.inner.lock() else {
-            return false;
-        };
+        let inner = self.lock();
         let mut any = false;
         for id in inner.by_account.get(&account).into_iter().flatten() {
             if let Some(conn) = inner.conns.get(id) {
@@ -361,26 +331,19 @@ impl Hub {
     }
 
     pub fn is_online(&self, account: AccountId) -> bool {
-        self.inner
-            .lock()
-            .map(|i| i.by_account.contains_key(&account))
-            .unwrap_or(false)
+        self.lock().by_account.contains_key(&account)
     }
 
     /// Closes every connection of a session (logout, revoked refresh chain).
     pub fn close_session(&self, session: SessionId, code: u16) {
-        let Ok(inner) = self.inner.lock() else {
-            return;
-        };
+        let inner = self.lock();
         for conn in inner.conns.values().filter(|c| c.session == session) {
             conn.close.close(code);
         }
     }
 
     pub fn close_all(&self, code: u16) {
-        let Ok(inner) = self.inner.lock() else {
-            return;
-        };
+        let inner = self.lock();
         for conn in inner.conns.values() {
             conn.close.close(code);
         }
@@ -388,16 +351,11 @@ impl Hub {
 
     /// Sessions with sockets on this node.
     pub fn sessions(&self) -> Vec<SessionId> {
-        self.inner
-            .lock()
-            .map(|i| {
-                let set: HashSet<SessionId> = i.conns.values().map(|c| c.session).collect();
-                set.into_iter().collect()
-            })
-            .unwrap_or_default()
+        let set: HashSet<SessionId> = self.lock().conns.values().map(|c| c.session).collect();
+        set.into_iter().collect()
     }
 
     pub fn connection_count(&self) -> usize {
-        self.inner.lock().map(|i| i.conns.len()).unwrap_or(0)
+        self.lock().conns.len()
     }
 }

@@ -2,26 +2,43 @@
 //!
 //! # Layout
 //!
-//! - `config`: command line and environment.
+//! - `config`: command line and environment (the load generator's flags too).
 //! - `ids`: newtype ids and timestamps.
+//! - `vocab`: the contract's closed vocabularies (account kinds, roles,
+//!   statuses, entry kinds) as enums, parsed from text at the boundary.
 //! - `error`: the domain error every layer returns.
 //! - `datadir`: the data directory: key files (permissions checked), TLS pair.
 //! - `crypto`: key ring (age-wrapped per-child data keys), sealing of rows; no I/O.
-//! - `store`: the only place with SQL (sqlx `Any`: SQLite and PostgreSQL); `batch`
-//!   commits many writes in one transaction with a fixed number of statements.
-//! - `auth`: passwords (argon2id), tokens (JWT HS256, pinned), sessions, TOTP, login throttling.
-//! - `consent`: membership rules turned into capabilities that prove a check was made.
-//! - `domain`: use cases (accounts, children, members, entries, access log, emergency,
-//!   the cluster task that applies other nodes' commits, the committer that
-//!   group-commits posts, new alerts and access-log records); take capabilities.
+//! - `store`: the only place with SQL (sqlx `Any`: SQLite and PostgreSQL);
+//!   `batch/` commits many writes in one transaction with a fixed number of
+//!   statements; `conn`, `wal` and `error` hold the connections, SQLite's
+//!   WAL policy and the store's error.
+//! - `auth`: primitives only: passwords (argon2id), tokens (JWT HS256,
+//!   pinned), TOTP, login throttling.
+//! - `consent`: membership rules turned into capabilities that prove a check
+//!   was made (`Member`, and `PostRight`, which appending an entry requires).
+//! - `domain`: use cases, as methods of `Core` (whose fields are private):
+//!   sessions, accounts, children, members, entries, access log,
+//!   `emergency/` (cards and contacts, alerts, escalation, push), the live
+//!   socket (`live`: subscriptions and the consent they were granted,
+//!   updated on every change), the server's WebSocket frames (`frames`, one
+//!   typed enum), the views clients get (`views`), the committer that
+//!   group-commits posts, alerts and access-log records, and the cluster task
+//!   that applies other nodes' commits; take capabilities.
 //! - `push`: Web Push sending (VAPID, aes128gcm) and the SSRF guard on endpoints.
-//! - `hub`: live fan-out: per-child subscribers, bounded per-connection queues, control events.
-//! - `http`: axum router, error table, extractors, one file per resource, the WebSocket.
+//! - `hub`: live fan-out: per-child subscribers, bounded per-connection
+//!   queues, control events; it carries frames, it does not build them.
+//! - `http`: axum router, error table, extractors, one file per resource;
+//!   `ws/`: the WebSocket handshake, client frames and the socket loop,
+//!   which drives `domain::live`.
 //! - `app`: composition root: build (open store, keys, bind) and run until shutdown.
 //! - `demo`: the demo dataset and its loader.
 //! - `bench`: the load generator (`renraku bench`), a client of the public protocol.
 //!
-//! Dependency direction: `http → domain → {consent, store, crypto, hub}`.
+//! Dependency direction: `http → domain → {consent, store, crypto, hub}`,
+//! with `auth`, `push`, `vocab`, `ids` and `error` below; `tests/layout.rs`
+//! holds the full table and checks it, and that no folder's files import
+//! each other in a cycle.
 
 pub mod app;
 pub mod auth;
@@ -38,3 +55,4 @@ pub mod hub;
 pub mod ids;
 pub mod push;
 pub mod store;
+pub mod vocab;

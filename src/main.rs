@@ -8,6 +8,7 @@ use renraku::config::{AdminCommand, Cli, Command, CreateAdminArgs, DataArgs, Ser
 use renraku::datadir::{DataDir, ServeLock};
 use renraku::domain::NewAccount;
 use renraku::store::Store;
+use renraku::vocab::AccountKind;
 use std::io::Write;
 
 /// mimalloc: per-thread free lists; glibc's malloc took about 7% of the
@@ -87,13 +88,13 @@ async fn create_admin(args: CreateAdminArgs) -> anyhow::Result<()> {
             login: args.login,
             password: args.password,
             display_name: args.display_name,
-            kind: "admin".into(),
+            kind: AccountKind::Admin.as_str().into(),
             profession: None,
             org_id: None,
         })
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))?;
-    core.store.close().await;
+    core.close().await;
     println!("created admin {} ({})", account.login, account.id);
     Ok(())
 }

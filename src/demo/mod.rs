@@ -30,7 +30,7 @@ struct Loader<'a> {
 
 /// Loads the demo into an empty database; false if it was not empty.
 pub async fn load(core: &Core) -> anyhow::Result<bool> {
-    if core.store.count_accounts().await? > 0 {
+    if !core.is_empty().await? {
         return Ok(false);
     }
     let mut orgs: HashMap<&str, OrgId> = HashMap::new();

@@ -7,8 +7,8 @@ use crate::auth::password;
 use crate::error::{Error, Result};
 use crate::ids::{AccountId, OrgId, Timestamp};
 use crate::store::{AccountRow, OrgRow, StoreError};
+use crate::vocab::AccountKind;
 
-pub const KINDS: [&str; 4] = ["professional", "guardian", "youth", "admin"];
 pub const PROFESSIONS: [&str; 15] = [
     "doctor",
     "nurse",
@@ -43,7 +43,7 @@ pub struct Account {
     pub id: AccountId,
     pub login: String,
     pub display_name: String,
-    pub kind: String,
+    pub kind: AccountKind,
     pub profession: Option<String>,
     pub org_id: Option<OrgId>,
 }
@@ -54,7 +54,7 @@ impl Account {
             id: a.id,
             login: a.login.clone(),
             display_name: core.name(a.id, &a.display_name),
-            kind: a.kind.clone(),
+            kind: a.kind,
             profession: a.profession.clone(),
             org_id: a.org_id,
         }
@@ -163,12 +163,13 @@ impl Core {
     pub async fn insert_account(&self, new: NewAccount) -> Result<Account> {
         validate_login(&new.login)?;
         require_text("display_name", &new.display_name, 100)?;
-        if !KINDS.contains(&new.kind.as_str()) {
-            return Err(Error::bad_request("kind: unknown account kind"));
-        }
-        match (&new.kind[..], &new.profession) {
-            ("professional", Some(p)) if PROFESSIONS.contains(&p.as_str()) => {}
-            ("professional", _) => {
+        let kind: AccountKind = new
+            .kind
+            .parse()
+            .map_err(|_| Error::bad_request("kind: unknown account kind"))?;
+        match (kind, &new.profession) {
+            (AccountKind::Professional, Some(p)) if PROFESSIONS.contains(&p.as_str()) => {}
+            (AccountKind::Professional, _) => {
                 return Err(Error::bad_request(
                     "profession: required for a professional, one of the listed professions",
                 ))
@@ -191,8 +192,8 @@ impl Core {
             id,
             login: new.login,
             password_hash: password::hash(new.password).await?,
-            display_name: self.seal_name(id, &new.kind, &new.display_name)?,
-            kind: new.kind,
+            display_name: self.seal_name(id, kind, &new.display_name)?,
+            kind,
             profession: new.profession,
             org_id: new.org_id,
             totp_secret: None,
@@ -211,7 +212,7 @@ impl Core {
 
     /// `GET /accounts?query=`: professionals only, except for admins.
     pub async fn search_accounts(&self, who: &Principal, query: &str) -> Result<Vec<Account>> {
-        if who.kind == "youth" {
+        if who.kind == AccountKind::Youth {
             return Err(Error::forbidden(
                 "the directory is for professionals and guardians",
             ));

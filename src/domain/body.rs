@@ -7,6 +7,7 @@ use serde_json::Value;
 
 use crate::config::MAX_ENTRY_TEXT_CHARS;
 use crate::error::{Error, Result};
+use crate::vocab::EntryKind;
 
 #[derive(Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -98,12 +99,15 @@ pub fn validate_body(kind: &str, body: Value) -> Result<Value> {
             format!("body: text over {MAX_ENTRY_TEXT_CHARS} characters").into(),
         ));
     }
+    let kind: EntryKind = kind
+        .parse()
+        .map_err(|_| Error::bad_request("kind: unknown entry kind"))?;
     let canonical = match kind {
-        "note" => strict::<Note>(body)?,
-        "medication" => strict::<Medication>(body)?,
-        "plan" => strict::<Plan>(body)?,
-        "handover" => strict::<Handover>(body)?,
-        "vital" => {
+        EntryKind::Note => strict::<Note>(body)?,
+        EntryKind::Medication => strict::<Medication>(body)?,
+        EntryKind::Plan => strict::<Plan>(body)?,
+        EntryKind::Handover => strict::<Handover>(body)?,
+        EntryKind::Vital => {
             let v: Vital = serde_json::from_value(body)
                 .map_err(|e| Error::bad_request(format!("body: {e}")))?;
             if !v.value.is_finite() || v.measure.is_empty() || v.unit.is_empty() {
@@ -113,7 +117,7 @@ pub fn validate_body(kind: &str, body: Value) -> Result<Value> {
             }
             serde_json::to_value(v).map_err(Error::internal)?
         }
-        "attendance" => {
+        EntryKind::Attendance => {
             let a: Attendance = serde_json::from_value(body)
                 .map_err(|e| Error::bad_request(format!("body: {e}")))?;
             if !is_date(&a.date) {
@@ -126,7 +130,6 @@ pub fn validate_body(kind: &str, body: Value) -> Result<Value> {
             }
             serde_json::to_value(a).map_err(Error::internal)?
         }
-        _ => return Err(Error::bad_request("kind: unknown entry kind")),
     };
     Ok(canonical)
 }

@@ -10,6 +10,7 @@ use crate::crypto::{aad, DataKey};
 use crate::error::{Error, Result};
 use crate::ids::{AccountId, ChildId, Timestamp};
 use crate::store::{ChildRow, MemberWrite, NewAccess, StoreError};
+use crate::vocab::{AccountKind, Role, Status};
 
 const CREATOR_PROFESSIONS: [&str; 3] = [
     "support_coordinator",
@@ -53,7 +54,7 @@ pub struct Child {
 pub struct ChildSummary {
     pub id: ChildId,
     pub name: String,
-    pub role: String,
+    pub role: Role,
     pub unread: i64,
     pub last_seq: i64,
 }
@@ -82,7 +83,7 @@ impl Core {
     /// `POST /children`: admins and coordinating professions.
     pub async fn create_child(&self, who: &Principal, new: NewChild) -> Result<Child> {
         let allowed = who.is_admin()
-            || (who.kind == "professional"
+            || (who.kind == AccountKind::Professional
                 && who
                     .profession
                     .as_deref()
@@ -96,7 +97,7 @@ impl Core {
                 StoreError::NotFound => Error::bad_request("guardians: unknown account"),
                 other => other.into(),
             })?;
-            if acc.kind != "guardian" {
+            if acc.kind != AccountKind::Guardian {
                 return Err(Error::bad_request("guardians: account is not a guardian"));
             }
         }
@@ -124,8 +125,8 @@ impl Core {
             .map(|g| MemberWrite {
                 child_id: id,
                 account_id: *g,
-                role: "guardian".into(),
-                status: "active".into(),
+                role: Role::Guardian,
+                status: Status::Active,
                 categories: ALL_CATEGORIES,
                 can_post: true,
                 purpose: "保護者".into(),
@@ -172,12 +173,12 @@ impl Core {
             };
             let unread = self
                 .store
-                .count_visible_after(c.id, member.last_read_seq, member.visibility())
+                .count_visible_after(c.id, member.last_read_seq(), member.visibility())
                 .await?;
             out.push(ChildSummary {
                 id: c.id,
                 name: self.open_profile(&c)?.name,
-                role: member.role,
+                role: member.role(),
                 unread,
                 last_seq: c.last_seq,
             });

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use super::entries::live_entry;
+use super::frames::live_entry;
 use super::members::{state_of, write_of};
 use super::Core;
 use crate::consent::ALL_CATEGORIES;
@@ -25,21 +25,13 @@ async fn next<T>(rx: &mut Option<mpsc::Receiver<T>>) -> Option<T> {
     }
 }
 
-async fn next_gap(rx: &mut Option<mpsc::UnboundedReceiver<ChildId>>) -> Option<ChildId> {
-    match rx {
-        Some(rx) => rx.recv().await,
-        None => std::future::pending().await,
-    }
-}
-
 /// Runs until `stop`: gap repair always, cluster messages on PostgreSQL.
 pub async fn cluster_loop(core: Arc<Core>, stop: CancellationToken) {
-    let mut gaps = core.hub.take_gaps();
     let mut msgs = core.store.listen(stop.clone());
     loop {
         let result = tokio::select! {
             _ = stop.cancelled() => return,
-            Some(child) = next_gap(&mut gaps) => core.catch_up(child).await,
+            () = core.hub.gap_reported() => core.catch_up_gaps().await,
             Some(msg) = next(&mut msgs) => core.on_cluster(msg).await,
         };
         if let Err(e) = result {
@@ -108,6 +100,21 @@ impl Core {
             }
         }
         Ok(())
+    }
+
+    /// Repairs every reported gap; one child's failure does not drop the others.
+    async fn catch_up_gaps(&self) -> Result<()> {
+        let mut first_error = Ok(());
+        for child in self.hub.take_gaps() {
+            if let Err(e) = self.catch_up(child).await {
+                if first_error.is_ok() {
+                    first_error = Err(e);
+                } else {
+                    tracing::error!(error = %e, "gap repair");
+                }
+            }
+        }
+        first_error
     }
 
     /// Publishes what was committed after the last entry published here.

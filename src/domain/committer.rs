@@ -11,7 +11,8 @@
 use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot};
 
-use super::entries::{entry_of, live_entry, Sealed};
+use super::frames::live_entry;
+use super::views::{entry_of, Entry, Sealed};
 use crate::crypto::DataKey;
 use crate::error::{Error, Result};
 use crate::hub::{Hub, LiveEntry};
@@ -26,7 +27,7 @@ const QUEUE: usize = 4096;
 /// What the committer answers.
 pub(super) enum Committed {
     /// A new entry, already published.
-    Entry(Arc<LiveEntry>, Box<super::Entry>),
+    Entry(Arc<LiveEntry>, Box<Entry>),
     /// An earlier post with the same `client_id`: the stored row.
     Replay(Box<EntryRow>),
     Logged,

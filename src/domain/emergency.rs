@@ -20,6 +20,7 @@ use crate::error::{Error, Result};
 use crate::ids::{AccountId, AlertId, ChildId, Timestamp};
 use crate::push::Outcome;
 use crate::store::{AlertRow, MemberRow, NewAccess, Notified, PushSubRow, WriteOp};
+use crate::vocab::{AlertStatus, Role};
 
 /// One contact a step notifies, with its push subscriptions.
 type Planned = (Notified, Vec<PushSubRow>);
@@ -132,13 +133,9 @@ impl Core {
         child: ChildId,
         input: CardInput,
     ) -> Result<Card> {
-        let me = self.member(child, who.account).await?;
-        let medical = consent::category_bit("medical").unwrap_or(0);
-        if !me.is_guardian() && me.categories & medical == 0 {
-            return Err(Error::forbidden(
-                "only a guardian or a medical member may edit the card",
-            ));
-        }
+        self.member(child, who.account)
+            .await?
+            .require_card_editor()?;
         check_text("summary", &input.summary, 2000)?;
         check_text("hospital", &input.hospital, 500)?;
         check_text("notes", &input.notes, 5000)?;
@@ -265,10 +262,9 @@ impl Core {
     ) -> Result<Vec<(AccountId, i64)>> {
         let now = Timestamp::now();
         let active = |a: AccountId| {
-            members.iter().any(|m| {
-                m.account_id == a
-                    && consent::effective_status(&m.status, m.expires_at, now) == "active"
-            })
+            members
+                .iter()
+                .any(|m| m.account_id == a && consent::is_active(m, now))
         };
         let listed: Vec<(AccountId, i64)> = self
             .store
@@ -280,7 +276,7 @@ impl Core {
         if listed.is_empty() {
             return Ok(members
                 .iter()
-                .filter(|m| m.role == "guardian" && active(m.account_id))
+                .filter(|m| m.role == Role::Guardian && active(m.account_id))
                 .map(|m| (m.account_id, 1))
                 .collect());
         }
@@ -309,7 +305,7 @@ impl Core {
             raised_by: who.account,
             message: key.seal(&aad::alert(child, id), message.as_bytes())?,
             created_at: now.millis(),
-            status: "open".into(),
+            status: AlertStatus::Open.as_str().into(),
             step: 0,
             next_step_at: Some(now.millis()),
             acked_by: None,
@@ -383,7 +379,7 @@ impl Core {
             raised_by_name: name(row.raised_by)?,
             message,
             created_at: Timestamp(row.created_at),
-            status: "open".into(),
+            status: AlertStatus::Open.as_str().into(),
             acked_by: None,
             acked_by_name: None,
             acked_at: None,
@@ -396,7 +392,7 @@ impl Core {
         let Some(alert) = self.store.get_alert(id).await? else {
             return Ok(());
         };
-        if alert.status != "open" || alert.step != step {
+        if alert.status != AlertStatus::Open.as_str() || alert.step != step {
             return Ok(());
         }
         let (members, notified) = self.plan_step(alert.child_id, step).await?;
@@ -487,10 +483,9 @@ impl Core {
         let now = Timestamp::now();
         let frame: Arc<str> = json!({"type": "alert", "alert": view}).to_string().into();
         for account in &reached {
-            let active = members.iter().any(|m| {
-                m.account_id == *account
-                    && consent::effective_status(&m.status, m.expires_at, now) == "active"
-            });
+            let active = members
+                .iter()
+                .any(|m| m.account_id == *account && consent::is_active(m, now));
             if active {
                 self.hub.send_to_account(*account, frame.clone());
             }
@@ -507,17 +502,16 @@ impl Core {
         parties.extend(
             members
                 .iter()
-                .filter(|m| m.role == "guardian")
+                .filter(|m| m.role == Role::Guardian)
                 .map(|m| m.account_id),
         );
         let frame: Arc<str> = json!({"type": "alert_update", "alert": view})
             .to_string()
             .into();
         for account in parties.into_iter().filter(|a| !skip.contains(a)) {
-            let active = members.iter().any(|m| {
-                m.account_id == account
-                    && consent::effective_status(&m.status, m.expires_at, now) == "active"
-            });
+            let active = members
+                .iter()
+                .any(|m| m.account_id == account && consent::is_active(m, now));
             if active {
                 self.hub.send_to_account(account, frame.clone());
             }

@@ -3,12 +3,16 @@
 //! the access log that records every read and write.
 
 use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 use serde_json::Value;
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use super::committer::Committed;
+use super::frames::{entry_json, ServerFrame};
+use super::views::{entry_of, Entry, Sealed};
 use super::{validate_body, Core, Principal};
-use crate::consent::{category_bit, category_name, Member as Consent};
+use crate::consent::{category_bit, Member as Consent, PostRight};
 use crate::crypto::{aad, DataKey};
 use crate::error::{Error, Result};
 use crate::hub::LiveEntry;
@@ -16,24 +20,6 @@ use crate::ids::{AccountId, ChildId, EntryId, Seq, Timestamp};
 use crate::store::{EntryRow, NewAccess, NewEntry, WriteOp};
 
 const MAX_PAGE: i64 = 500;
-
-#[derive(Serialize, Clone, Debug)]
-pub struct Entry {
-    pub id: EntryId,
-    pub child_id: ChildId,
-    pub seq: Seq,
-    pub author_id: AccountId,
-    pub author_name: String,
-    pub category: &'static str,
-    pub kind: String,
-    pub body: Value,
-    pub created_at: Timestamp,
-    pub revision: i64,
-    pub supersedes: Option<EntryId>,
-    pub client_id: String,
-    /// Why this revision was made (null for a first revision).
-    pub reason: Option<String>,
-}
 
 #[derive(Serialize)]
 pub struct EntryPage {
@@ -70,20 +56,13 @@ pub struct AccessRecord {
     pub detail: String,
 }
 
-/// An entry about to be appended.
+/// An entry about to be appended (its child, author and category come
+/// from the [`PostRight`] that allows it).
 struct Draft<'a> {
-    category: i64,
     kind: String,
     sealed: Sealed,
     prev: Option<&'a EntryRow>,
     client_id: String,
-}
-
-/// What is sealed in `entry.body`.
-#[derive(Serialize, Deserialize)]
-pub(super) struct Sealed {
-    body: Value,
-    reason: Option<String>,
 }
 
 fn check_client_id(id: &str) -> Result<()> {
@@ -104,43 +83,21 @@ pub struct Posted {
 
 impl Posted {
     /// The entry's JSON: the live frame's, or serialized now for a replay.
-    pub fn entry_json(&self) -> Result<std::borrow::Cow<'_, str>> {
+    pub fn entry_json(&self) -> Result<Cow<'_, RawValue>> {
         match &self.live {
-            Some(live) => Ok(live.entry_json().into()),
-            None => Ok(serde_json::to_string(&self.entry)
-                .map_err(Error::internal)?
-                .into()),
+            Some(live) => Ok(Cow::Borrowed(&*live.entry)),
+            None => Ok(Cow::Owned(entry_json(&self.entry)?)),
         }
     }
-}
 
-/// An entry as it goes live: serialized once for every subscriber.
-pub(super) fn live_entry(entry: &Entry, category: i64, created_at: i64) -> Result<Arc<LiveEntry>> {
-    let json = serde_json::to_string(entry).map_err(Error::internal)?;
-    Ok(Arc::new(LiveEntry::new(
-        entry.child_id,
-        entry.seq,
-        category,
-        created_at,
-        &json,
-    )))
-}
-
-pub(super) fn entry_of(row: EntryRow, sealed: Sealed, names: &DataKey) -> Entry {
-    Entry {
-        author_name: super::open_name(names, row.author_id, &row.author_name),
-        id: row.id,
-        child_id: row.child_id,
-        seq: row.seq,
-        author_id: row.author_id,
-        category: category_name(row.category),
-        kind: row.kind,
-        body: sealed.body,
-        created_at: Timestamp(row.created_at),
-        revision: row.revision,
-        supersedes: row.supersedes,
-        client_id: row.client_id,
-        reason: sealed.reason,
+    /// The `posted` frame answering the author.
+    pub fn frame(&self, reference: Option<&str>) -> Result<String> {
+        let entry = self.entry_json()?;
+        Ok(ServerFrame::Posted {
+            reference,
+            entry: &entry,
+        }
+        .to_text())
     }
 }
 
@@ -172,16 +129,15 @@ impl Core {
             .ok_or_else(|| Error::bad_request("category: unknown category"))?;
         check_client_id(&input.client_id)?;
         let body = validate_body(&input.kind, input.body)?;
-        me.require_post(category)?;
+        let right = me.require_post(category)?;
         let sealed = Sealed { body, reason: None };
         let draft = Draft {
-            category,
             kind: input.kind,
             sealed,
             prev: None,
             client_id: input.client_id,
         };
-        self.append(who, &me, draft, Timestamp::now(), "post").await
+        self.append(right, draft, Timestamp::now(), "post").await
     }
 
     /// Imports an entry with its original time (demo, migrations from paper
@@ -197,35 +153,32 @@ impl Core {
         let category = category_bit(&input.category)
             .ok_or_else(|| Error::bad_request("category: unknown category"))?;
         let body = validate_body(&input.kind, input.body)?;
-        me.require_post(category)?;
+        let right = me.require_post(category)?;
         let sealed = Sealed { body, reason: None };
         let draft = Draft {
-            category,
             kind: input.kind,
             sealed,
             prev: None,
             client_id: input.client_id,
         };
-        Ok(self.append(who, &me, draft, at, "post").await?.entry)
+        Ok(self.append(right, draft, at, "post").await?.entry)
     }
 
     /// Seals, commits and publishes one entry (a first revision or a correction).
     async fn append(
         &self,
-        who: &Principal,
-        me: &Consent,
+        right: PostRight<'_>,
         draft: Draft<'_>,
         at: Timestamp,
         action: &'static str,
     ) -> Result<Posted> {
         let Draft {
-            category,
             kind,
             sealed,
             prev,
             client_id,
         } = draft;
-        let child = me.child;
+        let (child, author, category) = (right.child(), right.author(), right.category());
         let key = self.child_key(child).await?;
         let id = EntryId::new();
         let revision = prev.map_or(1, |p| p.revision + 1);
@@ -233,7 +186,7 @@ impl Core {
         let new = NewEntry {
             id,
             child_id: child,
-            author_id: who.account,
+            author_id: author,
             category,
             kind,
             body: key.seal(&aad::entry(child, id, revision), &plain)?,
@@ -244,14 +197,14 @@ impl Core {
         };
         let log = NewAccess {
             child_id: child,
-            account_id: who.account,
+            account_id: author,
             action,
             detail: format!("entry {id}"),
             at: Timestamp::now().millis(),
         };
         let op = WriteOp::Entry {
             entry: Box::new(new),
-            author_name: me.name.clone(),
+            author_name: right.author_name().clone(),
             log,
         };
         match self.committer.commit(op, Some(sealed)).await? {
@@ -295,7 +248,7 @@ impl Core {
         limit: i64,
     ) -> Result<(Vec<Entry>, Seq)> {
         let limit = limit.clamp(1, MAX_PAGE);
-        let child = me.child;
+        let child = me.child();
         let last_seq = self.store.get_child(child).await?.last_seq;
         let rows = self
             .store
@@ -310,7 +263,7 @@ impl Core {
             (Some(a), Some(b)) => format!("seq {}–{} ({} entries)", a.seq, b.seq, entries.len()),
             _ => format!("after seq {after_seq}: none"),
         };
-        self.log_access(child, me.account, "read_entries", detail)
+        self.log_access(child, me.account(), "read_entries", detail)
             .await?;
         Ok((entries, last_seq))
     }
@@ -336,7 +289,7 @@ impl Core {
         if prev.author_id != who.account {
             return Err(Error::forbidden("only the author may revise an entry"));
         }
-        me.require_post(prev.category)?;
+        let right = me.require_post(prev.category)?;
         let reason = input.reason.trim().to_owned();
         if reason.is_empty() || reason.chars().count() > 1000 {
             return Err(Error::bad_request("reason: 1–1000 characters"));
@@ -356,14 +309,13 @@ impl Core {
             reason: Some(reason),
         };
         let draft = Draft {
-            category: prev.category,
             kind: prev.kind.clone(),
             sealed,
             prev: Some(&prev),
             client_id,
         };
         let at = at.unwrap_or_else(Timestamp::now);
-        self.append(who, &me, draft, at, "revise").await
+        self.append(right, draft, at, "revise").await
     }
 
     /// WebSocket `read`: raises my read position, tells the other subscribers.

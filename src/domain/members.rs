@@ -10,6 +10,7 @@ use crate::error::{Error, Result};
 use crate::hub::MemberState;
 use crate::ids::{AccountId, ChildId, OrgId, Timestamp};
 use crate::store::{MemberRow, MemberWrite, Name, NewAccess, StoreError};
+use crate::vocab::{AccountKind, Role, Status};
 
 #[derive(Serialize, Debug)]
 pub struct Member {
@@ -17,8 +18,8 @@ pub struct Member {
     pub display_name: String,
     pub profession: Option<String>,
     pub org_id: Option<OrgId>,
-    pub role: String,
-    pub status: String,
+    pub role: Role,
+    pub status: Status,
     pub categories: Vec<&'static str>,
     pub can_post: bool,
     pub purpose: String,
@@ -32,7 +33,7 @@ impl Member {
     fn from_row(core: &Core, r: MemberRow, now: Timestamp) -> Self {
         Self {
             display_name: core.name(r.account_id, &r.display_name),
-            status: consent::effective_status(&r.status, r.expires_at, now).to_owned(),
+            status: consent::effective_status(r.status, r.expires_at, now),
             account_id: r.account_id,
             profession: r.profession,
             org_id: r.org_id,
@@ -81,7 +82,7 @@ pub struct MemberPatch {
 
 /// Who a log record is about: a staff member's name, or a family member's
 /// role and id (family names are sealed and stay out of the log).
-fn label(account: AccountId, role: &str, name: &Name) -> String {
+fn label(account: AccountId, role: impl std::fmt::Display, name: &Name) -> String {
     if name.sealed.is_some() {
         format!("{role} {account}")
     } else {
@@ -94,7 +95,7 @@ pub(super) fn state_of(m: &MemberWrite) -> MemberState {
     MemberState {
         child_id: m.child_id,
         account_id: m.account_id,
-        status: m.status.clone(),
+        status: m.status,
         categories: m.categories,
         can_post: m.can_post,
         history_from: m.history_from,
@@ -106,8 +107,8 @@ pub(super) fn write_of(r: &MemberRow) -> MemberWrite {
     MemberWrite {
         child_id: r.child_id,
         account_id: r.account_id,
-        role: r.role.clone(),
-        status: r.status.clone(),
+        role: r.role,
+        status: r.status,
         categories: r.categories,
         can_post: r.can_post,
         purpose: r.purpose.clone(),
@@ -186,36 +187,36 @@ impl Core {
                 StoreError::NotFound => Error::bad_request("account_id: unknown account"),
                 other => other.into(),
             })?;
-        if target.kind == "admin" {
+        if target.kind == AccountKind::Admin {
             return Err(Error::bad_request("account_id: admins are not members"));
         }
         let existing = self.store.get_membership(child, new.account_id).await?;
         let now = Timestamp::now();
         if let Some(e) = &existing {
-            if consent::effective_status(&e.status, e.expires_at, now) == "active" {
+            if consent::is_active(e, now) {
                 return Err(Error::Conflict("already an active member".into()));
             }
         }
-        let role = match target.kind.as_str() {
-            "youth" => "youth",
-            "guardian" if me.is_guardian() => "guardian",
-            _ => "member",
+        let role = match target.kind {
+            AccountKind::Youth => Role::Youth,
+            AccountKind::Guardian if me.is_guardian() => Role::Guardian,
+            _ => Role::Member,
         };
         let (status, granted_by) = if me.is_guardian() {
-            ("active", Some(who.account))
+            (Status::Active, Some(who.account))
         } else {
-            ("requested", None)
+            (Status::Requested, None)
         };
         let names = category_names(categories).join(", ");
         let detail = format!(
             "{status}: {} [{names}]",
-            label(new.account_id, &target.kind, &target.display_name)
+            label(new.account_id, target.kind, &target.display_name)
         );
         let m = MemberWrite {
             child_id: child,
             account_id: new.account_id,
-            role: role.into(),
-            status: status.into(),
+            role,
+            status,
             categories,
             can_post: new.can_post,
             purpose: new.purpose,
@@ -235,17 +236,17 @@ impl Core {
     ) -> Result<Member> {
         self.member(child, who.account).await?.require_guardian()?;
         let row = self.member_row(child, account).await?;
-        if row.status != "requested" {
+        if row.status != Status::Requested {
             return Err(Error::Conflict(
                 "there is no pending request for this account".into(),
             ));
         }
         let mut m = write_of(&row);
-        m.status = "active".into();
+        m.status = Status::Active;
         m.granted_by = Some(who.account);
         let detail = format!(
             "approved: {} [{}]",
-            label(account, &row.role, &row.display_name),
+            label(account, row.role, &row.display_name),
             category_names(row.categories).join(", ")
         );
         self.commit_member(who, m, detail).await
@@ -263,15 +264,15 @@ impl Core {
             me.require_guardian()?;
         }
         let row = self.member_row(child, account).await?;
-        if row.role == "guardian" && account != who.account {
+        if row.role == Role::Guardian && account != who.account {
             return Err(Error::forbidden("a guardian's membership is theirs to end"));
         }
-        if row.status == "revoked" {
+        if row.status == Status::Revoked {
             return Err(Error::Conflict("already revoked".into()));
         }
         let mut m = write_of(&row);
-        m.status = "revoked".into();
-        let detail = format!("revoked: {}", label(account, &row.role, &row.display_name));
+        m.status = Status::Revoked;
+        let detail = format!("revoked: {}", label(account, row.role, &row.display_name));
         self.commit_member(who, m, detail).await
     }
 
@@ -305,7 +306,7 @@ impl Core {
         }
         let detail = format!(
             "changed: {} [{}]{}",
-            label(account, &row.role, &row.display_name),
+            label(account, row.role, &row.display_name),
             category_names(m.categories).join(", "),
             m.expires_at
                 .map(|e| format!(" until {}", Timestamp(e).to_rfc3339()))

@@ -9,15 +9,21 @@ pub mod cluster;
 mod committer;
 pub mod emergency;
 mod entries;
+pub mod frames;
+pub mod live;
 mod member_cache;
 mod members;
+mod sessions;
+mod views;
 
 pub use accounts::{Account, NewAccount, NewOrg, Org};
 pub use body::validate_body;
 pub use children::{Child, ChildSummary, NewChild};
 pub use emergency::{Alert, AlertInput, Card, CardInput, Contact, ContactInput};
-pub use entries::{AccessRecord, Entry, EntryPage, NewEntryInput, Posted, RevisionInput};
+pub use entries::{AccessRecord, EntryPage, NewEntryInput, Posted, RevisionInput};
 pub use members::{Member, MemberPatch, NewMember};
+pub use sessions::{LoginInput, TokenPair, TotpEnrollment};
+pub use views::Entry;
 
 use std::sync::Arc;
 
@@ -29,6 +35,7 @@ use crate::error::Result;
 use crate::hub::Hub;
 use crate::ids::{AccountId, ChildId, SessionId, Timestamp};
 use crate::store::{Backend, Name, NewAccess, Store, WriteOp};
+use crate::vocab::AccountKind;
 
 /// Behaviour switches from the configuration.
 #[derive(Clone, Debug)]
@@ -43,30 +50,32 @@ pub struct Settings {
 pub struct Principal {
     pub account: AccountId,
     pub session: SessionId,
-    pub kind: String,
+    pub kind: AccountKind,
     pub profession: Option<String>,
 }
 
 impl Principal {
     pub fn is_admin(&self) -> bool {
-        self.kind == "admin"
+        self.kind == AccountKind::Admin
     }
 }
 
+/// What the use cases share. Its fields are private: outside `domain`, it is
+/// driven through methods only.
 pub struct Core {
-    pub store: Store,
-    pub keys: KeyRing,
-    pub hub: Arc<Hub>,
-    pub tokens: TokenKeys,
-    pub throttle: Throttle,
-    pub settings: Settings,
-    pub pusher: crate::push::Pusher,
+    store: Store,
+    keys: KeyRing,
+    hub: Arc<Hub>,
+    tokens: TokenKeys,
+    throttle: Throttle,
+    settings: Settings,
+    pusher: crate::push::Pusher,
     /// Escalation delay (and re-notification interval) of alerts.
-    pub escalation_delay_ms: i64,
+    escalation_delay_ms: i64,
     /// Wakes the escalation scheduler when an alert is raised.
-    pub wake: tokio::sync::Notify,
+    wake: tokio::sync::Notify,
     /// Seals server-wide secrets (TOTP seeds); stored age-wrapped like child keys.
-    pub(crate) server_key: Arc<DataKey>,
+    server_key: Arc<DataKey>,
     /// Group commit of posts and access-log records.
     committer: committer::Committer,
     /// Memberships for the posting path's consent check (SQLite only).
@@ -112,6 +121,36 @@ impl Core {
         })
     }
 
+    /// `GET /readyz`: whether the database answers.
+    pub async fn ready(&self) -> bool {
+        self.store.ping().await.is_ok()
+    }
+
+    /// Whether the database holds no account yet (the demo loads only then).
+    pub async fn is_empty(&self) -> Result<bool> {
+        Ok(self.store.count_accounts().await? == 0)
+    }
+
+    /// `GET /push/vapid-public-key`: the key browsers subscribe with.
+    pub fn vapid_public_key(&self) -> &str {
+        self.pusher.public_key()
+    }
+
+    /// Shutdown: asks every open socket to close with `code`.
+    pub fn close_all_sockets(&self, code: u16) {
+        self.hub.close_all(code);
+    }
+
+    /// Sockets still registered (shutdown waits for their close frames).
+    pub fn open_sockets(&self) -> usize {
+        self.hub.connection_count()
+    }
+
+    /// Closes the database (the last step of a shutdown).
+    pub async fn close(&self) {
+        self.store.close().await;
+    }
+
     /// The caller's current membership of `child`, checked (404/403).
     pub async fn member(&self, child: ChildId, account: AccountId) -> Result<consent::Member> {
         let row = self.store.get_membership(child, account).await?;
@@ -140,8 +179,13 @@ impl Core {
     }
 
     /// Seals the name of a family account (a youth's name is the child's name).
-    pub fn seal_name(&self, account: AccountId, kind: &str, name: &str) -> Result<Name> {
-        if kind == "guardian" || kind == "youth" {
+    pub(crate) fn seal_name(
+        &self,
+        account: AccountId,
+        kind: AccountKind,
+        name: &str,
+    ) -> Result<Name> {
+        if kind.is_family() {
             let sealed = self
                 .server_key
                 .seal(&aad::account_name(account), name.as_bytes())?;
@@ -157,7 +201,7 @@ impl Core {
     }
 
     pub fn name(&self, account: AccountId, n: &Name) -> String {
-        open_name(&self.server_key, account, n)
+        views::open_name(&self.server_key, account, n)
     }
 
     /// Records a read or write in the child's access log (group-committed).
@@ -177,19 +221,5 @@ impl Core {
         };
         self.committer.commit(WriteOp::Access(log), None).await?;
         Ok(())
-    }
-}
-
-/// A display name in clear; an unreadable sealed name shows as "?" (and is logged).
-pub(crate) fn open_name(key: &DataKey, account: AccountId, n: &Name) -> String {
-    match &n.sealed {
-        None => n.clear.clone(),
-        Some(sealed) => match key.open(&aad::account_name(account), sealed) {
-            Ok(plain) => String::from_utf8_lossy(&plain).into_owned(),
-            Err(_) => {
-                tracing::error!(%account, "sealed account name does not open");
-                "?".to_owned()
-            }
-        },
     }
 }

@@ -1,6 +1,5 @@
 //! Login, refresh, logout and TOTP enrolment.
 
-use axum::extract::rejection::JsonRejection;
 use axum::extract::{ConnectInfo, State};
 use axum::http::StatusCode;
 use axum::routing::post;
@@ -9,9 +8,9 @@ use serde::Deserialize;
 use std::net::SocketAddr;
 
 use super::error::ApiError;
-use super::extract::{Auth, EnrollAuth};
+use super::extract::{Auth, EnrollAuth, JsonBody};
 use super::AppState;
-use crate::auth::{LoginInput, TokenPair, TotpEnrollment};
+use crate::domain::{LoginInput, TokenPair, TotpEnrollment};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -21,8 +20,6 @@ pub fn router() -> Router<AppState> {
         .route("/me/totp", post(begin_totp).delete(remove_totp))
         .route("/me/totp/confirm", post(confirm_totp))
 }
-
-type JsonBody<T> = Result<Json<T>, JsonRejection>;
 
 /// `POST /api/v1/auth/login`
 async fn login(

@@ -1,6 +1,6 @@
 //! Me, accounts and organizations.
 
-use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::routing::get;
@@ -8,7 +8,7 @@ use axum::{Json, Router};
 use serde::Deserialize;
 
 use super::error::ApiError;
-use super::extract::Auth;
+use super::extract::{Auth, JsonBody};
 use super::AppState;
 use crate::domain::{Account, NewAccount, NewOrg, Org};
 
@@ -28,7 +28,7 @@ async fn me(State(s): State<AppState>, Auth(who): Auth) -> Result<Json<Account>,
 async fn create_account(
     State(s): State<AppState>,
     Auth(who): Auth,
-    body: Result<Json<NewAccount>, JsonRejection>,
+    body: JsonBody<NewAccount>,
 ) -> Result<(StatusCode, Json<Account>), ApiError> {
     let Json(new) = body?;
     Ok((
@@ -58,7 +58,7 @@ async fn search_accounts(
 async fn create_org(
     State(s): State<AppState>,
     Auth(who): Auth,
-    body: Result<Json<NewOrg>, JsonRejection>,
+    body: JsonBody<NewOrg>,
 ) -> Result<(StatusCode, Json<Org>), ApiError> {
     let Json(new) = body?;
     Ok((

@@ -1,6 +1,6 @@
 //! Emergency cards and contacts, alerts, push subscriptions.
 
-use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::routing::{delete, get, post};
@@ -9,7 +9,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::error::ApiError;
-use super::extract::{parse_id, Auth};
+use super::extract::{parse_id, Auth, JsonBody, One};
 use super::AppState;
 use crate::domain::{Alert, AlertInput, Card, CardInput, Contact, ContactInput};
 use crate::error::Error;
@@ -30,9 +30,6 @@ pub fn router() -> Router<AppState> {
         .route("/push/subscriptions", post(subscribe_push))
         .route("/push/subscriptions/{id}", delete(unsubscribe_push))
 }
-
-type JsonBody<T> = Result<Json<T>, JsonRejection>;
-type One = Result<Path<String>, PathRejection>;
 
 fn id<T: std::str::FromStr>(p: One, what: &str) -> Result<T, ApiError> {
     let Path(raw) = p?;
@@ -137,7 +134,7 @@ async fn ack_alert(
 
 /// `GET /api/v1/push/vapid-public-key`
 async fn vapid_public_key(State(s): State<AppState>) -> Json<Value> {
-    Json(json!({"public_key": s.core.pusher.public_key()}))
+    Json(json!({"public_key": s.core.vapid_public_key()}))
 }
 
 #[derive(Deserialize)]

@@ -1,15 +1,24 @@
 //! Extractors: the authenticated caller (Bearer token checked against its
 //! session), ids parsed from the path.
 
-use axum::extract::FromRequestParts;
+use axum::extract::rejection::{JsonRejection, PathRejection};
+use axum::extract::{FromRequestParts, Path};
 use axum::http::request::Parts;
+use axum::Json;
 use std::str::FromStr;
 
 use super::error::ApiError;
 use super::AppState;
-use crate::auth::token::TokenUse;
 use crate::domain::Principal;
 use crate::error::Error;
+use crate::ids::ChildId;
+
+/// A JSON body, its rejection mapped by the error table.
+pub type JsonBody<T> = Result<Json<T>, JsonRejection>;
+/// One path parameter (`{id}`), raw.
+pub type One = Result<Path<String>, PathRejection>;
+/// Two path parameters (`{id}/…/{other}`), raw.
+pub type Two = Result<Path<(String, String)>, PathRejection>;
 
 fn bearer(parts: &Parts) -> Result<&str, ApiError> {
     parts
@@ -29,9 +38,7 @@ impl FromRequestParts<AppState> for Auth {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let token = bearer(parts)?;
-        Ok(Self(
-            state.core.authenticate(token, TokenUse::Access).await?,
-        ))
+        Ok(Self(state.core.authenticate(token).await?))
     }
 }
 
@@ -43,12 +50,7 @@ impl FromRequestParts<AppState> for EnrollAuth {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let token = bearer(parts)?;
-        let core = &state.core;
-        match core.authenticate(token, TokenUse::Access).await {
-            Ok(p) => Ok(Self(p)),
-            Err(Error::Unauthorized) => Ok(Self(core.authenticate(token, TokenUse::Enroll).await?)),
-            Err(e) => Err(e.into()),
-        }
+        Ok(Self(state.core.authenticate_for_enrollment(token).await?))
     }
 }
 
@@ -56,4 +58,16 @@ impl FromRequestParts<AppState> for EnrollAuth {
 pub fn parse_id<T: FromStr>(raw: &str, what: &str) -> Result<T, ApiError> {
     raw.parse()
         .map_err(|_| ApiError(Error::bad_request(format!("{what}: not a valid id"))))
+}
+
+/// The child id of a `/children/{id}/…` path.
+pub fn child_id(p: One) -> Result<ChildId, ApiError> {
+    let Path(raw) = p?;
+    parse_id(&raw, "child id")
+}
+
+/// The child id and a second id (`what`) of a `/children/{id}/…/{other}` path.
+pub fn child_and<T: FromStr>(p: Two, what: &str) -> Result<(ChildId, T), ApiError> {
+    let Path((c, other)) = p?;
+    Ok((parse_id(&c, "child id")?, parse_id(&other, what)?))
 }

@@ -6,11 +6,12 @@ mod auth;
 mod children;
 mod directory;
 mod emergency;
+mod entries;
 pub mod error;
 mod extract;
+mod members;
 mod web;
 mod ws;
-mod ws_conn;
 
 use axum::extract::DefaultBodyLimit;
 use axum::http::{header, HeaderName, HeaderValue, Request};
@@ -42,6 +43,8 @@ pub fn router(state: AppState) -> Router {
         .merge(auth::router())
         .merge(directory::router())
         .merge(children::router())
+        .merge(members::router())
+        .merge(entries::router())
         .merge(emergency::router())
         .merge(ws::router())
         .layer(SetResponseHeaderLayer::overriding(

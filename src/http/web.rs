@@ -68,9 +68,9 @@ async fn healthz() -> Json<serde_json::Value> {
 
 /// `GET /readyz`: the database answers and the keys are loaded.
 async fn readyz(State(s): State<AppState>) -> impl IntoResponse {
-    match s.core.store.ping().await {
-        Ok(()) => (StatusCode::OK, Json(json!({"status": "ready"}))),
-        Err(_) => (
+    match s.core.ready().await {
+        true => (StatusCode::OK, Json(json!({"status": "ready"}))),
+        false => (
             StatusCode::SERVICE_UNAVAILABLE,
             Json(json!({"status": "unavailable"})),
         ),

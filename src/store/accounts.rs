@@ -146,7 +146,7 @@ impl Writer {
         .bind(&a.password_hash)
         .bind(&a.display_name.clear)
         .bind(a.display_name.sealed.clone())
-        .bind(&a.kind)
+        .bind(a.kind.as_str())
         .bind(a.profession.clone())
         .bind(a.org_id.map(|o| o.to_string()))
         .bind(now)

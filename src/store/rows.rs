@@ -3,6 +3,7 @@
 
 use super::{StoreError, StoreResult};
 use crate::ids::{AccountId, ChildId, EntryId, OrgId, SessionId};
+use crate::vocab::{AccountKind, Role, Status};
 use sqlx::any::AnyRow;
 use sqlx::Row;
 use std::str::FromStr;
@@ -24,6 +25,12 @@ pub(super) fn name(row: &AnyRow, clear: &str, sealed: &str) -> StoreResult<Name>
         clear: row.try_get(clear)?,
         sealed: row.try_get(sealed)?,
     })
+}
+
+/// A word of one of the contract's vocabularies, parsed as it is read.
+pub(super) fn word<T: FromStr>(row: &AnyRow, col: &'static str) -> StoreResult<T> {
+    let s: String = row.try_get(col)?;
+    s.parse().map_err(|_| StoreError::Corrupt(col))
 }
 
 pub(super) fn opt_id<T: FromStr>(row: &AnyRow, col: &str) -> StoreResult<Option<T>> {
@@ -63,7 +70,7 @@ pub struct AccountRow {
     pub login: String,
     pub password_hash: String,
     pub display_name: Name,
-    pub kind: String,
+    pub kind: AccountKind,
     pub profession: Option<String>,
     pub org_id: Option<OrgId>,
     pub totp_secret: Option<Vec<u8>>,
@@ -78,7 +85,7 @@ impl AccountRow {
             login: r.try_get("login")?,
             password_hash: r.try_get("password_hash")?,
             display_name: name(r, "display_name", "display_sealed")?,
-            kind: r.try_get("kind")?,
+            kind: word(r, "kind")?,
             profession: r.try_get("profession")?,
             org_id: opt_id(r, "org_id")?,
             totp_secret: r.try_get("totp_secret")?,
@@ -122,8 +129,8 @@ impl ChildRow {
 pub struct MemberRow {
     pub child_id: ChildId,
     pub account_id: AccountId,
-    pub role: String,
-    pub status: String,
+    pub role: Role,
+    pub status: Status,
     pub categories: i64,
     pub can_post: bool,
     pub purpose: String,
@@ -141,8 +148,8 @@ impl MemberRow {
         Ok(Self {
             child_id: id(r, "child_id")?,
             account_id: id(r, "account_id")?,
-            role: r.try_get("role")?,
-            status: r.try_get("status")?,
+            role: word(r, "role")?,
+            status: word(r, "status")?,
             categories: r.try_get("categories")?,
             can_post: r.try_get::<i64, _>("can_post")? != 0,
             purpose: r.try_get("purpose")?,
@@ -162,8 +169,8 @@ impl MemberRow {
 pub struct MemberWrite {
     pub child_id: ChildId,
     pub account_id: AccountId,
-    pub role: String,
-    pub status: String,
+    pub role: Role,
+    pub status: Status,
     pub categories: i64,
     pub can_post: bool,
     pub purpose: String,

@@ -1,0 +1,281 @@
+//! A live socket: one authenticated connection's registration with the hub
+//! and its subscriptions, each with the member's current consent and the
+//! last seq delivered. The http layer only drives it: it hands over what the
+//! client sent and what the hub queued, and sends the frames it gets back.
+//!
+//! Subscribing registers with the hub *before* reading the backlog; live
+//! entries that arrive meanwhile wait in the socket's queue and are dropped
+//! by seq if the backlog already had them. So there is no gap and no
+//! duplicate across the backlog/live boundary.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::Arc;
+use tokio::sync::mpsc;
+
+use super::frames::{entry_json, Grant, ServerFrame};
+use super::{Core, Principal};
+use crate::consent::{self, category_names};
+use crate::error::Result;
+pub use crate::hub::{close, CloseSignal, Event};
+use crate::hub::{ConnGuard, LiveEntry, MemberState};
+use crate::ids::{ChildId, Seq, Timestamp};
+use crate::vocab::Status;
+
+const BACKLOG_PAGE: i64 = 200;
+
+/// Where a socket's frames go, in order (the http layer's outbound queue).
+pub trait FrameSink {
+    /// Queues a frame, waiting for room.
+    fn send(&self, frame: String) -> impl Future<Output = ()> + Send;
+    /// Whether the socket is closing (a long backlog stops early).
+    fn is_closed(&self) -> bool;
+}
+
+struct Sub {
+    member: consent::Member,
+    delivered: Seq,
+}
+
+/// What the hub sends a socket, and how it is told to close.
+pub struct SocketEvents {
+    pub events: mpsc::Receiver<Event>,
+    pub close: Arc<CloseSignal>,
+}
+
+pub struct LiveSocket {
+    core: Arc<Core>,
+    who: Principal,
+    /// Leaves the hub when the socket is dropped.
+    guard: ConnGuard,
+    subs: HashMap<ChildId, Sub>,
+}
+
+impl Core {
+    /// Registers an authenticated socket with the hub. A session ended
+    /// between the token check and the registration closes it at once (4401).
+    pub async fn open_socket(self: &Arc<Self>, who: Principal) -> (LiveSocket, SocketEvents) {
+        let (guard, events, close) =
+            self.hub
+                .register(who.account, who.session, self.settings.ws_queue);
+        if !self.session_live(who.session).await.unwrap_or(false) {
+            close.close(close::UNAUTHORIZED);
+        }
+        let live = LiveSocket {
+            core: self.clone(),
+            who,
+            guard,
+            subs: HashMap::new(),
+        };
+        (live, SocketEvents { events, close })
+    }
+
+    /// The outbound queue bound of every socket (frames).
+    pub fn socket_queue(&self) -> usize {
+        self.settings.ws_queue.max(1)
+    }
+}
+
+impl LiveSocket {
+    pub fn who(&self) -> &Principal {
+        &self.who
+    }
+
+    /// The `ready` frame, then the open alerts that reached this account (a
+    /// contact who connects late still gets them).
+    pub async fn greet(&self, sink: &impl FrameSink) {
+        let ready = ServerFrame::Ready {
+            account_id: self.who.account,
+        };
+        sink.send(ready.to_text()).await;
+        match self.core.open_alerts_for(&self.who).await {
+            Ok(alerts) => {
+                for alert in &alerts {
+                    sink.send(ServerFrame::Alert { alert }.to_text()).await;
+                }
+            }
+            Err(e) => tracing::error!(error = %e, "loading open alerts"),
+        }
+    }
+
+    /// The earliest moment a subscription's consent expires.
+    pub fn next_expiry(&self) -> Option<i64> {
+        self.subs
+            .values()
+            .filter_map(|s| s.member.expires_at())
+            .min()
+    }
+
+    /// `subscribe`: the visible backlog after `after_seq`, then `subscribed`,
+    /// then live entries.
+    pub async fn subscribe(
+        &mut self,
+        child: ChildId,
+        after_seq: Seq,
+        reference: Option<&str>,
+        sink: &impl FrameSink,
+    ) -> Result<()> {
+        let core = self.core.clone();
+        core.member(child, self.who.account).await?;
+        // Register first: whatever commits from now on is queued for us.
+        self.subs.remove(&child);
+        core.hub.subscribe(self.guard.id, child);
+        let backlog = self.backlog(child, after_seq.max(0), sink).await;
+        let (member, delivered) = match backlog {
+            Ok(b) => b,
+            Err(e) => {
+                core.hub.unsubscribe(self.guard.id, child);
+                return Err(e);
+            }
+        };
+        let subscribed = ServerFrame::Subscribed {
+            child_id: child,
+            last_seq: delivered,
+            reference,
+        };
+        sink.send(subscribed.to_text()).await;
+        core.hub.note_backlog(child, delivered);
+        self.subs.insert(child, Sub { member, delivered });
+        Ok(())
+    }
+
+    /// Sends the backlog page by page; returns the consent of the last page
+    /// and the seq up to which everything has been considered.
+    async fn backlog(
+        &self,
+        child: ChildId,
+        mut delivered: Seq,
+        sink: &impl FrameSink,
+    ) -> Result<(consent::Member, Seq)> {
+        let core = &self.core;
+        loop {
+            // Consent is read again for every page, so a long backlog never
+            // outlives a revocation or narrowing made while it is sent.
+            let member = core.member(child, self.who.account).await?;
+            let (page, last_seq) = core.read_entries(&member, delivered, BACKLOG_PAGE).await?;
+            let full = page.len() as i64 == BACKLOG_PAGE;
+            for entry in &page {
+                let json = entry_json(entry)?;
+                sink.send(ServerFrame::Entry { entry: &json }.to_text())
+                    .await;
+            }
+            match page.last() {
+                // More may follow: continue after the last entry sent.
+                Some(last) if full && !sink.is_closed() => delivered = last.seq,
+                // The end: everything up to the child's last seq (read before
+                // this page) has been considered.
+                _ => {
+                    delivered = delivered.max(last_seq);
+                    if let Some(last) = page.last() {
+                        delivered = delivered.max(last.seq);
+                    }
+                    return Ok((member, delivered));
+                }
+            }
+        }
+    }
+
+    /// `unsubscribe`: answered with `unsubscribed`.
+    pub fn unsubscribe(&mut self, child: ChildId, reference: Option<&str>) -> String {
+        self.end(child);
+        ServerFrame::Unsubscribed {
+            child_id: child,
+            reference,
+        }
+        .to_text()
+    }
+
+    fn end(&mut self, child: ChildId) -> bool {
+        let was = self.subs.remove(&child).is_some();
+        self.core.hub.unsubscribe(self.guard.id, child);
+        was
+    }
+
+    /// What the hub queued for this socket, as the frame to send (if any).
+    pub fn on_event(&mut self, ev: Event) -> Option<String> {
+        match ev {
+            Event::Entry(e) => self.on_entry(&e),
+            Event::Membership(m) => Some(self.on_membership(&m)),
+            Event::Frame(frame) => Some(frame.to_string()),
+            Event::Receipt {
+                child_id,
+                account_id,
+                seq,
+            } => self.subs.contains_key(&child_id).then(|| {
+                ServerFrame::Receipt {
+                    child_id,
+                    account_id,
+                    seq,
+                }
+                .to_text()
+            }),
+        }
+    }
+
+    fn on_entry(&mut self, e: &LiveEntry) -> Option<String> {
+        let sub = self.subs.get_mut(&e.child_id)?;
+        if e.seq <= sub.delivered {
+            return None; // already sent with the backlog
+        }
+        sub.delivered = e.seq;
+        sub.member
+            .sees(e.category, e.created_at, Timestamp::now())
+            .then(|| e.frame.clone())
+    }
+
+    /// A consent change: an ended membership ends the subscription; a
+    /// narrowed one applies to the next entry.
+    fn on_membership(&mut self, m: &MemberState) -> String {
+        let status = consent::effective_status(m.status, m.expires_at, Timestamp::now());
+        if status != Status::Active {
+            if self.subs.contains_key(&m.child_id) {
+                self.end(m.child_id);
+            }
+            return ServerFrame::Membership {
+                child_id: m.child_id,
+                status: status.as_str(),
+                grant: None,
+            }
+            .to_text();
+        }
+        if let Some(sub) = self.subs.get_mut(&m.child_id) {
+            sub.member
+                .update(m.categories, m.can_post, m.history_from, m.expires_at);
+        }
+        ServerFrame::Membership {
+            child_id: m.child_id,
+            status: Status::Active.as_str(),
+            grant: Some(Grant {
+                categories: category_names(m.categories),
+                can_post: m.can_post,
+                history_from: m.history_from.map(Timestamp),
+                expires_at: m.expires_at.map(Timestamp),
+            }),
+        }
+        .to_text()
+    }
+
+    /// Ends the subscriptions whose consent has expired (no job needed):
+    /// the `expired` frames to send.
+    pub fn expire(&mut self) -> Vec<String> {
+        let now = Timestamp::now().millis();
+        let ended: Vec<ChildId> = self
+            .subs
+            .iter()
+            .filter(|(_, s)| s.member.expires_at().is_some_and(|e| e <= now))
+            .map(|(c, _)| *c)
+            .collect();
+        ended
+            .into_iter()
+            .map(|child| {
+                self.end(child);
+                ServerFrame::Membership {
+                    child_id: child,
+                    status: Status::Expired.as_str(),
+                    grant: None,
+                }
+                .to_text()
+            })
+            .collect()
+    }
+}

@@ -1,0 +1,69 @@
+//! What clients are shown of stored rows: the entry view (built by the
+//! committer for new entries and by `entries` for reads) and display names
+//! (a family member's name is sealed). A leaf: it imports no other use case.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::consent::category_name;
+use crate::crypto::{aad, DataKey};
+use crate::ids::{AccountId, ChildId, EntryId, Seq, Timestamp};
+use crate::store::{EntryRow, Name};
+
+#[derive(Serialize, Clone, Debug)]
+pub struct Entry {
+    pub id: EntryId,
+    pub child_id: ChildId,
+    pub seq: Seq,
+    pub author_id: AccountId,
+    pub author_name: String,
+    pub category: &'static str,
+    pub kind: String,
+    pub body: Value,
+    pub created_at: Timestamp,
+    pub revision: i64,
+    pub supersedes: Option<EntryId>,
+    pub client_id: String,
+    /// Why this revision was made (null for a first revision).
+    pub reason: Option<String>,
+}
+
+/// What is sealed in `entry.body`.
+#[derive(Serialize, Deserialize)]
+pub(super) struct Sealed {
+    pub(super) body: Value,
+    pub(super) reason: Option<String>,
+}
+
+/// The view of a stored entry whose sealed part is already open.
+pub(super) fn entry_of(row: EntryRow, sealed: Sealed, names: &DataKey) -> Entry {
+    Entry {
+        author_name: open_name(names, row.author_id, &row.author_name),
+        id: row.id,
+        child_id: row.child_id,
+        seq: row.seq,
+        author_id: row.author_id,
+        category: category_name(row.category),
+        kind: row.kind,
+        body: sealed.body,
+        created_at: Timestamp(row.created_at),
+        revision: row.revision,
+        supersedes: row.supersedes,
+        client_id: row.client_id,
+        reason: sealed.reason,
+    }
+}
+
+/// A display name in clear; an unreadable sealed name shows as "?" (and is logged).
+pub(crate) fn open_name(key: &DataKey, account: AccountId, n: &Name) -> String {
+    match &n.sealed {
+        None => n.clear.clone(),
+        Some(sealed) => match key.open(&aad::account_name(account), sealed) {
+            Ok(plain) => String::from_utf8_lossy(&plain).into_owned(),
+            Err(_) => {
+                tracing::error!(%account, "sealed account name does not open");
+                "?".to_owned()
+            }
+        },
+    }
+}

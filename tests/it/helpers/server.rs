@@ -91,8 +91,40 @@ impl Server {
             Some(url) => Some(database_dir(url).await),
             None => None,
         };
-        let mut server = Server {
-            _tmp: Some(tmp),
+        let unstarted = Server::unstarted(Some(tmp), dir, database_url, pg_dir, opts, registry);
+        unstarted.started("demo", "renraku demo").await
+    }
+
+    /// Another node of the same deployment (PostgreSQL only): the same key
+    /// files and database, `renraku serve`, its own port and log.
+    pub async fn second_node(&self, flags: &[&str]) -> Server {
+        assert!(self.database_url.is_some(), "several nodes need PostgreSQL");
+        let opts = ServerOpts {
+            flags: flags.iter().map(|s| s.to_string()).collect(),
+            ..ServerOpts::default()
+        };
+        let unstarted = Server::unstarted(
+            None,
+            self.dir.clone(),
+            self.database_url.clone(),
+            self.pg_dir.clone(),
+            opts,
+            self.registry.clone(),
+        );
+        unstarted.started("serve", "second node").await
+    }
+
+    /// A server with nothing running yet.
+    fn unstarted(
+        tmp: Option<tempfile::TempDir>,
+        dir: PathBuf,
+        database_url: Option<String>,
+        pg_dir: Option<PathBuf>,
+        opts: ServerOpts,
+        registry: Registry,
+    ) -> Server {
+        Server {
+            _tmp: tmp,
             dir,
             database_url,
             pg_dir,
@@ -106,42 +138,17 @@ impl Server {
             registry,
             cert_pem: None,
             api: None,
-        };
-        if let Err(e) = server.spawn("demo").await {
-            panic!("renraku demo did not start: {e:?}");
         }
-        server.after_start();
-        server
     }
 
-    /// Another node of the same deployment (PostgreSQL only): the same key
-    /// files and database, `renraku serve`, its own port and log.
-    pub async fn second_node(&self, flags: &[&str]) -> Server {
-        assert!(self.database_url.is_some(), "several nodes need PostgreSQL");
-        let mut server = Server {
-            _tmp: None,
-            dir: self.dir.clone(),
-            database_url: self.database_url.clone(),
-            pg_dir: self.pg_dir.clone(),
-            opts: ServerOpts {
-                flags: flags.iter().map(|s| s.to_string()).collect(),
-                ..ServerOpts::default()
-            },
-            child: None,
-            stderr_thread: None,
-            stderr: Arc::new(Mutex::new(Vec::new())),
-            stdout: Arc::new(Mutex::new(Vec::new())),
-            addr: String::new(),
-            base: String::new(),
-            registry: self.registry.clone(),
-            cert_pem: None,
-            api: None,
-        };
-        if let Err(e) = server.spawn("serve").await {
-            panic!("second node did not start: {e:?}");
+    /// Runs `renraku <cmd>` and waits for it to listen; panics (naming it
+    /// `what`) when it does not come up.
+    async fn started(mut self, cmd: &str, what: &str) -> Server {
+        if let Err(e) = self.spawn(cmd).await {
+            panic!("{what} did not start: {e:?}");
         }
-        server.after_start();
-        server
+        self.after_start();
+        self
     }
 
     /// Everything the server wrote to stderr so far (all runs).

@@ -129,30 +129,20 @@ async fn member_without_medical_never_sees_medical() {
         assert!(all_t.iter().all(|e| &e["id"] != id));
     }
     // Posting medical as the teacher: 403 over HTTP and on the socket.
-    let before = g.last_seq(&child).await;
-    assert_err(
-        &teacher
-            .post_entry(&child, "medical", "note", json!({"text": "x"}))
-            .await,
-        403,
-        "forbidden",
-    );
-    let f = ws_t
-        .post(
-            &child,
-            &new_client_id(),
-            "medical",
-            "note",
-            json!({"text": "x"}),
-        )
-        .await;
-    assert_eq!(f["type"], "error", "{f}");
-    assert_eq!(f["code"], "forbidden", "{f}");
-    assert_eq!(
-        g.last_seq(&child).await,
-        before,
-        "a forbidden post was stored"
-    );
+    let forbidden_stores_nothing = Refused {
+        witness: Some(&g),
+        ..Refused::FORBIDDEN
+    };
+    let text = json!({"text": "x"});
+    post_refused_everywhere(
+        &teacher,
+        &mut ws_t,
+        &child,
+        "medical",
+        text,
+        forbidden_stores_nothing,
+    )
+    .await;
     // But education is fine.
     let f = ws_t
         .post(
@@ -324,31 +314,16 @@ async fn revoke_reaches_open_sockets_within_100ms() {
         "frames before the sentinel: {skipped:?}"
     );
     ws2.expect_silence(Duration::from_millis(300)).await;
-    assert_err(
-        &doc.get(&format!("/api/v1/children/{child}")).await,
-        403,
-        "forbidden",
-    );
-    assert_err(
-        &doc.get(&format!("/api/v1/children/{child}/entries")).await,
-        403,
-        "forbidden",
-    );
+    reads_refused(&doc, &child, 403, "forbidden").await;
     assert_err(
         &doc.post_entry(&child, "medical", "note", json!({"text": "x"}))
             .await,
         403,
         "forbidden",
     );
-    ws.send(json!({"type": "subscribe", "child_id": child, "after_seq": 0, "ref": "again"}))
+    // Resubscribing after the revoke: either answer, as long as it is refused.
+    ws.subscribe_refused(&child, "again", &["forbidden", "not_found"])
         .await;
-    let f = ws.recv().await;
-    assert_eq!(f["type"], "error", "{f}");
-    assert_eq!(f["ref"], "again");
-    assert!(
-        f["code"] == "forbidden" || f["code"] == "not_found",
-        "resubscribe after revoke: {f}"
-    );
     assert!(doc
         .children()
         .await
@@ -457,24 +432,16 @@ async fn narrowing_reaches_open_sockets_within_100ms() {
     assert_eq!(st, 200);
     let f = expect_membership_within_100ms(&mut ws, answered).await;
     assert_eq!(f["can_post"], false, "{f}");
-    assert_err(
-        &nurse
-            .post_entry(&child, "education", "note", json!({"text": "x"}))
-            .await,
-        403,
-        "forbidden",
-    );
-    let f = ws
-        .post(
-            &child,
-            &new_client_id(),
-            "education",
-            "note",
-            json!({"text": "x"}),
-        )
-        .await;
-    assert_eq!(f["type"], "error", "{f}");
-    assert_eq!(f["code"], "forbidden", "{f}");
+    let text = json!({"text": "x"});
+    post_refused_everywhere(
+        &nurse,
+        &mut ws,
+        &child,
+        "education",
+        text,
+        Refused::FORBIDDEN,
+    )
+    .await;
     assert_eq!(nurse.get(&format!("/api/v1/children/{child}")).await.0, 200);
     // Only a guardian narrows.
     let coord = server.login("coordinator.yamada").await;
@@ -528,16 +495,7 @@ async fn expiry_takes_effect_without_a_job() {
     if wait.is_positive() {
         tokio::time::sleep(Duration::from_millis(wait.whole_milliseconds() as u64)).await;
     }
-    assert_err(
-        &doc.get(&format!("/api/v1/children/{child}")).await,
-        403,
-        "forbidden",
-    );
-    assert_err(
-        &doc.get(&format!("/api/v1/children/{child}/entries")).await,
-        403,
-        "forbidden",
-    );
+    reads_refused(&doc, &child, 403, "forbidden").await;
     g.note(&child, "medical", "期限後の記録").await;
     let sentinel = gn.note(&yui, "medical", "sentinel").await;
     // Before the sentinel: the expiry notice, and no entry of that child.
@@ -631,10 +589,6 @@ async fn non_members_get_404_for_real_and_random_ids() {
             assert_err(&kimura.get(p).await, 404, "not_found");
         }
         let r = kimura
-            .post_entry(id, "education", "note", json!({"text": "x"}))
-            .await;
-        assert_err(&r, 404, "not_found");
-        let r = kimura
             .post(
                 &format!("/api/v1/children/{id}/entries/{entry}/revisions"),
                 &json!({"body": {"text": "x"}, "reason": "x"}),
@@ -660,28 +614,13 @@ async fn non_members_get_404_for_real_and_random_ids() {
         404,
         "not_found",
     );
-    // On the socket.
+    // Posting over HTTP and on the socket; subscribing on the socket.
     let mut ws = kimura.ws().await;
-    for (i, id) in [&child, &random4].iter().enumerate() {
-        ws.send(
-            json!({"type": "subscribe", "child_id": id, "after_seq": 0, "ref": format!("s{i}")}),
-        )
-        .await;
-        let f = ws.recv().await;
-        assert_eq!(f["type"], "error", "{f}");
-        assert_eq!(f["code"], "not_found", "{f}");
-        assert_eq!(f["ref"], format!("s{i}"));
-        let f = ws
-            .post(
-                id,
-                &new_client_id(),
-                "education",
-                "note",
-                json!({"text": "x"}),
-            )
+    for (i, id) in [&child, &random4, &random7].iter().enumerate() {
+        let text = json!({"text": "x"});
+        post_refused_everywhere(&kimura, &mut ws, id, "education", text, Refused::NOT_FOUND).await;
+        ws.subscribe_refused(id, &format!("s{i}"), &["not_found"])
             .await;
-        assert_eq!(f["type"], "error", "{f}");
-        assert_eq!(f["code"], "not_found", "{f}");
     }
     assert!(kimura
         .children()
@@ -767,8 +706,16 @@ async fn revoke_during_a_live_stream_stops_entries_at_once() {
 }
 
 /// Posts one note over HTTP and one over the socket; both must get `expect`
-/// ("ok" or an error code).
+/// ("ok" or an error code, with 403 over HTTP).
 async fn post_both_ways(s: &Session, ws: &mut Ws, child: &str, category: &str, expect: &str) {
+    if expect != "ok" {
+        let text = json!({"text": "同意確認"});
+        let refused = Refused {
+            code: expect,
+            ..Refused::FORBIDDEN
+        };
+        return post_refused_everywhere(s, ws, child, category, text, refused).await;
+    }
     let r = s
         .post_entry(child, category, "note", json!({"text": "同意確認"}))
         .await;
@@ -781,14 +728,8 @@ async fn post_both_ways(s: &Session, ws: &mut Ws, child: &str, category: &str, e
             json!({"text": "同意確認"}),
         )
         .await;
-    if expect == "ok" {
-        assert_eq!(r.0, 201, "{category} over HTTP: {}", r.1);
-        assert_eq!(f["type"], "posted", "{category} over the socket: {f}");
-    } else {
-        assert_err(&r, 403, expect);
-        assert_eq!(f["type"], "error", "{category} over the socket: {f}");
-        assert_eq!(f["code"], expect, "{category} over the socket: {f}");
-    }
+    assert_eq!(r.0, 201, "{category} over HTTP: {}", r.1);
+    assert_eq!(f["type"], "posted", "{category} over the socket: {f}");
 }
 
 /// The posting path keeps memberships it has read (SQLite): each consent

@@ -359,3 +359,44 @@ impl Hub {
         self.lock().conns.len()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(child: ChildId, seq: Seq) -> Arc<LiveEntry> {
+        Arc::new(LiveEntry {
+            child_id: child,
+            seq,
+            category: 1,
+            created_at: 0,
+            frame: String::new(),
+            entry: RawValue::from_string("null".into()).unwrap_or_else(|_| unreachable!()),
+        })
+    }
+
+    #[tokio::test]
+    async fn a_gap_is_reported_once_until_taken_and_forgotten_with_its_subscribers() {
+        let hub = Arc::new(Hub::default());
+        let (guard, _events, _close) = hub.register(AccountId::new(), SessionId::new(), 8);
+        let child = ChildId::new();
+        hub.subscribe(guard.id, child);
+        hub.note_backlog(child, 1);
+        assert!(hub.publish_entry(entry(child, 2)));
+        for seq in 4..100 {
+            assert!(!hub.publish_entry(entry(child, seq)), "seq 3 is missing");
+        }
+        // Reported before anyone waited: the wake-up is kept.
+        tokio::time::timeout(std::time::Duration::from_secs(1), hub.gap_reported())
+            .await
+            .unwrap_or_else(|_| unreachable!("no gap reported"));
+        assert_eq!(hub.take_gaps(), vec![child]);
+        assert!(hub.take_gaps().is_empty());
+        assert!(!hub.publish_entry(entry(child, 5)));
+        drop(guard);
+        assert!(
+            hub.take_gaps().is_empty(),
+            "no subscriber left, nothing to repair"
+        );
+    }
+}

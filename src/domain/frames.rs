@@ -13,6 +13,7 @@ use super::Alert;
 use crate::error::{Error, Result};
 use crate::hub::LiveEntry;
 use crate::ids::{AccountId, ChildId, Seq, Timestamp};
+use crate::vocab::Status;
 
 /// A frame the server sends. `reference` is the client's `ref`, echoed
 /// (null when the client sent none).
@@ -48,7 +49,7 @@ pub enum ServerFrame<'a> {
     },
     Membership {
         child_id: ChildId,
-        status: &'a str,
+        status: Status,
         /// Present only while the membership is active.
         #[serde(flatten)]
         grant: Option<Grant>,
@@ -136,7 +137,7 @@ mod tests {
         assert_eq!(v["last_seq"], 3);
         let revoked = ServerFrame::Membership {
             child_id: child,
-            status: "revoked",
+            status: Status::Revoked,
             grant: None,
         }
         .to_text();
@@ -144,7 +145,7 @@ mod tests {
         assert_eq!(v.as_object().map(|o| o.len()), Some(3), "{revoked}");
         let active = ServerFrame::Membership {
             child_id: child,
-            status: "active",
+            status: Status::Active,
             grant: Some(Grant {
                 categories: vec!["medical"],
                 can_post: true,

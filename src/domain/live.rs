@@ -233,7 +233,7 @@ impl LiveSocket {
             }
             return ServerFrame::Membership {
                 child_id: m.child_id,
-                status: status.as_str(),
+                status,
                 grant: None,
             }
             .to_text();
@@ -244,7 +244,7 @@ impl LiveSocket {
         }
         ServerFrame::Membership {
             child_id: m.child_id,
-            status: Status::Active.as_str(),
+            status: Status::Active,
             grant: Some(Grant {
                 categories: category_names(m.categories),
                 can_post: m.can_post,
@@ -271,7 +271,7 @@ impl LiveSocket {
                 self.end(child);
                 ServerFrame::Membership {
                     child_id: child,
-                    status: Status::Expired.as_str(),
+                    status: Status::Expired,
                     grant: None,
                 }
                 .to_text()

@@ -105,7 +105,8 @@ impl App {
     }
 
     /// Serves until `shutdown` resolves: then closes WebSockets with 1001,
-    /// lets in-flight requests (and their commits) finish, closes the store.
+    /// lets in-flight requests (and their commits) finish, stops or waits
+    /// for the background push sends, closes the store.
     pub async fn run(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
@@ -159,6 +160,10 @@ impl App {
         }
         let _ = escalation.await;
         let _ = cluster.await;
+        // Last the push sends: with requests and steps over, none starts any
+        // more. Bounded below the sends' own 10 s timeout, so that an
+        // unresponsive push service does not hold the exit for long.
+        self.core.push_tasks.drain(Duration::from_secs(5)).await;
         self.core.store.close().await;
         Ok(())
     }

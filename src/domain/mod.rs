@@ -65,6 +65,8 @@ pub struct Core {
     pub escalation_delay_ms: i64,
     /// Wakes the escalation scheduler when an alert is raised.
     pub wake: tokio::sync::Notify,
+    /// Background Web Push sends of alerts; drained at shutdown.
+    pub push_tasks: emergency::PushTasks,
     /// Seals server-wide secrets (TOTP seeds); stored age-wrapped like child keys.
     pub(crate) server_key: Arc<DataKey>,
     /// Group commit of posts and access-log records.
@@ -108,6 +110,7 @@ impl Core {
             pusher,
             escalation_delay_ms,
             wake: tokio::sync::Notify::new(),
+            push_tasks: emergency::PushTasks::default(),
             server_key,
         })
     }

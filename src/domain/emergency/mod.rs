@@ -25,6 +25,7 @@ mod subscriptions;
 
 pub use cards::{Card, CardInput, Contact, ContactInput};
 pub use escalation::escalation_loop;
+pub use push::PushTasks;
 
 use serde::{Deserialize, Serialize};
 

@@ -83,7 +83,8 @@ impl Core {
             for sub in subs {
                 let core = self.clone();
                 let id = view.id;
-                tokio::spawn(async move { core.push_with_retry(id, sub).await });
+                self.push_tasks
+                    .spawn(async move { core.push_with_retry(id, sub).await });
             }
         }
     }

@@ -105,7 +105,8 @@ impl App {
     }
 
     /// Serves until `shutdown` resolves: then closes WebSockets with 1001,
-    /// lets in-flight requests (and their commits) finish, closes the store.
+    /// lets in-flight requests (and their commits) finish, stops or waits
+    /// for the background push sends, closes the store.
     pub async fn run(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,

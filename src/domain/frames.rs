@@ -8,8 +8,7 @@ use serde::Serialize;
 use serde_json::value::RawValue;
 use std::sync::Arc;
 
-use super::views::Entry;
-use super::Alert;
+use super::views::{Alert, Entry};
 use crate::error::{Error, Result};
 use crate::hub::LiveEntry;
 use crate::ids::{AccountId, ChildId, Seq, Timestamp};

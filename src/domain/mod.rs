@@ -19,13 +19,14 @@ mod views;
 pub use accounts::{Account, NewAccount, NewOrg, Org};
 pub use body::validate_body;
 pub use children::{Child, ChildSummary, NewChild};
-pub use emergency::{Alert, AlertInput, Card, CardInput, Contact, ContactInput};
+pub use emergency::{AlertInput, Card, CardInput, Contact, ContactInput};
 pub use entries::{AccessRecord, EntryPage, NewEntryInput, Posted, RevisionInput};
 pub use members::{Member, MemberPatch, NewMember};
 pub use sessions::{LoginInput, TokenPair, TotpEnrollment};
-pub use views::Entry;
+pub use views::{Alert, Delivery, Entry};
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use crate::auth::throttle::Throttle;
 use crate::auth::token::TokenKeys;
@@ -74,6 +75,8 @@ pub struct Core {
     escalation_delay_ms: i64,
     /// Wakes the escalation scheduler when an alert is raised.
     wake: tokio::sync::Notify,
+    /// Background Web Push sends of alerts; drained at shutdown.
+    push_tasks: emergency::PushTasks,
     /// Seals server-wide secrets (TOTP seeds); stored age-wrapped like child keys.
     server_key: Arc<DataKey>,
     /// Group commit of posts and access-log records.
@@ -117,6 +120,7 @@ impl Core {
             pusher,
             escalation_delay_ms,
             wake: tokio::sync::Notify::new(),
+            push_tasks: emergency::PushTasks::default(),
             server_key,
         })
     }
@@ -146,8 +150,12 @@ impl Core {
         self.hub.connection_count()
     }
 
-    /// Closes the database (the last step of a shutdown).
+    /// The last step of a shutdown: the push sends, then the database. With
+    /// requests and escalation steps over, no send starts any more; the
+    /// wait is bounded below the sends' own 10 s timeout, so that an
+    /// unresponsive push service does not hold the exit for long.
     pub async fn close(&self) {
+        self.push_tasks.drain(Duration::from_secs(5)).await;
         self.store.close().await;
     }
 

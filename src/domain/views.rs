@@ -1,14 +1,17 @@
 //! What clients are shown of stored rows: the entry view (built by the
-//! committer for new entries and by `entries` for reads) and display names
-//! (a family member's name is sealed). A leaf: it imports no other use case.
+//! committer for new entries and by `entries` for reads), the alert view,
+//! and display names (a family member's name is sealed). A leaf: it
+//! imports no other use case, so the committer, the frames and every use
+//! case can share it.
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::consent::category_name;
 use crate::crypto::{aad, DataKey};
-use crate::ids::{AccountId, ChildId, EntryId, Seq, Timestamp};
+use crate::ids::{AccountId, AlertId, ChildId, EntryId, Seq, Timestamp};
 use crate::store::{EntryRow, Name};
+use crate::vocab::AlertStatus;
 
 #[derive(Serialize, Clone, Debug)]
 pub struct Entry {
@@ -26,6 +29,36 @@ pub struct Entry {
     pub client_id: String,
     /// Why this revision was made (null for a first revision).
     pub reason: Option<String>,
+}
+
+#[derive(Serialize, Clone)]
+pub struct Delivery {
+    pub account_id: AccountId,
+    pub display_name: String,
+    pub tier: i64,
+    pub notified_at: Option<Timestamp>,
+    pub channels: Vec<String>,
+    pub acked_at: Option<Timestamp>,
+    /// Web Push result: null (no subscription), `sent`, `retrying`, `failed`, `subscription_removed`.
+    pub push_status: Option<String>,
+    pub notify_count: i64,
+}
+
+/// An alert as its parties see it (HTTP answers and `alert` frames).
+#[derive(Serialize, Clone)]
+pub struct Alert {
+    pub id: AlertId,
+    pub child_id: ChildId,
+    pub child_name: String,
+    pub raised_by: AccountId,
+    pub raised_by_name: String,
+    pub message: String,
+    pub created_at: Timestamp,
+    pub status: AlertStatus,
+    pub acked_by: Option<AccountId>,
+    pub acked_by_name: Option<String>,
+    pub acked_at: Option<Timestamp>,
+    pub deliveries: Vec<Delivery>,
 }
 
 /// What is sealed in `entry.body`.

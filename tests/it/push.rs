@@ -6,6 +6,8 @@
 //! (`tests/push_decrypt.py`, an implementation independent of the server's)
 //! to the alert id and no child data. 410 removes the subscription, 5xx is
 //! retried with backoff, and private endpoints are refused without the flag.
+//! At SIGTERM (issue 16) a retry in its backoff stops at once and stays
+//! `retrying`; a send in flight is waited for and its result recorded.
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -50,7 +52,8 @@ impl PushReq {
 }
 
 /// Records every request. Answers by path: `/gone/...` 410, `/flaky/...`
-/// 503 for the first two requests then 201, anything else 201.
+/// 503 for the first two requests then 201, `/fail/...` always 500,
+/// `/slow/...` 201 after 1.5 s, anything else 201.
 struct PushSink {
     origin: String,
     reqs: Arc<Mutex<Vec<PushReq>>>,
@@ -87,10 +90,15 @@ impl PushSink {
                         });
                         v.iter().filter(|r| r.path == path).count()
                     };
+                    if path.starts_with("/slow/") {
+                        tokio::time::sleep(Duration::from_millis(1500)).await;
+                    }
                     if path.starts_with("/gone/") {
                         StatusCode::GONE
                     } else if path.starts_with("/flaky/") && n <= 2 {
                         StatusCode::SERVICE_UNAVAILABLE
+                    } else if path.starts_with("/fail/") {
+                        StatusCode::INTERNAL_SERVER_ERROR
                     } else {
                         StatusCode::CREATED
                     }
@@ -496,9 +504,19 @@ async fn web_push_end_to_end_and_410_removes_the_subscription() {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn push_5xx_is_retried_with_backoff_without_blocking_websocket() {
-    let sink = PushSink::start().await;
+/// A server pushing to `sink` (`--push-insecure-origin`), where guardian.sato
+/// has a push subscription at `/{kind}/<token>` of it.
+struct PushSetup {
+    server: Server,
+    g: Session,
+    tanaka: Session,
+    /// HINATA, whose tier-1 contact guardian.sato is.
+    child: String,
+    /// The subscription's path at the sink.
+    path: String,
+}
+
+async fn push_setup(sink: &PushSink, kind: &str) -> PushSetup {
     let server = Server::demo_with(&[
         "--escalation-delay",
         "600",
@@ -511,8 +529,27 @@ async fn push_5xx_is_retried_with_backoff_without_blocking_websocket() {
     let tanaka = server.login("teacher.tanaka").await;
     let child = g.child_id(HINATA).await;
     let keys = SubKeys::new(&server.registry);
-    let path = format!("/flaky/{}", endpoint_token(&server.registry));
+    let path = format!("/{kind}/{}", endpoint_token(&server.registry));
     subscribe(&g, &format!("{}{path}", sink.origin), &keys).await;
+    PushSetup {
+        server,
+        g,
+        tanaka,
+        child,
+        path,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn push_5xx_is_retried_with_backoff_without_blocking_websocket() {
+    let sink = PushSink::start().await;
+    let PushSetup {
+        server,
+        g,
+        tanaka,
+        child,
+        path,
+    } = push_setup(&sink, "flaky").await;
     let g_tap = Tap::new("guardian.sato (tier 1)", g.ws().await);
 
     let t0 = Instant::now();
@@ -548,6 +585,75 @@ async fn push_5xx_is_retried_with_backoff_without_blocking_websocket() {
     tokio::time::sleep(secs(1.0)).await;
     assert_eq!(sink.to(&path).len(), 3, "pushed again after success");
     server.check_logs();
+}
+
+// ---------------------------------------------------------------------------
+// Shutdown (issue 16, point 6): the push sends are owned and drained
+// ---------------------------------------------------------------------------
+
+/// Raises an alert on the setup's child; returns its id.
+async fn raise(p: &PushSetup) -> String {
+    let msg = format!("けいれん {}", p.server.marker());
+    let a = p.tanaka.raise_alert(&p.child, &msg).await;
+    a["id"].as_str().unwrap().to_string()
+}
+
+/// Restarts the server; the `push_status` of guardian.sato's delivery of `id`.
+async fn push_status_after_restart(p: &mut PushSetup, id: &str) -> Value {
+    p.server.restart().await;
+    let g = p.server.login("guardian.sato").await;
+    let a = g.alert(id).await;
+    let d = delivery_of(&a, &g.account_id).unwrap_or_else(|| panic!("{a}"));
+    d["push_status"].clone()
+}
+
+/// SIGTERM, asserting exit 0 within `within`.
+async fn terminate_within(server: &mut Server, within: Duration) {
+    let t = Instant::now();
+    let status = server.terminate().await;
+    let took = t.elapsed();
+    assert!(status.success(), "exit after SIGTERM: {status:?}");
+    assert!(
+        took < within,
+        "exit {took:?} after SIGTERM, expected < {within:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_stops_a_push_retry_in_its_backoff_which_stays_retrying() {
+    let sink = PushSink::start().await;
+    let mut p = push_setup(&sink, "fail").await;
+    let t0 = Instant::now();
+    let id = raise(&p).await;
+    // After the fourth 500 the retry waits 4 s before the fifth attempt:
+    // the exit must not wait it out (nor the 5 s bound of the drain).
+    sink.wait_for(&p.path, 4, t0 + secs(15.0)).await;
+    tokio::time::sleep(secs(0.2)).await;
+    terminate_within(&mut p.server, secs(2.0)).await;
+    assert_eq!(sink.to(&p.path).len(), 4, "pushed again after SIGTERM");
+
+    // The interrupted retry stays `retrying` and is not resumed.
+    let status = push_status_after_restart(&mut p, &id).await;
+    assert_eq!(status, "retrying", "the retry stopped by SIGTERM");
+    tokio::time::sleep(secs(1.0)).await;
+    assert_eq!(sink.to(&p.path).len(), 4, "retry resumed after the restart");
+    p.server.check_logs();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_waits_for_a_push_in_flight_and_records_its_result() {
+    let sink = PushSink::start().await;
+    let mut p = push_setup(&sink, "slow").await;
+    let t0 = Instant::now();
+    let id = raise(&p).await;
+    // SIGTERM while the push service holds the request (1.5 s).
+    sink.wait_for(&p.path, 1, t0 + secs(10.0)).await;
+    terminate_within(&mut p.server, secs(4.0)).await;
+
+    let status = push_status_after_restart(&mut p, &id).await;
+    assert_eq!(status, "sent", "the send in flight at SIGTERM");
+    assert_eq!(sink.to(&p.path).len(), 1, "pushed more than once");
+    p.server.check_logs();
 }
 
 // ---------------------------------------------------------------------------

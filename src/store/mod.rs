@@ -14,11 +14,13 @@
 //! - `conn`: the read and write connections, [`Writer`];
 //! - `wal`: SQLite's checkpoint and WAL-restart policy;
 //! - `batch`: group commit;
+//! - `chain`: the access log's hash chain, and the one way to append to it;
 //! - a file per aggregate: `accounts`, `children`, `entries`, `emergency`,
 //!   `cluster` (notifications between nodes), and `rows` (their types).
 
 mod accounts;
 mod batch;
+mod chain;
 mod children;
 mod cluster;
 mod conn;

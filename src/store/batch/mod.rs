@@ -1,6 +1,7 @@
 //! Group commit: many posts and access-log records in one durable
 //! transaction. The statements per batch do not grow with its size (one
-//! sequence update that also reads each child's hash-chain head, one
+//! sequence update that locks the children and reads each one's hash-chain
+//! head, on PostgreSQL with a second statement, see `store/chain.rs`; one
 //! multi-row insert per table), so a batch of fifty costs little more than a
 //! batch of one: the fsync is shared.
 //!
@@ -28,6 +29,7 @@ mod sql;
 mod sqlite;
 
 pub use plan::{HeadCache, WriteOp, Written};
+pub(super) use sql::params;
 
 use super::{Backend, StoreError, StoreResult, Writer};
 

@@ -5,13 +5,13 @@
 
 use std::collections::{HashMap, HashSet};
 
-use super::sql::{params, NewAlert};
+use super::sql::NewAlert;
 use crate::ids::{AccountId, ChildId};
-use crate::store::entries::{chain_hash, ENTRY_SELECT};
+use crate::store::chain::Heads;
+use crate::store::entries::ENTRY_SELECT;
 use crate::store::{
     AlertRow, EntryRow, Name, NewAccess, NewEntry, Notified, StoreError, StoreResult,
 };
-use sqlx::Row;
 
 /// One write of a batch.
 pub enum WriteOp {
@@ -269,80 +269,4 @@ pub(super) async fn find_existing(
         found.insert((row.child_id, row.author_id, row.client_id.clone()), row);
     }
     Ok(found)
-}
-
-/// Each child's head as the batch starts: its last seq and the hash of its
-/// last access-log record.
-pub(super) struct Heads(pub(super) HashMap<ChildId, (i64, String)>);
-
-impl Heads {
-    /// The next seq of `child`, taken.
-    fn next_seq(&mut self, child: ChildId) -> StoreResult<i64> {
-        let head = self
-            .0
-            .get_mut(&child)
-            .ok_or(StoreError::Corrupt("child vanished during a batch"))?;
-        head.0 += 1;
-        Ok(head.0)
-    }
-
-    /// The chain hash of `log`, appended to its child's chain.
-    fn chain(&mut self, log: &NewAccess<'_>) -> StoreResult<String> {
-        let head = self
-            .0
-            .get_mut(&log.child_id)
-            .ok_or(StoreError::Corrupt("child vanished during a batch"))?;
-        head.1 = chain_hash(&head.1, log);
-        Ok(head.1.clone())
-    }
-}
-
-/// One statement: raises each child's `last_seq` by its count (locking its
-/// row) and returns, per child, the seq before and its last access-log hash.
-/// `prefix` runs first in the same call (SQLite's `begin immediate; `).
-pub(super) async fn reserve(
-    conn: &mut sqlx::AnyConnection,
-    prefix: &str,
-    counts: &[(ChildId, i64)],
-) -> StoreResult<Heads> {
-    if counts.is_empty() {
-        return Err(StoreError::Corrupt("a batch without children"));
-    }
-    let n = counts.len();
-    let cases: String = (0..n)
-        .map(|i| format!(" when ${} then ${}", 2 * i + 1, 2 * i + 2))
-        .collect();
-    // A correlated `order by id desc limit 1` walks the (child_id, id) index
-    // to its end; `max(id) … group by` would scan every record of the child
-    // on SQLite.
-    let sql = format!(
-        "{prefix}update child set last_seq = last_seq + case id{cases} else 0 end \
-         where id in ({}) returning id, last_seq, \
-         (select l.hash from access_log l where l.child_id = child.id \
-          order by l.id desc limit 1) as hash",
-        params(2 * n, n)
-    );
-    let mut q = sqlx::query(&sql);
-    for (child, count) in counts {
-        q = q.bind(child.to_string()).bind(*count);
-    }
-    for (child, _) in counts {
-        q = q.bind(child.to_string());
-    }
-    let rows = q.fetch_all(&mut *conn).await?;
-    let mut heads = HashMap::new();
-    for r in &rows {
-        let child: ChildId = crate::store::rows::id(r, "id")?;
-        let last: i64 = r.try_get("last_seq")?;
-        let hash: Option<String> = r.try_get("hash")?;
-        let count = counts
-            .iter()
-            .find(|(c, _)| *c == child)
-            .map_or(0, |(_, n)| *n);
-        heads.insert(child, (last - count, hash.unwrap_or_default()));
-    }
-    if heads.len() != n {
-        return Err(StoreError::NotFound);
-    }
-    Ok(Heads(heads))
 }

@@ -1,14 +1,15 @@
 //! PostgreSQL's execution of a batch: one transaction of a few statements.
-//! Other nodes write too, so the heads are always read (and the children's
-//! rows locked) rather than taken from a cache.
+//! Other nodes write too, so the children's rows are always locked and
+//! their heads read ([`lock_heads`]) rather than taken from a cache.
 
 use std::collections::HashMap;
 
-use super::plan::{counts, entries_of, find_existing, reserve, Plan, WriteOp, Written};
+use super::plan::{counts, entries_of, find_existing, Plan, WriteOp, Written};
 use super::sql::{
     alerts_sql, bind_alerts, bind_deliveries, bind_entries, bind_logs, deliveries_sql, entries_sql,
     logs_sql,
 };
+use crate::store::chain::lock_heads;
 use crate::store::cluster::{notify_all, ClusterMsg};
 use crate::store::{conflict, Backend, StoreResult};
 
@@ -27,7 +28,7 @@ pub(super) async fn batch(
     } else {
         HashMap::new()
     };
-    let heads = reserve(&mut tx, "", &counts(ops, &existing)).await?;
+    let heads = lock_heads(&mut tx, Backend::Postgres, "", &counts(ops, &existing)).await?;
     let plan = Plan::new(ops, &existing, heads)?;
     let mut inserted = 0;
     if let Some(sql) = entries_sql(plan.inserts.len(), 0, true) {

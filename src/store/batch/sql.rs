@@ -19,7 +19,7 @@ fn rows(n: usize, from: usize, cols: usize, row: impl Fn(usize) -> String) -> Op
 }
 
 /// `$a, $b, …` for `n` parameters starting after `from`.
-pub(super) fn params(from: usize, n: usize) -> String {
+pub(in crate::store) fn params(from: usize, n: usize) -> String {
     (from + 1..=from + n)
         .map(|i| format!("${i}"))
         .collect::<Vec<_>>()

@@ -4,15 +4,14 @@
 
 use std::collections::HashMap;
 
-use super::plan::{
-    counts, entries_of, find_existing, reserve, HeadCache, Heads, Plan, WriteOp, Written,
-};
+use super::plan::{counts, entries_of, find_existing, HeadCache, Plan, WriteOp, Written};
 use super::sql::{
     alerts_sql, bind_alerts, bind_deliveries, bind_entries, bind_logs, deliveries_sql, entries_sql,
     logs_sql, ALERT_COLS, ENTRY_COLS, LOG_COLS,
 };
 use crate::ids::ChildId;
-use crate::store::{conflict, StoreError, StoreResult};
+use crate::store::chain::{lock_heads, Heads};
+use crate::store::{conflict, Backend, StoreError, StoreResult};
 
 /// Whatever failed, no transaction stays open. With none open (begin itself
 /// failed), SQLite refuses: ignored.
@@ -50,7 +49,7 @@ pub(super) async fn batch(
     } else {
         (HashMap::new(), "begin immediate; ")
     };
-    let heads = reserve(&mut *conn, begin, &counts(ops, &existing)).await?;
+    let heads = lock_heads(&mut *conn, Backend::Sqlite, begin, &counts(ops, &existing)).await?;
     let plan = Plan::new(ops, &existing, heads)?;
     sqlite_inserts(conn, None, plan, lookup, cache).await
 }

@@ -1,7 +1,7 @@
 //! Emergency cards, contacts, alerts with their escalation state, deliveries
 //! and push subscriptions.
 
-use super::entries::append_access;
+use super::chain::append_access;
 use super::rows::{id, name, opt_id, Name};
 use super::{conflict, NewAccess, Store, StoreResult, Writer};
 use crate::ids::{AccountId, AlertId, ChildId, PushSubId};
@@ -242,7 +242,7 @@ impl Writer {
         .bind(log.at)
         .execute(&mut *tx)
         .await?;
-        append_access(&mut tx, &log).await?;
+        append_access(&mut tx, self.backend, &log).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -270,7 +270,7 @@ impl Writer {
             .await
             .map_err(conflict)?;
         }
-        append_access(&mut tx, &log).await?;
+        append_access(&mut tx, self.backend, &log).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -328,7 +328,7 @@ impl Writer {
         .bind(channel)
         .execute(&mut *tx)
         .await?;
-        append_access(&mut tx, &log).await?;
+        append_access(&mut tx, self.backend, &log).await?;
         let msg = super::ClusterMsg::Alert { alert, ack: true };
         super::cluster::notify(&mut tx, self.backend, &self.node, msg).await?;
         tx.commit().await?;

@@ -1,9 +1,8 @@
 //! Entries (append-only, per-child gap-free seq) and the hash-chained access log.
 
 use super::rows::id;
-use super::{AccessRow, EntryRow, NewAccess, Store, StoreResult};
+use super::{AccessRow, EntryRow, Store, StoreResult};
 use crate::ids::{ChildId, EntryId};
-use sha2::{Digest, Sha256};
 use sqlx::Row;
 
 pub(super) const ENTRY_SELECT: &str =
@@ -115,51 +114,4 @@ impl Store {
             })
             .collect()
     }
-}
-
-/// Appends to the child's hash chain: hash = sha256(previous hash | record).
-pub(super) async fn append_access(
-    conn: &mut sqlx::AnyConnection,
-    log: &NewAccess<'_>,
-) -> StoreResult<()> {
-    let prev: Option<(String,)> =
-        sqlx::query_as("select hash from access_log where child_id = $1 order by id desc limit 1")
-            .bind(log.child_id.to_string())
-            .fetch_optional(&mut *conn)
-            .await?;
-    let hash = chain_hash(&prev.map(|p| p.0).unwrap_or_default(), log);
-    sqlx::query(
-        "insert into access_log (child_id, at, account_id, action, detail, hash) \
-         values ($1, $2, $3, $4, $5, $6)",
-    )
-    .bind(log.child_id.to_string())
-    .bind(log.at)
-    .bind(log.account_id.to_string())
-    .bind(log.action)
-    .bind(&log.detail)
-    .bind(hash)
-    .execute(&mut *conn)
-    .await?;
-    Ok(())
-}
-
-/// sha256(previous hash | child | at | account | action | detail), hex.
-pub(super) fn chain_hash(prev: &str, log: &NewAccess<'_>) -> String {
-    let mut h = Sha256::new();
-    h.update(prev);
-    for part in [
-        log.child_id.to_string(),
-        log.at.to_string(),
-        log.account_id.to_string(),
-        log.action.to_owned(),
-        log.detail.clone(),
-    ] {
-        h.update([0x1f]);
-        h.update(part.as_bytes());
-    }
-    hex(&h.finalize())
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }

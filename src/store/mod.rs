@@ -8,84 +8,44 @@
 //! the database's single write connection from its transaction's start until
 //! the caller has published what it committed, so that live fan-out happens
 //! in commit order.
+//!
+//! # Layout
+//! - `error`: [`StoreError`];
+//! - `conn`: the read and write connections, [`Writer`];
+//! - `wal`: SQLite's checkpoint and WAL-restart policy;
+//! - `batch`: group commit;
+//! - `chain`: the access log's hash chain, and the one way to append to it;
+//! - a file per aggregate: `accounts`, `children`, `entries`, `emergency`,
+//!   `cluster` (notifications between nodes), and `rows` (their types).
 
 mod accounts;
 mod batch;
+mod chain;
 mod children;
 mod cluster;
+mod conn;
 mod emergency;
 mod entries;
+mod error;
 mod rows;
+mod wal;
 
 pub use batch::{HeadCache, WriteOp, Written};
 pub use cluster::ClusterMsg;
+pub use conn::Writer;
 pub use emergency::{AlertRow, ContactRow, DeliveryRow, Notified, PushSubRow};
 pub use entries::Visibility;
+pub use error::{StoreError, StoreResult};
 pub use rows::*;
 
+use conn::{Read, Write, ACQUIRE_TIMEOUT, READERS};
+use error::conflict;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
-use sqlx::pool::PoolConnection;
-use sqlx::{Any, AnyConnection, AnyPool, Executor, Row};
+use sqlx::{Executor, Row};
 use std::path::Path;
 use std::str::FromStr;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
-use tokio::sync::OwnedMappedMutexGuard;
-
-#[derive(Debug, thiserror::Error)]
-pub enum StoreError {
-    #[error("database: {0}")]
-    Sqlx(#[from] sqlx::Error),
-    #[error("migration: {0}")]
-    Migrate(#[from] sqlx::migrate::MigrateError),
-    #[error("not found")]
-    NotFound,
-    #[error("unique constraint")]
-    Conflict,
-    /// A remembered head no longer holds (another writer moved it).
-    #[error("stale head")]
-    Stale,
-    #[error("corrupt row: {0}")]
-    Corrupt(&'static str),
-    #[error("unsafe database settings: {0}")]
-    Unsafe(String),
-}
-
-pub type StoreResult<T> = Result<T, StoreError>;
-
-impl StoreError {
-    /// The database could not be reached (restart, failover, network): the
-    /// operation did not commit and can be retried.
-    pub fn is_unavailable(&self) -> bool {
-        match self {
-            Self::Sqlx(
-                sqlx::Error::Io(_)
-                | sqlx::Error::PoolTimedOut
-                | sqlx::Error::PoolClosed
-                | sqlx::Error::WorkerCrashed
-                | sqlx::Error::Tls(_)
-                | sqlx::Error::Protocol(_),
-            ) => true,
-            // PostgreSQL: admin shutdown, crash shutdown, cannot connect now,
-            // connection failures (classes 57P and 08).
-            Self::Sqlx(sqlx::Error::Database(db)) => db
-                .code()
-                .is_some_and(|c| c.starts_with("57P") || c.starts_with("08")),
-            _ => false,
-        }
-    }
-}
-
-/// Turns a unique violation into `Conflict`, by error kind (SQLite has no constraint names).
-fn conflict(e: sqlx::Error) -> StoreError {
-    if let Some(db) = e.as_database_error() {
-        if db.kind() == sqlx::error::ErrorKind::UniqueViolation {
-            return StoreError::Conflict;
-        }
-    }
-    StoreError::Sqlx(e)
-}
+use wal::{checkpoint_loop, WRITER_PRAGMAS};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Backend {
@@ -104,164 +64,11 @@ pub struct Store {
     node: String,
 }
 
-/// The single write connection.
-#[derive(Clone)]
-enum Write {
-    /// SQLite: held outside any pool. An embedded file's connection does
-    /// not break, and a pool returns a connection by spawning a task that
-    /// pings it first: two more trips to SQLite's worker thread, and the
-    /// next writer waits for that task to run (about 0.25 ms a batch).
-    /// `taken` counts its uses, so that an idle store is not checkpointed.
-    Owned { slot: Slot, taken: Arc<AtomicU64> },
-    /// PostgreSQL: a pool of one, which reconnects after a restart or
-    /// failover.
-    Pool(AnyPool),
-}
-
-/// The read connections.
-#[derive(Clone)]
-enum Read {
-    /// SQLite: held outside any pool, for the writer's reason: a pool
-    /// pings each connection it gets back, on a spawned task, so every read
-    /// cost two trips to SQLite's worker thread instead of one.
-    Owned {
-        slots: Arc<[Slot]>,
-        /// One permit per slot, so a permit always finds a free slot;
-        /// closed when the store closes.
-        permits: Arc<tokio::sync::Semaphore>,
-    },
-    /// PostgreSQL: a pool, which reconnects after a restart or failover.
-    Pool(AnyPool),
-}
-
-/// A connection held outside any pool; `None` once the store is closed.
-type Slot = Arc<tokio::sync::Mutex<Option<AnyConnection>>>;
-
-/// One read connection, free again when dropped (without a trip to its
-/// worker thread).
-pub(crate) struct ReadConn {
-    // Declared first, so it is unlocked before the permit is released.
-    conn: HeldConn,
-    _permit: Option<tokio::sync::OwnedSemaphorePermit>,
-}
-
-impl std::ops::Deref for ReadConn {
-    type Target = AnyConnection;
-    fn deref(&self) -> &AnyConnection {
-        &self.conn
-    }
-}
-
-impl std::ops::DerefMut for ReadConn {
-    fn deref_mut(&mut self) -> &mut AnyConnection {
-        &mut self.conn
-    }
-}
-
-impl Read {
-    async fn get(&self) -> StoreResult<ReadConn> {
-        match self {
-            Self::Owned { slots, permits } => {
-                let permit = tokio::time::timeout(ACQUIRE_TIMEOUT, permits.clone().acquire_owned())
-                    .await
-                    .map_err(|_| sqlx::Error::PoolTimedOut)?
-                    .map_err(|_| sqlx::Error::PoolClosed)?;
-                let guard = slots
-                    .iter()
-                    .find_map(|slot| slot.clone().try_lock_owned().ok())
-                    .ok_or(sqlx::Error::PoolClosed)?;
-                Ok(ReadConn {
-                    conn: held(guard)?,
-                    _permit: Some(permit),
-                })
-            }
-            Self::Pool(pool) => Ok(ReadConn {
-                conn: HeldConn::Pooled(pool.acquire().await?),
-                _permit: None,
-            }),
-        }
-    }
-
-    async fn close(&self) {
-        match self {
-            Self::Owned { slots, permits } => {
-                permits.close();
-                for slot in slots.iter() {
-                    close_slot(slot, "a read connection").await;
-                }
-            }
-            Self::Pool(pool) => pool.close().await,
-        }
-    }
-}
-
-/// The connection of a locked slot; `PoolClosed` once the store is closed.
-fn held(guard: tokio::sync::OwnedMutexGuard<Option<AnyConnection>>) -> StoreResult<HeldConn> {
-    let conn = tokio::sync::OwnedMutexGuard::try_map(guard, Option::as_mut)
-        .map_err(|_| sqlx::Error::PoolClosed)?;
-    Ok(HeldConn::Owned(conn))
-}
-
-/// Closes a slot's connection, after its current user, if any, is done.
-async fn close_slot(slot: &Slot, what: &str) {
-    if let Some(conn) = slot.lock().await.take() {
-        if let Err(e) = sqlx::Connection::close(conn).await {
-            tracing::warn!(error = %e, "closing {what}");
-        }
-    }
-}
-
-/// Exclusive use of the write connection; see the module docs.
-pub struct Writer {
-    conn: HeldConn,
-    backend: Backend,
-    node: String,
-}
-
-/// A connection in use: an owned one (SQLite) or one from a pool.
-enum HeldConn {
-    Owned(OwnedMappedMutexGuard<Option<AnyConnection>, AnyConnection>),
-    Pooled(PoolConnection<Any>),
-}
-
-impl std::ops::Deref for HeldConn {
-    type Target = AnyConnection;
-    fn deref(&self) -> &AnyConnection {
-        match self {
-            Self::Owned(c) => c,
-            Self::Pooled(c) => c,
-        }
-    }
-}
-
-impl std::ops::DerefMut for HeldConn {
-    fn deref_mut(&mut self) -> &mut AnyConnection {
-        match self {
-            Self::Owned(c) => c,
-            Self::Pooled(c) => c,
-        }
-    }
-}
-
 /// `temp_store = memory`: statement journals (a multi-row statement inside
 /// a transaction keeps one, to undo itself alone) stay in memory; on disk
 /// each commit created, wrote and unlinked a temporary file.
 const SQLITE_PRAGMAS: &str = "pragma journal_mode = wal; pragma synchronous = full; \
      pragma foreign_keys = on; pragma busy_timeout = 10000; pragma temp_store = memory;";
-
-/// The writer checkpoints by itself only past this many WAL pages (a
-/// backstop); normally [`checkpoint_loop`] does it off the commit path.
-const WRITER_PRAGMAS: &str = "pragma wal_autocheckpoint = 16000;";
-const CHECKPOINT_EVERY: Duration = Duration::from_millis(100);
-/// Uses of the writer in a round (100 ms) that make it a busy one.
-const BUSY_WRITES: u64 = 32;
-/// How often a store that writes a little is checkpointed.
-const CHECKPOINT_IDLE: Duration = Duration::from_millis(500);
-/// WAL frames (of 4 KiB) past which [`checkpoint_loop`] restarts the WAL.
-const RESTART_AT: i64 = 1024;
-const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
-/// Read connections (a pool's maximum on PostgreSQL).
-const READERS: u32 = 8;
 
 fn pool_options(backend: Backend, max: u32, writer: bool) -> AnyPoolOptions {
     let opts = AnyPoolOptions::new()
@@ -283,132 +90,6 @@ fn pool_options(backend: Backend, max: u32, writer: bool) -> AnyPoolOptions {
                 })
             }),
         Backend::Postgres => opts,
-    }
-}
-
-/// SQLite: copies the WAL back into the database from a read connection, so
-/// that the commit which crosses the autocheckpoint threshold does not pay
-/// for it (a latency spike every thousand pages). PASSIVE never blocks the
-/// writer.
-///
-/// Once the WAL holds [`RESTART_AT`] frames, the write connection finishes
-/// the job: it copies the few frames committed since (under load, one or
-/// two batches), so that its next commit finds the WAL fully copied and
-/// starts writing it from the top again. A WAL that is never restarted
-/// grows for as long as commits keep coming (every commit appends to the
-/// end of a larger file, and the fsync must also record the new size);
-/// one that restarts is overwritten in place, in the page cache, and its
-/// fsync is cheaper (BENCHMARKS.md, "WAL restarts").
-///
-/// The commit that restarts the WAL writes a new WAL header and fsyncs it
-/// before its own frames: two fsyncs instead of one. So whenever a
-/// checkpoint has copied the whole WAL and the writer is free, this loop
-/// restarts it at once with a write of its own ([`restart_wal`]), and the
-/// next post does not pay for it (at 10 posts/s, one post in five did).
-/// Ends when the store is closed.
-async fn checkpoint_loop(read: Read, write: Slot, taken: Arc<AtomicU64>) {
-    let (mut seen, mut last) = (0, tokio::time::Instant::now());
-    // `user_version` as first read; only `restart_wal` writes it.
-    let mut version = None;
-    loop {
-        tokio::time::sleep(CHECKPOINT_EVERY).await;
-        // Every round under load; after a few writes, every few rounds;
-        // never when nothing was written.
-        let now = taken.load(Ordering::Relaxed);
-        let busy = now - seen >= BUSY_WRITES;
-        if now == seen || !busy && last.elapsed() < CHECKPOINT_IDLE {
-            continue;
-        }
-        (seen, last) = (now, tokio::time::Instant::now());
-        let mut conn = match read.get().await {
-            Ok(c) => c,
-            // Closed (or every connection busy for seconds: try again later).
-            Err(StoreError::Sqlx(sqlx::Error::PoolClosed)) => return,
-            Err(_) => continue,
-        };
-        let wal = match checkpoint(&mut conn).await {
-            Ok(wal) => wal,
-            Err(e) => {
-                tracing::warn!(error = %e, "WAL checkpoint failed; the writer's own checkpoints remain");
-                continue;
-            }
-        };
-        drop(conn);
-        if wal.frames >= RESTART_AT {
-            let mut guard = write.lock().await;
-            let Some(w) = guard.as_mut() else { return };
-            match checkpoint(w).await {
-                Ok(wal) if wal.all_copied() => restart_wal(w, &mut version).await,
-                Ok(_) => {}
-                Err(e) => {
-                    tracing::warn!(error = %e, "WAL checkpoint on the write connection failed")
-                }
-            }
-        } else if wal.all_copied() {
-            // A batch in flight would restart it itself; a free writer
-            // does it now, between posts.
-            if let Ok(mut guard) = write.try_lock() {
-                let Some(w) = guard.as_mut() else { return };
-                restart_wal(w, &mut version).await;
-            }
-        }
-    }
-}
-
-/// What a checkpoint left: frames in the WAL, and how many of them are now
-/// in the database file.
-struct Wal {
-    frames: i64,
-    copied: i64,
-}
-
-impl Wal {
-    /// The next write transaction starts the WAL over (unless a reader
-    /// still holds a snapshot that needs it).
-    fn all_copied(&self) -> bool {
-        self.frames > 0 && self.copied == self.frames
-    }
-}
-
-/// A PASSIVE checkpoint.
-async fn checkpoint(conn: &mut AnyConnection) -> StoreResult<Wal> {
-    let row = sqlx::query("pragma wal_checkpoint(passive)")
-        .fetch_one(conn)
-        .await?;
-    // busy, frames in the WAL, frames copied
-    Ok(Wal {
-        frames: row.try_get(1)?,
-        copied: row.try_get(2)?,
-    })
-}
-
-/// The smallest write there is, so that SQLite starts the fully copied WAL
-/// over now (new header, fsynced) rather than in the next post's commit:
-/// it rewrites the database header's `user_version` with its own value
-/// (Renraku does not use it; migrations are in `_sqlx_migrations`), read
-/// once into `version`.
-async fn restart_wal(conn: &mut AnyConnection, version: &mut Option<i64>) {
-    let rewrite = async {
-        let v = match *version {
-            Some(v) => v,
-            None => {
-                let v: i64 = sqlx::query("pragma user_version")
-                    .fetch_one(&mut *conn)
-                    .await?
-                    .try_get(0)?;
-                *version = Some(v);
-                v
-            }
-        };
-        conn.execute(format!("pragma user_version = {v}").as_str())
-            .await?;
-        StoreResult::Ok(())
-    };
-    match rewrite.await {
-        Ok(()) => tracing::debug!("WAL restarted between commits"),
-        Err(e) => {
-            tracing::warn!(error = %e, "restarting the WAL between commits failed; the next commit does it")
-        }
     }
 }
 
@@ -543,45 +224,11 @@ impl Store {
         Ok(())
     }
 
-    pub async fn writer(&self) -> StoreResult<Writer> {
-        let conn = match &self.write {
-            Write::Owned { slot, taken } => {
-                // As long as the pool's acquire would wait (and then fail
-                // as unavailable, never hang).
-                let guard = tokio::time::timeout(ACQUIRE_TIMEOUT, slot.clone().lock_owned())
-                    .await
-                    .map_err(|_| sqlx::Error::PoolTimedOut)?;
-                taken.fetch_add(1, Ordering::Relaxed);
-                held(guard)?
-            }
-            Write::Pool(pool) => HeldConn::Pooled(pool.acquire().await?),
-        };
-        Ok(Writer {
-            conn,
-            backend: self.backend,
-            node: self.node.clone(),
-        })
-    }
-
-    /// A read connection.
-    pub(crate) async fn reader(&self) -> StoreResult<ReadConn> {
-        self.read.get().await
-    }
-
     /// Readiness: the database answers.
     pub async fn ping(&self) -> StoreResult<()> {
         sqlx::query("select 1")
             .fetch_one(&mut *self.reader().await?)
             .await?;
         Ok(())
-    }
-
-    pub async fn close(&self) {
-        match &self.write {
-            // After the writer in progress, if any, has finished.
-            Write::Owned { slot, .. } => close_slot(slot, "the write connection").await,
-            Write::Pool(pool) => pool.close().await,
-        }
-        self.read.close().await;
     }
 }

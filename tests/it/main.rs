@@ -12,6 +12,7 @@ mod helpers;
 
 mod access_log;
 mod at_rest;
+mod audit_chain;
 mod auth;
 mod bad_input;
 mod bench;

@@ -89,19 +89,36 @@ fn text_chars(v: &Value) -> usize {
     }
 }
 
-/// Checks `body` against `kind` and returns its canonical form.
-pub fn validate_body(kind: &str, body: Value) -> Result<Value> {
+/// Parses a client's entry `kind` and checks `body` against it: both in
+/// canonical form.
+pub fn validate_body(kind: &str, body: Value) -> Result<(EntryKind, Value)> {
+    check_size(&body)?;
+    let kind: EntryKind = kind
+        .parse()
+        .map_err(|_| Error::bad_request("kind: unknown entry kind"))?;
+    Ok((kind, canonical(kind, body)?))
+}
+
+/// Checks the body of a revision against its entry's kind.
+pub fn validate_body_of(kind: EntryKind, body: Value) -> Result<Value> {
+    check_size(&body)?;
+    canonical(kind, body)
+}
+
+fn check_size(body: &Value) -> Result<()> {
     if !body.is_object() {
         return Err(Error::bad_request("body: must be an object"));
     }
-    if text_chars(&body) > MAX_ENTRY_TEXT_CHARS {
+    if text_chars(body) > MAX_ENTRY_TEXT_CHARS {
         return Err(Error::PayloadTooLarge(
             format!("body: text over {MAX_ENTRY_TEXT_CHARS} characters").into(),
         ));
     }
-    let kind: EntryKind = kind
-        .parse()
-        .map_err(|_| Error::bad_request("kind: unknown entry kind"))?;
+    Ok(())
+}
+
+/// The canonical form of a body of `kind` (unknown fields are refused).
+fn canonical(kind: EntryKind, body: Value) -> Result<Value> {
     let canonical = match kind {
         EntryKind::Note => strict::<Note>(body)?,
         EntryKind::Medication => strict::<Medication>(body)?,

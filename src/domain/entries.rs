@@ -8,16 +8,18 @@ use serde_json::Value;
 use std::borrow::Cow;
 use std::sync::Arc;
 
+use super::body::{validate_body, validate_body_of};
 use super::committer::Committed;
 use super::frames::{entry_json, ServerFrame};
 use super::views::{entry_of, Entry, Sealed};
-use super::{validate_body, Core, Principal};
+use super::{Core, Principal};
 use crate::consent::{category_bit, Member as Consent, PostRight};
 use crate::crypto::{aad, DataKey};
 use crate::error::{Error, Result};
 use crate::hub::LiveEntry;
 use crate::ids::{AccountId, ChildId, EntryId, Seq, Timestamp};
 use crate::store::{EntryRow, NewAccess, NewEntry, WriteOp};
+use crate::vocab::EntryKind;
 
 const MAX_PAGE: i64 = 500;
 
@@ -59,7 +61,7 @@ pub struct AccessRecord {
 /// An entry about to be appended (its child, author and category come
 /// from the [`PostRight`] that allows it).
 struct Draft<'a> {
-    kind: String,
+    kind: EntryKind,
     sealed: Sealed,
     prev: Option<&'a EntryRow>,
     client_id: String,
@@ -124,20 +126,7 @@ impl Core {
         child: ChildId,
         input: NewEntryInput,
     ) -> Result<Posted> {
-        let me = self.poster(child, who.account).await?;
-        let category = category_bit(&input.category)
-            .ok_or_else(|| Error::bad_request("category: unknown category"))?;
-        check_client_id(&input.client_id)?;
-        let body = validate_body(&input.kind, input.body)?;
-        let right = me.require_post(category)?;
-        let sealed = Sealed { body, reason: None };
-        let draft = Draft {
-            kind: input.kind,
-            sealed,
-            prev: None,
-            client_id: input.client_id,
-        };
-        self.append(right, draft, Timestamp::now(), "post").await
+        self.post_at(who, child, input, None).await
     }
 
     /// Imports an entry with its original time (demo, migrations from paper
@@ -149,19 +138,32 @@ impl Core {
         input: NewEntryInput,
         at: Timestamp,
     ) -> Result<Entry> {
+        Ok(self.post_at(who, child, input, Some(at)).await?.entry)
+    }
+
+    /// A first revision, created `at` (None: now, once it is allowed).
+    async fn post_at(
+        &self,
+        who: &Principal,
+        child: ChildId,
+        input: NewEntryInput,
+        at: Option<Timestamp>,
+    ) -> Result<Posted> {
         let me = self.poster(child, who.account).await?;
         let category = category_bit(&input.category)
             .ok_or_else(|| Error::bad_request("category: unknown category"))?;
-        let body = validate_body(&input.kind, input.body)?;
+        check_client_id(&input.client_id)?;
+        let (kind, body) = validate_body(&input.kind, input.body)?;
         let right = me.require_post(category)?;
         let sealed = Sealed { body, reason: None };
         let draft = Draft {
-            kind: input.kind,
+            kind,
             sealed,
             prev: None,
             client_id: input.client_id,
         };
-        Ok(self.append(right, draft, at, "post").await?.entry)
+        let at = at.unwrap_or_else(Timestamp::now);
+        self.append(right, draft, at, "post").await
     }
 
     /// Seals, commits and publishes one entry (a first revision or a correction).
@@ -298,7 +300,7 @@ impl Core {
             .client_id
             .unwrap_or_else(|| format!("revision-{}", EntryId::new()));
         check_client_id(&client_id)?;
-        let body = validate_body(&prev.kind, input.body)?;
+        let body = validate_body_of(prev.kind, input.body)?;
         if self.store.is_superseded(child, entry).await? {
             return Err(Error::Conflict(
                 "revise the latest revision of this entry".into(),
@@ -309,7 +311,7 @@ impl Core {
             reason: Some(reason),
         };
         let draft = Draft {
-            kind: prev.kind.clone(),
+            kind: prev.kind,
             sealed,
             prev: Some(&prev),
             client_id,

@@ -17,7 +17,6 @@ mod sessions;
 mod views;
 
 pub use accounts::{Account, NewAccount, NewOrg, Org};
-pub use body::validate_body;
 pub use children::{Child, ChildSummary, NewChild};
 pub use emergency::{AlertInput, Card, CardInput, Contact, ContactInput};
 pub use entries::{AccessRecord, EntryPage, NewEntryInput, Posted, RevisionInput};

@@ -11,7 +11,7 @@ use crate::consent::category_name;
 use crate::crypto::{aad, DataKey};
 use crate::ids::{AccountId, AlertId, ChildId, EntryId, Seq, Timestamp};
 use crate::store::{EntryRow, Name};
-use crate::vocab::AlertStatus;
+use crate::vocab::{AlertStatus, EntryKind};
 
 #[derive(Serialize, Clone, Debug)]
 pub struct Entry {
@@ -21,7 +21,7 @@ pub struct Entry {
     pub author_id: AccountId,
     pub author_name: String,
     pub category: &'static str,
-    pub kind: String,
+    pub kind: EntryKind,
     pub body: Value,
     pub created_at: Timestamp,
     pub revision: i64,

@@ -11,9 +11,8 @@
 
 use std::collections::HashMap;
 
-use super::batch::params;
 use super::rows::id;
-use super::{Backend, NewAccess, StoreError, StoreResult};
+use super::{params, Backend, NewAccess, StoreError, StoreResult};
 use crate::ids::ChildId;
 use sha2::{Digest, Sha256};
 use sqlx::Row;

@@ -2,9 +2,10 @@
 //! and push subscriptions.
 
 use super::chain::append_access;
-use super::rows::{id, name, opt_id, Name};
+use super::rows::{id, name, opt_id, word, Name};
 use super::{conflict, NewAccess, Store, StoreResult, Writer};
 use crate::ids::{AccountId, AlertId, ChildId, PushSubId};
+use crate::vocab::AlertStatus;
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
@@ -15,7 +16,7 @@ pub struct AlertRow {
     pub raised_by: AccountId,
     pub message: Vec<u8>,
     pub created_at: i64,
-    pub status: String,
+    pub status: AlertStatus,
     pub step: i64,
     pub next_step_at: Option<i64>,
     pub acked_by: Option<AccountId>,
@@ -30,7 +31,7 @@ impl AlertRow {
             raised_by: id(r, "raised_by")?,
             message: r.try_get("message")?,
             created_at: r.try_get("created_at")?,
-            status: r.try_get("status")?,
+            status: word(r, "status")?,
             step: r.try_get("step")?,
             next_step_at: r.try_get("next_step_at")?,
             acked_by: opt_id(r, "acked_by")?,

@@ -47,6 +47,15 @@ use std::str::FromStr;
 use std::sync::Arc;
 use wal::{checkpoint_loop, WRITER_PRAGMAS};
 
+/// `$a, $b, …` for `n` parameters starting after `from` (multi-row
+/// statements of the batch and of the chain's head read).
+fn params(from: usize, n: usize) -> String {
+    (from + 1..=from + n)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Backend {
     Sqlite,

@@ -3,7 +3,7 @@
 
 use super::{StoreError, StoreResult};
 use crate::ids::{AccountId, ChildId, EntryId, OrgId, SessionId};
-use crate::vocab::{AccountKind, Role, Status};
+use crate::vocab::{AccountKind, EntryKind, Role, Status};
 use sqlx::any::AnyRow;
 use sqlx::Row;
 use std::str::FromStr;
@@ -187,7 +187,7 @@ pub struct EntryRow {
     pub author_id: AccountId,
     pub author_name: Name,
     pub category: i64,
-    pub kind: String,
+    pub kind: EntryKind,
     pub body: Vec<u8>,
     pub revision: i64,
     pub supersedes: Option<EntryId>,
@@ -204,7 +204,7 @@ impl EntryRow {
             author_id: id(r, "author_id")?,
             author_name: name(r, "author_name", "author_sealed")?,
             category: r.try_get("category")?,
-            kind: r.try_get("kind")?,
+            kind: word(r, "kind")?,
             body: r.try_get("body")?,
             revision: r.try_get("revision")?,
             supersedes: opt_id(r, "supersedes")?,
@@ -220,7 +220,7 @@ pub struct NewEntry {
     pub child_id: ChildId,
     pub author_id: AccountId,
     pub category: i64,
-    pub kind: String,
+    pub kind: EntryKind,
     pub body: Vec<u8>,
     pub revision: i64,
     pub supersedes: Option<EntryId>,

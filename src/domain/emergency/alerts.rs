@@ -38,7 +38,7 @@ impl Core {
             raised_by: who.account,
             message: key.seal(&aad::alert(child, id), message.as_bytes())?,
             created_at: now.millis(),
-            status: AlertStatus::Open.as_str().into(),
+            status: AlertStatus::Open,
             step: 0,
             next_step_at: Some(now.millis()),
             acked_by: None,
@@ -205,10 +205,7 @@ impl Core {
             raised_by_name: self.account_name(a.raised_by).await?,
             message: String::from_utf8_lossy(&message).into_owned(),
             created_at: Timestamp(a.created_at),
-            status: a
-                .status
-                .parse()
-                .map_err(|_| Error::internal("stored alert status"))?,
+            status: a.status,
             acked_by: a.acked_by,
             acked_by_name: match a.acked_by {
                 Some(acc) => Some(self.account_name(acc).await?),

@@ -16,7 +16,7 @@ impl Core {
         let Some(alert) = self.store.get_alert(id).await? else {
             return Ok(());
         };
-        if alert.status != AlertStatus::Open.as_str() || alert.step != step {
+        if alert.status != AlertStatus::Open || alert.step != step {
             return Ok(());
         }
         let (members, notified) = self.plan_step(alert.child_id, step).await?;

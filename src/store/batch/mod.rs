@@ -29,7 +29,6 @@ mod sql;
 mod sqlite;
 
 pub use plan::{HeadCache, WriteOp, Written};
-pub(super) use sql::params;
 
 use super::{Backend, StoreError, StoreResult, Writer};
 

@@ -225,7 +225,7 @@ fn row_of(e: &NewEntry, seq: i64, author_name: &Name) -> EntryRow {
         author_id: e.author_id,
         author_name: author_name.clone(),
         category: e.category,
-        kind: e.kind.clone(),
+        kind: e.kind,
         body: e.body.clone(),
         revision: e.revision,
         supersedes: e.supersedes,

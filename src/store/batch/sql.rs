@@ -2,7 +2,7 @@
 //! parameters are numbered after those of the statements before them in
 //! the same list.
 
-use crate::store::{AlertRow, NewAccess, NewEntry, Notified};
+use crate::store::{params, AlertRow, NewAccess, NewEntry, Notified};
 
 /// A new alert: row, next step's time, deliveries.
 pub(super) type NewAlert<'a> = (&'a AlertRow, i64, &'a [Notified]);
@@ -16,14 +16,6 @@ fn rows(n: usize, from: usize, cols: usize, row: impl Fn(usize) -> String) -> Op
             .collect::<Vec<_>>()
             .join(", ")
     })
-}
-
-/// `$a, $b, …` for `n` parameters starting after `from`.
-pub(in crate::store) fn params(from: usize, n: usize) -> String {
-    (from + 1..=from + n)
-        .map(|i| format!("${i}"))
-        .collect::<Vec<_>>()
-        .join(", ")
 }
 
 type AnyQuery<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>;
@@ -61,7 +53,7 @@ pub(super) fn bind_entries<'q>(
             .bind(seq)
             .bind(e.author_id.to_string())
             .bind(e.category)
-            .bind(e.kind.clone())
+            .bind(e.kind.as_str())
             .bind(e.body.clone())
             .bind(e.revision)
             .bind(e.supersedes.map(|s| s.to_string()))

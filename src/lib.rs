@@ -11,8 +11,9 @@
 //! - `crypto`: key ring (age-wrapped per-child data keys), sealing of rows; no I/O.
 //! - `store`: the only place with SQL (sqlx `Any`: SQLite and PostgreSQL);
 //!   `batch/` commits many writes in one transaction with a fixed number of
-//!   statements; `conn`, `wal` and `error` hold the connections, SQLite's
-//!   WAL policy and the store's error.
+//!   statements; `chain` extends a child's hash-chained access log, always
+//!   under the child's row lock; `conn`, `wal` and `error` hold the
+//!   connections, SQLite's WAL policy and the store's error.
 //! - `auth`: primitives only: passwords (argon2id), tokens (JWT HS256,
 //!   pinned), TOTP, login throttling.
 //! - `consent`: membership rules turned into capabilities that prove a check

@@ -88,6 +88,13 @@ impl ClusterMsg {
     }
 }
 
+/// The payload of a message: ids only, and the node that committed it.
+fn payload(node: &str, msg: &ClusterMsg) -> String {
+    let mut payload = msg.to_json();
+    payload["n"] = json!(node);
+    payload.to_string()
+}
+
 /// Adds the notification to the current transaction (PostgreSQL only).
 pub(super) async fn notify(
     conn: &mut sqlx::AnyConnection,
@@ -98,38 +105,28 @@ pub(super) async fn notify(
     if backend != Backend::Postgres {
         return Ok(());
     }
-    let mut payload = msg.to_json();
-    payload["n"] = json!(node);
     sqlx::query("select pg_notify($1, $2)")
         .bind(CHANNEL)
-        .bind(payload.to_string())
+        .bind(payload(node, &msg))
         .execute(&mut *conn)
         .await?;
     Ok(())
 }
 
-/// Notifies every message of a batch in one statement (PostgreSQL only).
-pub(super) async fn notify_all(
-    conn: &mut sqlx::AnyConnection,
-    backend: Backend,
-    node: &str,
-    msgs: &[ClusterMsg],
-) -> StoreResult<()> {
-    if backend != Backend::Postgres || msgs.is_empty() {
-        return Ok(());
+/// `pg_notify` calls for a batch's messages, their parameters numbered
+/// after `from` (the channel first, then one payload each), and the values
+/// to bind in that order; empty for no messages. Part of the batch's own
+/// statement, so the notifications go out with its commit, or not at all.
+pub(super) fn notify_calls(node: &str, msgs: &[ClusterMsg], from: usize) -> (String, Vec<String>) {
+    if msgs.is_empty() {
+        return (String::new(), Vec::new());
     }
     let calls: Vec<String> = (0..msgs.len())
-        .map(|i| format!("pg_notify($1, ${})", i + 2))
+        .map(|i| format!("pg_notify(${}, ${})", from + 1, from + i + 2))
         .collect();
-    let sql = format!("select {}", calls.join(", "));
-    let mut q = sqlx::query(&sql).bind(CHANNEL);
-    for msg in msgs {
-        let mut payload = msg.to_json();
-        payload["n"] = json!(node);
-        q = q.bind(payload.to_string());
-    }
-    q.execute(&mut *conn).await?;
-    Ok(())
+    let mut binds = vec![CHANNEL.to_owned()];
+    binds.extend(msgs.iter().map(|m| payload(node, m)));
+    (calls.join(", "), binds)
 }
 
 impl Store {

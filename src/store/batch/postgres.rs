@@ -1,4 +1,6 @@
-//! PostgreSQL's execution of a batch: one transaction of a few statements.
+//! PostgreSQL's execution of a batch: one transaction of five statements
+//! (`begin`, the children's rows locked, their chain heads read, every
+//! insert and notification, `commit`), whatever the batch holds.
 //! Other nodes write too, so the children's rows are always locked and
 //! their heads read ([`lock_heads`]) rather than taken from a cache.
 
@@ -7,11 +9,12 @@ use std::collections::HashMap;
 use super::plan::{counts, entries_of, find_existing, Plan, WriteOp, Written};
 use super::sql::{
     alerts_sql, bind_alerts, bind_deliveries, bind_entries, bind_logs, deliveries_sql, entries_sql,
-    logs_sql,
+    logs_sql, ALERT_COLS, DELIVERY_COLS, ENTRY_COLS, LOG_COLS,
 };
 use crate::store::chain::lock_heads;
-use crate::store::cluster::{notify_all, ClusterMsg};
+use crate::store::cluster::{notify_calls, ClusterMsg};
 use crate::store::{conflict, Backend, StoreResult};
+use sqlx::Row;
 
 /// A batch in one transaction, which also notifies the other nodes of what
 /// it committed; `None` (rolled back) if an entry was already stored and
@@ -30,31 +33,28 @@ pub(super) async fn batch(
     };
     let heads = lock_heads(&mut tx, Backend::Postgres, "", &counts(ops, &existing)).await?;
     let plan = Plan::new(ops, &existing, heads)?;
-    let mut inserted = 0;
-    if let Some(sql) = entries_sql(plan.inserts.len(), 0, true) {
-        let q = bind_entries(sqlx::query(&sql), &plan.inserts, &plan.seqs);
-        inserted = q.fetch_all(&mut *tx).await.map_err(conflict)?.len();
+    let msgs = messages(&plan);
+    let (sql, notify_binds) = inserts_sql(&plan, node, &msgs);
+    let mut q = sqlx::query(&sql);
+    q = bind_entries(q, &plan.inserts, &plan.seqs);
+    q = bind_logs(q, &plan.logs);
+    q = bind_alerts(q, &plan.alerts);
+    q = bind_deliveries(q, &plan.alerts);
+    for value in notify_binds {
+        q = q.bind(value);
     }
-    if inserted < plan.inserts.len() {
-        return Ok(None); // dropping tx rolls back
+    let row = q.fetch_one(&mut *tx).await.map_err(conflict)?;
+    let inserted: i64 = row.try_get("inserted")?;
+    if usize::try_from(inserted).ok() != Some(plan.inserts.len()) {
+        return Ok(None); // dropping tx rolls back, notifications too
     }
-    if let Some(sql) = logs_sql(plan.logs.len(), 0) {
-        bind_logs(sqlx::query(&sql), &plan.logs)
-            .execute(&mut *tx)
-            .await?;
-    }
-    if let Some(sql) = alerts_sql(plan.alerts.len(), 0) {
-        bind_alerts(sqlx::query(&sql), &plan.alerts)
-            .execute(&mut *tx)
-            .await?;
-    }
-    if let Some(sql) = deliveries_sql(plan.deliveries(), 0) {
-        bind_deliveries(sqlx::query(&sql), &plan.alerts)
-            .execute(&mut *tx)
-            .await?;
-    }
-    let msgs: Vec<ClusterMsg> = plan
-        .inserts
+    tx.commit().await?;
+    Ok(Some(plan.out))
+}
+
+/// What the other nodes are told of this batch (ids only).
+fn messages(plan: &Plan<'_>) -> Vec<ClusterMsg> {
+    plan.inserts
         .iter()
         .zip(&plan.seqs)
         .map(|(e, &seq)| ClusterMsg::Entry {
@@ -65,8 +65,44 @@ pub(super) async fn batch(
             alert: a.0.id,
             ack: false,
         }))
-        .collect();
-    notify_all(&mut tx, Backend::Postgres, node, &msgs).await?;
-    tx.commit().await?;
-    Ok(Some(plan.out))
+        .collect()
+}
+
+/// Every insert of the batch and its notifications as one statement (one
+/// round trip): data-modifying `with` clauses, which PostgreSQL runs
+/// exactly once whether or not the query reads them, and a `select` that
+/// counts the entries inserted (an entry whose idempotency key is taken is
+/// skipped) and calls `pg_notify`. Parameters are numbered across the
+/// clauses in bind order: entries, records, alerts, deliveries, notifications.
+fn inserts_sql(plan: &Plan<'_>, node: &str, msgs: &[ClusterMsg]) -> (String, Vec<String>) {
+    let (ne, nl, na, nd) = (
+        plan.inserts.len(),
+        plan.logs.len(),
+        plan.alerts.len(),
+        plan.deliveries(),
+    );
+    let mut from = 0;
+    let mut clauses = vec![entries_sql(ne, from, true).map(|s| format!("e as ({s})"))];
+    from += ne * ENTRY_COLS;
+    clauses.push(logs_sql(nl, from).map(|s| format!("l as ({s})")));
+    from += nl * LOG_COLS;
+    clauses.push(alerts_sql(na, from).map(|s| format!("a as ({s})")));
+    from += na * ALERT_COLS;
+    clauses.push(deliveries_sql(nd, from).map(|s| format!("d as ({s})")));
+    from += nd * DELIVERY_COLS;
+    let clauses: Vec<String> = clauses.into_iter().flatten().collect();
+    let inserted = if plan.inserts.is_empty() {
+        "0::bigint"
+    } else {
+        "(select count(*) from e)"
+    };
+    let (calls, binds) = notify_calls(node, msgs, from);
+    let mut select = format!("select {inserted} as inserted");
+    if !calls.is_empty() {
+        select = format!("{select}, {calls}");
+    }
+    if clauses.is_empty() {
+        return (select, binds);
+    }
+    (format!("with {} {select}", clauses.join(", ")), binds)
 }

@@ -88,7 +88,7 @@ pub(super) fn bind_logs<'q>(
 }
 
 pub(super) const ALERT_COLS: usize = 6;
-const DELIVERY_COLS: usize = 5;
+pub(super) const DELIVERY_COLS: usize = 5;
 
 /// Multi-row insert of `n` new alerts at step 1, parameters after `from`.
 pub(super) fn alerts_sql(n: usize, from: usize) -> Option<String> {

@@ -202,14 +202,13 @@ fn written_paths(code: &str) -> Vec<String> {
         }
         rest = &tail[end.min(tail.len())..];
     }
-    let text = code;
     for start in ["crate::", "super::", "self::", "renraku::"] {
         let mut from = 0;
-        while let Some(i) = text[from..].find(start) {
+        while let Some(i) = code[from..].find(start) {
             let at = from + i;
             let boundary = at == 0
-                || !text[..at].ends_with(|c: char| c.is_alphanumeric() || c == '_' || c == ':');
-            let path: String = text[at..]
+                || !code[..at].ends_with(|c: char| c.is_alphanumeric() || c == '_' || c == ':');
+            let path: String = code[at..]
                 .chars()
                 .take_while(|c| c.is_alphanumeric() || *c == '_' || *c == ':')
                 .collect();
@@ -348,9 +347,11 @@ fn top_level_imports_follow_the_table_without_cycles() {
     let mut edges: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     let mut wrong = Vec::new();
     for s in sources(&root) {
-        let Some(from) = s.module.first().cloned().or_else(|| Some("lib".to_owned())) else {
-            continue;
-        };
+        let from = s
+            .module
+            .first()
+            .cloned()
+            .unwrap_or_else(|| "lib".to_owned());
         for r in &s.refs {
             let to = &r[0];
             if *to == from {

@@ -11,6 +11,7 @@
 mod helpers;
 
 mod access_log;
+mod accounts;
 mod at_rest;
 mod audit_chain;
 mod auth;
@@ -26,3 +27,5 @@ mod logs;
 mod pg_outage;
 mod push;
 mod revisions;
+mod sessions;
+mod totp_recovery;

@@ -63,13 +63,21 @@ pub async fn serve(state: AppState, who: Principal, sink: Sink, mut stream: Stre
         close: close.clone(),
     };
     live.greet(&out).await;
+    // One timer for the token, reset only when a renewal moves its expiry
+    // (a timer made per loop turn would cost a timer-wheel entry per frame).
+    let mut token_expiry = live.token_expiry();
+    let token_timer = tokio::time::sleep_until(instant_of(token_expiry));
+    tokio::pin!(token_timer);
     loop {
+        if live.token_expiry() != token_expiry {
+            token_expiry = live.token_expiry();
+            token_timer.as_mut().reset(instant_of(token_expiry));
+        }
         let expiry = live.next_expiry();
-        let token_expiry = live.token_expiry();
         tokio::select! {
             biased;
             _ = close.closed() => break,
-            _ = sleep_until(Some(token_expiry)) => {
+            _ = &mut token_timer => {
                 close.close_because(close::UNAUTHORIZED, "token expired");
                 break;
             }
@@ -119,12 +127,18 @@ fn read_error_code(e: axum::Error) -> u16 {
     }
 }
 
+/// The runtime's instant for a wall-clock time (epoch ms), at most a year ahead.
+fn instant_of(ms: i64) -> tokio::time::Instant {
+    const YEAR_MS: i64 = 365 * 24 * 3600 * 1000;
+    let wait = ms
+        .saturating_sub(Timestamp::now().millis())
+        .clamp(0, YEAR_MS);
+    tokio::time::Instant::now() + Duration::from_millis(u64::try_from(wait).unwrap_or(0))
+}
+
 async fn sleep_until(at: Option<i64>) {
     match at {
-        Some(ms) => {
-            let wait = ms.saturating_sub(Timestamp::now().millis()).max(0);
-            tokio::time::sleep(Duration::from_millis(u64::try_from(wait).unwrap_or(0))).await;
-        }
+        Some(ms) => tokio::time::sleep_until(instant_of(ms)).await,
         None => std::future::pending().await,
     }
 }

@@ -83,11 +83,15 @@ export function launchBrowser() {
 export class Session {
   constructor(browser, base) {
     this.browser = browser;
-    this.base = base;
-    this.origin = new URL(base).origin;
+    this.setBase(base);
     this.contexts = [];
     this.requests = [];
     this.consoleErrors = [];
+  }
+
+  setBase(base) {
+    this.base = base;
+    this.origin = new URL(base).origin;
   }
 
   /** A fresh context (its own storage) at the phone viewport, on the app. */

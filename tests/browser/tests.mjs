@@ -571,6 +571,13 @@ export const tests = [
       await d.fill('input[name=recovery_code]', codes[0]);
       await d.click('form button[type=submit]');
       await d.locator('.form-error', { hasText: 'リカバリーコード' }).waitFor();
+
+      // "Log out on all devices" from A: A returns to login without a reason, C with one.
+      await a.click('#logout-all');
+      await a.locator('dialog[open] button.danger').click();
+      await a.waitForSelector('input[name=username]');
+      assert(await a.locator('#session-notice').count() === 0, 'no notice after one\'s own logout');
+      await c.locator('#session-notice[data-reason=ended]').waitFor({ timeout: 15_000 });
       // Expected: 401s of the refused attempts (weak password, spent code, TOTP step).
       s.consoleErrors = s.consoleErrors.filter((e) => !/status of (400|401)/.test(e));
     },
@@ -712,6 +719,29 @@ export const tests = [
       const doctor = await s.login('doctor.ito');
       assert(await doctor.locator('#nav-accounts').count() === 0, 'no accounts link for a professional');
       assert(await doctor.locator('#nav-settings').count() === 1, 'a settings link for everyone');
+    },
+  },
+
+  {
+    name: '16. an idle session expires: the page returns to login saying so',
+    serverArgs: ['--session-idle-timeout', '10'],
+    async run(s, shot) {
+      const page = await s.login('guardian.takahashi');
+      await openNotebook(page, SOUTA);
+      // Nothing reaches the server while offline: the session idles out.
+      await page.context().setOffline(true);
+      await page.locator('#connbar[data-state=offline]').waitFor();
+      await page.waitForTimeout(16_000); // idle timeout (10 s) + the server's 5 s to notice
+      await page.context().setOffline(false);
+      // Any request now meets the ended session (the socket's reconnect, or this).
+      await page.evaluate(() => { location.hash = '#/settings'; });
+      const notice = page.locator('#session-notice[data-reason=expired]');
+      await notice.waitFor({ timeout: 20_000 });
+      const text = await notice.textContent();
+      assert(text.includes('ログアウトしました'), `the login page says the session expired: "${text}"`);
+      assert(await page.evaluate(() => sessionStorage.getItem('renraku.session')) === null, 'the session is cleared');
+      await shot(page, '38-session-expired');
+      s.consoleErrors = s.consoleErrors.filter((e) => !/status of 401/.test(e));
     },
   },
 ];

@@ -60,12 +60,11 @@ export function onSessionEnd(fn) { endListeners.add(fn); }
 /** Called with the new access token after every refresh of the pair. */
 export function onTokens(fn) { tokenListeners.add(fn); return () => tokenListeners.delete(fn); }
 
-/** Why the last session ended ('expired' | 'ended' | 'logout' | null), once. */
-export function takeEndReason() {
-  const r = lastEnd;
-  lastEnd = null;
-  return r;
-}
+/**
+ * Why the last session ended ('expired' | 'ended' | 'logout' | null), until
+ * the next login (so the login page keeps saying it across re-renders).
+ */
+export function endReason() { return lastEnd; }
 
 function setSession(data, acct) {
   const lifetime = data.expires_in * 1000;

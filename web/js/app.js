@@ -127,7 +127,7 @@ function startSession() {
   }).catch(() => { /* the login answer's copy stays */ });
 }
 
-// The login screen says why (api.takeEndReason); a logout says nothing.
+// The login screen says why (api.endReason); a logout says nothing.
 api.onSessionEnd(() => {
   live.stop();
   alerts.stop();

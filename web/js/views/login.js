@@ -17,7 +17,7 @@ export function setLoginNotice(kind) { pendingNotice = kind; }
 
 export function loginView(main) {
   main.className = 'narrow';
-  const reason = api.takeEndReason();
+  const reason = api.endReason();
   const notice = pendingNotice || (reason === 'expired' || reason === 'ended' ? reason : null);
   pendingNotice = null;
   passwordStep(main, notice);

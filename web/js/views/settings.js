@@ -6,6 +6,7 @@ import { h, mount, field } from '../dom.js';
 import { t, label, lang, setLang, LANGS, formatDateTime } from '../i18n.js';
 import * as api from '../api.js';
 import { get, post, del } from '../api.js';
+import * as live from '../live.js';
 import { pageTitle, loading, failure, errorBox, errorText, toast, confirmDialog } from '../ui.js';
 import { newPasswordFields } from './password.js';
 import { enrolForm, recoveryCodes, codeInput } from './totp.js';
@@ -109,7 +110,13 @@ async function loadSessions(box) {
   };
   const logoutAll = async () => {
     if (!await confirmDialog(t('logout_all'), t('logout_all_confirm'), t('logout_all'), true)) return;
-    try { await api.logoutAll(); } catch (e) { toast(errorText(e), 'error'); }
+    // This tab's socket is closed (4401) too: stop it first, so that the
+    // end reads as this user's own logout, not as one from elsewhere.
+    live.stop();
+    try { await api.logoutAll(); } catch (e) {
+      toast(errorText(e), 'error');
+      if (api.currentSession()) live.start();
+    }
   };
   mount(box,
     h('ul', { class: 'session-list', id: 'session-list', role: 'list' }, list.map((x) => h('li', {

@@ -51,7 +51,9 @@ export function enrolForm(container, enrolment, { confirm, onDone, onCancel, lea
       recoveryCodes(container, res?.recovery_codes || [], { onDone, lead: t('recovery_lead_enrolled') });
     } catch (e) {
       submit.disabled = false;
-      err.show(e.status === 400 || e.status === 401 ? t('totp_invalid') : errorText(e));
+      // `unauthorized`: the enrolment token (good for a few minutes) ran out.
+      if (e.code === 'unauthorized') err.show(t('totp_enrol_expired'));
+      else err.show(e.status === 400 || e.status === 401 ? t('totp_invalid') : errorText(e));
       code.select();
     }
   });

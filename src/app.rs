@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::auth::throttle::Throttle;
-use crate::config::ServeArgs;
+use crate::config::{ServeArgs, TotpPolicy};
 use crate::datadir::DataDir;
 use crate::domain::live::close;
 use crate::domain::{Core, Settings};
@@ -40,9 +40,13 @@ pub async fn open_core(args: &ServeArgs) -> anyhow::Result<Core> {
     let store = Store::open(&dir.root, args.data.database_url().as_deref())
         .await
         .context("opening the database")?;
+    let secs = |s: u64| i64::try_from(s.max(1)).unwrap_or(i64::MAX / 1000);
     let settings = Settings {
-        require_totp_for_professionals: args.require_totp_for_professionals,
-        access_token_ttl: args.access_token_ttl.clamp(30, 24 * 3600),
+        totp_policy: args.totp_policy.unwrap_or(TotpPolicy::Professionals),
+        access_token_ttl: args.access_token_ttl.clamp(1, 24 * 3600),
+        session_idle_ms: secs(args.session_idle_timeout).saturating_mul(1000),
+        session_max_age_ms: secs(args.session_max_age).saturating_mul(1000),
+        invitation_ttl_ms: secs(args.invitation_ttl).saturating_mul(1000),
         ws_queue: args.ws_queue.clamp(1, 1 << 20),
     };
     let throttle = Throttle::new(
@@ -128,6 +132,10 @@ impl App {
             self.core.clone(),
             stop.clone(),
         ));
+        let sessions = tokio::spawn(crate::domain::session_sweep_loop(
+            self.core.clone(),
+            stop.clone(),
+        ));
         tokio::spawn(async move {
             shutdown.await;
             stop.cancel();
@@ -160,6 +168,7 @@ impl App {
         }
         let _ = escalation.await;
         let _ = cluster.await;
+        let _ = sessions.await;
         self.core.close().await;
         Ok(())
     }

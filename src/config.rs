@@ -97,9 +97,20 @@ pub struct ServeArgs {
         value_delimiter = ','
     )]
     pub allowed_origins: Vec<String>,
-    /// Professionals must enrol TOTP before they can use the service.
-    #[arg(long, env = "RENRAKU_REQUIRE_TOTP_FOR_PROFESSIONALS")]
-    pub require_totp_for_professionals: bool,
+    /// Who must enrol TOTP before using the service: `optional`,
+    /// `professionals` (professionals and admins) or `all`. Default:
+    /// `professionals` for `serve`, `optional` for `demo`.
+    #[arg(long, env = "RENRAKU_TOTP_POLICY", value_enum)]
+    pub totp_policy: Option<TotpPolicy>,
+    /// A session ends after this many seconds without a request, refresh or socket frame.
+    #[arg(long, env = "RENRAKU_SESSION_IDLE_TIMEOUT", default_value_t = 1800)]
+    pub session_idle_timeout: u64,
+    /// A session ends this many seconds after login, used or not.
+    #[arg(long, env = "RENRAKU_SESSION_MAX_AGE", default_value_t = 43_200)]
+    pub session_max_age: u64,
+    /// How long an invitation code stays good, in seconds (default 7 days).
+    #[arg(long, env = "RENRAKU_INVITATION_TTL", default_value_t = 604_800)]
+    pub invitation_ttl: u64,
     /// Failed logins per account within 15 minutes before 429.
     #[arg(
         long,
@@ -139,6 +150,15 @@ pub struct ServeArgs {
     pub vapid_subject: String,
 }
 
+/// Who must have a second factor.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TotpPolicy {
+    Optional,
+    /// Professionals and admins.
+    Professionals,
+    All,
+}
+
 /// Limits of the wire contract.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 pub const MAX_WS_FRAME_BYTES: usize = 256 * 1024;
@@ -163,7 +183,10 @@ impl ServeArgs {
             tls_key: None,
             insecure_http: false,
             allowed_origins: Vec::new(),
-            require_totp_for_professionals: false,
+            totp_policy: None,
+            session_idle_timeout: 1800,
+            session_max_age: 43_200,
+            invitation_ttl: 604_800,
             login_max_failures_per_account: 5,
             login_max_failures_per_address: 100,
             access_token_ttl: 900,

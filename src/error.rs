@@ -17,6 +17,12 @@ pub enum Error {
     TotpEnrollmentRequired { enrollment_token: String },
     #[error("authentication required")]
     Unauthorized,
+    /// The session ended by its idle timeout or maximum age: log in again.
+    #[error("the session has expired; log in again")]
+    SessionExpired,
+    /// A password the rules refuse; the message names the rule.
+    #[error("{0}")]
+    WeakPassword(Cow<'static, str>),
     #[error("{0}")]
     Forbidden(Cow<'static, str>),
     #[error("not found")]
@@ -58,6 +64,8 @@ impl Error {
             Self::TotpRequired => "totp_required",
             Self::TotpEnrollmentRequired { .. } => "totp_enrollment_required",
             Self::Unauthorized => "unauthorized",
+            Self::SessionExpired => "session_expired",
+            Self::WeakPassword(_) => "weak_password",
             Self::Forbidden(_) => "forbidden",
             Self::NotFound => "not_found",
             Self::Conflict(_) => "conflict",

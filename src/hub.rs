@@ -64,10 +64,12 @@ pub mod close {
     pub const UNAUTHORIZED: u16 = 4401;
 }
 
-/// Tells a connection to close, with which code.
+/// Tells a connection to close, with which code (and, optionally, which
+/// reason for its close frame).
 #[derive(Default)]
 pub struct CloseSignal {
     code: AtomicU16,
+    reason: std::sync::OnceLock<&'static str>,
     token: CancellationToken,
 }
 
@@ -78,6 +80,23 @@ impl CloseSignal {
             .code
             .compare_exchange(0, code, Ordering::SeqCst, Ordering::SeqCst);
         self.token.cancel();
+    }
+
+    /// Closes with `code` and the reason text its close frame carries.
+    pub fn close_because(&self, code: u16, reason: &'static str) {
+        if self
+            .code
+            .compare_exchange(0, code, Ordering::SeqCst, Ordering::SeqCst)
+            .is_ok()
+        {
+            let _ = self.reason.set(reason);
+        }
+        self.token.cancel();
+    }
+
+    /// The reason given with the close, if one was.
+    pub fn reason(&self) -> Option<&'static str> {
+        self.reason.get().copied()
     }
 
     /// The close code asked for, or 1000 (normal) if none was.
@@ -335,10 +354,10 @@ impl Hub {
     }
 
     /// Closes every connection of a session (logout, revoked refresh chain).
-    pub fn close_session(&self, session: SessionId, code: u16) {
+    pub fn close_session(&self, session: SessionId, code: u16, reason: &'static str) {
         let inner = self.lock();
         for conn in inner.conns.values().filter(|c| c.session == session) {
-            conn.close.close(code);
+            conn.close.close_because(code, reason);
         }
     }
 

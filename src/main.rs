@@ -4,7 +4,9 @@
 use anyhow::Context;
 use clap::Parser;
 use renraku::app::{open_core, App};
-use renraku::config::{AdminCommand, Cli, Command, CreateAdminArgs, DataArgs, ServeArgs};
+use renraku::config::{
+    AdminCommand, Cli, Command, CreateAdminArgs, DataArgs, ServeArgs, TotpPolicy,
+};
 use renraku::datadir::{DataDir, ServeLock};
 use renraku::domain::NewAccount;
 use renraku::store::Store;
@@ -80,17 +82,22 @@ async fn init(args: DataArgs) -> anyhow::Result<()> {
 async fn create_admin(args: CreateAdminArgs) -> anyhow::Result<()> {
     let serve = ServeArgs::for_data(args.data.clone());
     let core = open_core(&serve).await?;
-    if args.password.chars().count() < renraku::auth::password::MIN_PASSWORD_CHARS {
-        anyhow::bail!("the password must have at least 12 characters");
-    }
+    renraku::auth::password::check_strength(
+        "password",
+        &args.password,
+        &args.login,
+        &args.display_name,
+    )
+    .map_err(|e| anyhow::anyhow!("{e}"))?;
     let account = core
         .insert_account(NewAccount {
             login: args.login,
-            password: args.password,
+            password: Some(args.password),
             display_name: args.display_name,
             kind: AccountKind::Admin.as_str().into(),
             profession: None,
             org_id: None,
+            org_admin: false,
         })
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))?;
@@ -118,8 +125,11 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     start(args, core, shutdown).await
 }
 
-async fn demo(args: ServeArgs) -> anyhow::Result<()> {
+async fn demo(mut args: ServeArgs) -> anyhow::Result<()> {
     let shutdown = shutdown_signal();
+    // The demo's shared password is for trying things out: no second factor
+    // unless asked for.
+    args.totp_policy.get_or_insert(TotpPolicy::Optional);
     DataDir::new(&args.data.data_dir)
         .init()
         .context("preparing the data dir")?;

@@ -1,5 +1,5 @@
 //! The contract's closed vocabularies as enums: account kinds, membership
-//! roles and statuses, alert statuses, entry kinds. Text from a client or
+//! roles and statuses, alert statuses, entry kinds, and how sessions end. Text from a client or
 //! from the database is parsed into these at the boundary; past it, a
 //! misspelt role or status does not compile. A leaf: it imports nothing.
 
@@ -110,6 +110,29 @@ vocabulary! {
         Medication = "medication",
         Plan = "plan",
         Handover = "handover",
+    }
+}
+
+vocabulary! {
+    /// Why a session ended (stored with it; an expired one answers
+    /// `session_expired` on refresh, every other `unauthorized`).
+    EndReason, "session end reason" {
+        Logout = "logout",
+        LogoutAll = "logout_all",
+        Ended = "ended",
+        Expired = "expired",
+        Password = "password",
+        Disabled = "disabled",
+        Reset = "reset",
+        Reuse = "reuse",
+    }
+}
+
+vocabulary! {
+    /// What kind of session: a full one, or one good only for TOTP enrolment.
+    SessionPurpose, "session purpose" {
+        Access = "access",
+        Enroll = "enroll",
     }
 }
 

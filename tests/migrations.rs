@@ -127,7 +127,8 @@ fn name_list(s: &str) -> Vec<String> {
 
 /// Applies one file's statements to `schema`: `create table`, `create
 /// [unique] index`, `drop table|index`, and `alter table` with `add
-/// [column]`, `drop [column]`, `rename [column] a to b` and `rename to`.
+/// [column]`, `drop [column]`, `rename [column] a to b` and `rename to`;
+/// `update`, `insert` and `delete` change data only.
 fn apply(schema: &mut Schema, sql: &str) -> Result<(), String> {
     for st in statements(sql) {
         let words: Vec<&str> = st.split(' ').collect();
@@ -169,6 +170,8 @@ fn apply(schema: &mut Schema, sql: &str) -> Result<(), String> {
                 schema.indexes.remove(*name);
             }
             ["alter", "table", table, action @ ..] => alter(schema, table, action)?,
+            // Data, not schema.
+            ["update" | "insert" | "delete", ..] => {}
             _ => return Err(format!("statement not understood: {st:?}")),
         }
     }

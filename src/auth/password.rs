@@ -10,6 +10,13 @@ use std::sync::OnceLock;
 use crate::error::{Error, Result};
 
 pub const MIN_PASSWORD_CHARS: usize = 12;
+pub const MAX_PASSWORD_CHARS: usize = 256;
+/// zxcvbn's score (0–4) a password must reach: 3 is "safely unguessable"
+/// (about 10^10 guesses), the level its authors recommend for accounts.
+const MIN_SCORE: u8 = 3;
+/// zxcvbn's matching grows with the square of the length; a prefix this long
+/// is judged (its guesses bound the whole password's from below).
+const JUDGED_CHARS: usize = 100;
 
 type Job = Box<dyn FnOnce() + Send>;
 
@@ -117,6 +124,36 @@ fn verify_now(password: &[u8], stored: &str) -> bool {
     Output::new(&out).is_ok_and(|o| o == expected)
 }
 
+/// The rules every password a person chooses must pass: 12–256 characters,
+/// not the login, and not guessable by zxcvbn (its own lists of common
+/// passwords, words and names, plus the login and display name). The error
+/// names the field and the rule that failed.
+pub fn check_strength(field: &str, password: &str, login: &str, display_name: &str) -> Result<()> {
+    let weak = |msg: String| Err(Error::WeakPassword(msg.into()));
+    let chars = password.chars().count();
+    if chars < MIN_PASSWORD_CHARS {
+        return weak(format!("{field}: at least {MIN_PASSWORD_CHARS} characters"));
+    }
+    if chars > MAX_PASSWORD_CHARS {
+        return weak(format!("{field}: at most {MAX_PASSWORD_CHARS} characters"));
+    }
+    if password.trim().eq_ignore_ascii_case(login.trim()) {
+        return weak(format!("{field}: must not be the login"));
+    }
+    let judged: String = password.chars().take(JUDGED_CHARS).collect();
+    let estimate = zxcvbn::zxcvbn(&judged, &[login, display_name]);
+    if (estimate.score() as u8) < MIN_SCORE {
+        let hint = estimate
+            .feedback()
+            .and_then(|f| f.warning().map(|w| format!(" ({w})")))
+            .unwrap_or_default();
+        return weak(format!(
+            "{field}: too easy to guess{hint}; use a longer phrase of unrelated words"
+        ));
+    }
+    Ok(())
+}
+
 pub async fn hash(password: String) -> Result<String> {
     on_pool(move || hash_now(password.as_bytes())).await?
 }
@@ -142,6 +179,48 @@ fn dummy_hash() -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn strength_rules_name_what_failed() {
+        let code = |r: Result<()>| match r {
+            Err(Error::WeakPassword(m)) => m.into_owned(),
+            Err(e) => format!("other error {e}"),
+            Ok(()) => "ok".into(),
+        };
+        assert!(code(check_strength("p", "short-pw", "a", "b")).contains("at least 12"));
+        assert!(code(check_strength("p", &"x".repeat(257), "a", "b")).contains("at most 256"));
+        let login = "nurse.kobayashi-2026";
+        assert!(code(check_strength("p", login, login, "小林")).contains("login"));
+        assert!(code(check_strength("p", "password1234", "a", "b")).contains("guess"));
+        assert!(code(check_strength(
+            "p",
+            "nurse.kobayashi1",
+            "nurse.kobayashi",
+            "小林"
+        ))
+        .contains("guess"));
+        assert_eq!(
+            code(check_strength("p", "Kaeru-no-Uta-2026-Hoshizora", "a", "b")),
+            "ok"
+        );
+        assert_eq!(
+            code(check_strength("p", "tsukimi-dango-Sapporo-1987!", "a", "b")),
+            "ok"
+        );
+        // Keyboard walks and dates are guessable however long.
+        assert!(code(check_strength("p", "qwertyuiop1234", "a", "b")).contains("guess"));
+        // The longest allowed password is judged quickly (a prefix of it).
+        let long: String = (0..256)
+            .map(|i| char::from(b'a' + (i * 7 % 26) as u8))
+            .collect();
+        let t = std::time::Instant::now();
+        let _ = check_strength("p", &long, "a", "b");
+        assert!(
+            t.elapsed() < std::time::Duration::from_secs(2),
+            "{:?}",
+            t.elapsed()
+        );
+    }
 
     #[test]
     fn phc_round_trip_and_interop() {

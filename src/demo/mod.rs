@@ -12,7 +12,7 @@ use crate::domain::{
     CardInput, ContactInput, Core, NewAccount, NewChild, NewEntryInput, NewMember, NewOrg,
     Principal, RevisionInput,
 };
-use crate::ids::{AccountId, ChildId, EntryId, OrgId, SessionId, Timestamp};
+use crate::ids::{AccountId, ChildId, EntryId, OrgId, Timestamp};
 use data::{DemoChild, ACCOUNTS, CHILDREN, ORGS, PASSWORD};
 
 const JST_OFFSET_MS: i64 = 9 * 3600 * 1000;
@@ -57,22 +57,18 @@ pub async fn load(core: &Core) -> anyhow::Result<bool> {
     for a in ACCOUNTS {
         let new = NewAccount {
             login: a.login.into(),
-            password: PASSWORD.into(),
+            password: Some(PASSWORD.into()),
             display_name: a.display_name.into(),
             kind: a.kind.into(),
             profession: a.profession.map(Into::into),
             org_id: a.org.and_then(|k| orgs.get(k).copied()),
+            org_admin: false,
         };
         let acc = core
             .insert_account(new)
             .await
             .map_err(|e| anyhow!("account {}: {e}", a.login))?;
-        let who = Principal {
-            account: acc.id,
-            session: SessionId::new(),
-            kind: acc.kind,
-            profession: acc.profession,
-        };
+        let who = Principal::offline(&acc);
         loader.accounts.insert(a.login, who);
     }
     for (i, child) in CHILDREN.iter().enumerate() {

@@ -46,6 +46,10 @@ pub struct Account {
     pub kind: AccountKind,
     pub profession: Option<String>,
     pub org_id: Option<OrgId>,
+    /// Administers the accounts of its own organization.
+    pub org_admin: bool,
+    /// Disabled by an administrator (a leaver): no login, no session.
+    pub disabled: bool,
 }
 
 impl Account {
@@ -57,21 +61,27 @@ impl Account {
             kind: a.kind,
             profession: a.profession.clone(),
             org_id: a.org_id,
+            org_admin: a.org_admin,
+            disabled: a.disabled_at.is_some(),
         }
     }
 }
 
+/// `POST /accounts`: without a password the account starts from an invitation.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct NewAccount {
     pub login: String,
-    pub password: String,
+    #[serde(default)]
+    pub password: Option<String>,
     pub display_name: String,
     pub kind: String,
     #[serde(default)]
     pub profession: Option<String>,
     #[serde(default)]
     pub org_id: Option<OrgId>,
+    #[serde(default)]
+    pub org_admin: bool,
 }
 
 #[derive(Serialize, Deserialize, Clone, Debug)]
@@ -145,22 +155,9 @@ impl Core {
         ))
     }
 
-    /// `POST /accounts` (admin).
-    pub async fn create_account(&self, who: &Principal, new: NewAccount) -> Result<Account> {
-        if !who.is_admin() {
-            return Err(Error::forbidden("only an admin may create accounts"));
-        }
-        if new.password.chars().count() < password::MIN_PASSWORD_CHARS {
-            return Err(Error::bad_request(format!(
-                "password: at least {} characters",
-                password::MIN_PASSWORD_CHARS
-            )));
-        }
-        self.insert_account(new).await
-    }
-
-    /// Creates an account without the caller check or password policy (CLI, demo).
-    pub async fn insert_account(&self, new: NewAccount) -> Result<Account> {
+    /// Creates an account without the caller check or password rules (CLI,
+    /// demo); with no password it waits for an invitation to be accepted.
+    pub async fn insert_account(&self, new: NewAccount) -> Result<AccountRow> {
         validate_login(&new.login)?;
         require_text("display_name", &new.display_name, 100)?;
         let kind: AccountKind = new
@@ -187,15 +184,26 @@ impl Core {
                 other => other.into(),
             })?;
         }
+        if new.org_admin && new.org_id.is_none() {
+            return Err(Error::bad_request(
+                "org_admin: an organization administrator needs an org_id",
+            ));
+        }
         let id = AccountId::new();
+        let password_hash = match new.password {
+            Some(p) => Some(password::hash(p).await?),
+            None => None,
+        };
         let row = AccountRow {
             id,
             login: new.login,
-            password_hash: password::hash(new.password).await?,
+            password_hash,
             display_name: self.seal_name(id, kind, &new.display_name)?,
             kind,
             profession: new.profession,
             org_id: new.org_id,
+            org_admin: new.org_admin,
+            disabled_at: None,
             totp_secret: None,
             totp_pending: None,
             totp_last_step: 0,
@@ -207,7 +215,7 @@ impl Core {
                 StoreError::Conflict => Error::Conflict("login: already taken".into()),
                 other => other.into(),
             })?;
-        Ok(Account::of(self, &row))
+        Ok(row)
     }
 
     /// `GET /accounts?query=`: professionals only, except for admins.

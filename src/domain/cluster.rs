@@ -12,7 +12,6 @@ use super::members::{state_of, write_of};
 use super::Core;
 use crate::consent::ALL_CATEGORIES;
 use crate::error::Result;
-use crate::hub::close;
 use crate::ids::{ChildId, Seq};
 use crate::store::{ClusterMsg, Visibility};
 
@@ -68,8 +67,8 @@ impl Core {
                 self.hub.publish_receipt(child, account, seq);
                 Ok(())
             }
-            ClusterMsg::Session(session) => {
-                self.hub.close_session(session, close::UNAUTHORIZED);
+            ClusterMsg::Session { session, reason } => {
+                self.session_ended_elsewhere(session, reason);
                 Ok(())
             }
             ClusterMsg::Alert { alert, ack } => {
@@ -96,7 +95,7 @@ impl Core {
         }
         for session in self.hub.sessions() {
             if !self.session_live(session).await.unwrap_or(true) {
-                self.hub.close_session(session, close::UNAUTHORIZED);
+                self.session_ended_elsewhere(session, crate::vocab::EndReason::Ended);
             }
         }
         Ok(())

@@ -21,6 +21,9 @@ use crate::vocab::Status;
 pub enum ServerFrame<'a> {
     Ready {
         account_id: AccountId,
+        /// Echoed on a renewal (a second `auth`); absent on the first `ready`.
+        #[serde(rename = "ref", skip_serializing_if = "Option::is_none")]
+        reference: Option<&'a str>,
     },
     Entry {
         entry: &'a RawValue,

@@ -16,7 +16,7 @@ use tokio::sync::mpsc;
 use super::frames::{entry_json, Grant, ServerFrame};
 use super::{Core, Principal};
 use crate::consent::{self, category_names};
-use crate::error::Result;
+use crate::error::{Error, Result};
 pub use crate::hub::{close, CloseSignal, Event};
 use crate::hub::{ConnGuard, LiveEntry, MemberState};
 use crate::ids::{ChildId, Seq, Timestamp};
@@ -83,9 +83,32 @@ impl LiveSocket {
 
     /// The `ready` frame, then the open alerts that reached this account (a
     /// contact who connects late still gets them).
+    /// A second `auth` frame: a fresh access token of the same session
+    /// renews the socket (answered by `ready`); any other is refused and
+    /// the socket keeps its old token, and its expiry.
+    pub async fn renew(&mut self, access_token: &str, reference: Option<&str>) -> Result<String> {
+        let who = self.core.authenticate(access_token).await?;
+        if who.session != self.who.session {
+            return Err(Error::Unauthorized);
+        }
+        self.who = who;
+        let ready = ServerFrame::Ready {
+            account_id: self.who.account,
+            reference,
+        };
+        Ok(ready.to_text())
+    }
+
+    /// When the socket's access token expires (epoch ms): it closes then
+    /// (4401), with no leeway, unless renewed.
+    pub fn token_expiry(&self) -> i64 {
+        self.who.token_exp.saturating_mul(1000)
+    }
+
     pub async fn greet(&self, sink: &impl FrameSink) {
         let ready = ServerFrame::Ready {
             account_id: self.who.account,
+            reference: None,
         };
         sink.send(ready.to_text()).await;
         match self.core.open_alerts_for(&self.who).await {

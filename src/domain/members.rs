@@ -27,6 +27,8 @@ pub struct Member {
     pub expires_at: Option<Timestamp>,
     pub granted_by: Option<AccountId>,
     pub last_read_seq: i64,
+    /// The member's account is disabled (someone who has left).
+    pub disabled: bool,
 }
 
 impl Member {
@@ -45,6 +47,7 @@ impl Member {
             expires_at: r.expires_at.map(Timestamp),
             granted_by: r.granted_by,
             last_read_seq: r.last_read_seq,
+            disabled: r.disabled,
         }
     }
 }

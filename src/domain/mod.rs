@@ -3,6 +3,7 @@
 //! through `consent`, never in the HTTP handlers.
 
 mod accounts;
+mod admin;
 mod body;
 mod children;
 pub mod cluster;
@@ -17,11 +18,15 @@ mod sessions;
 mod views;
 
 pub use accounts::{Account, NewAccount, NewOrg, Org};
+pub use admin::{Created, Invitation, ManagedAccount};
 pub use children::{Child, ChildSummary, NewChild};
 pub use emergency::{AlertInput, Card, CardInput, Contact, ContactInput};
 pub use entries::{AccessRecord, EntryPage, NewEntryInput, Posted, RevisionInput};
 pub use members::{Member, MemberPatch, NewMember};
-pub use sessions::{LoginInput, TokenPair, TotpEnrollment};
+pub use sessions::{
+    session_sweep_loop, AcceptInput, Client, LoginInput, PasswordChange, RecoveryCodes,
+    SessionView, TokenPair, TotpEnrollment, TotpStatus,
+};
 pub use views::{Alert, Delivery, Entry};
 
 use std::sync::Arc;
@@ -29,19 +34,24 @@ use std::time::Duration;
 
 use crate::auth::throttle::Throttle;
 use crate::auth::token::TokenKeys;
+use crate::config::TotpPolicy;
 use crate::consent;
 use crate::crypto::{aad, DataKey, KeyRing};
 use crate::error::Result;
 use crate::hub::Hub;
-use crate::ids::{AccountId, ChildId, SessionId, Timestamp};
-use crate::store::{Backend, Name, NewAccess, Store, WriteOp};
+use crate::ids::{AccountId, ChildId, OrgId, SessionId, Timestamp};
+use crate::store::{AccountRow, Backend, Name, NewAccess, Store, WriteOp};
 use crate::vocab::AccountKind;
 
 /// Behaviour switches from the configuration.
 #[derive(Clone, Debug)]
 pub struct Settings {
-    pub require_totp_for_professionals: bool,
+    pub totp_policy: TotpPolicy,
+    /// Access token lifetime, seconds.
     pub access_token_ttl: i64,
+    pub session_idle_ms: i64,
+    pub session_max_age_ms: i64,
+    pub invitation_ttl_ms: i64,
     pub ws_queue: usize,
 }
 
@@ -52,11 +62,31 @@ pub struct Principal {
     pub session: SessionId,
     pub kind: AccountKind,
     pub profession: Option<String>,
+    pub org_id: Option<OrgId>,
+    pub org_admin: bool,
+    /// The token is good only for TOTP enrolment.
+    pub enrolling: bool,
+    /// When the token expires (epoch seconds): sockets close then unless renewed.
+    pub token_exp: i64,
 }
 
 impl Principal {
     pub fn is_admin(&self) -> bool {
         self.kind == AccountKind::Admin
+    }
+
+    /// An account acting outside any session (the demo loader, the CLI).
+    pub fn offline(account: &AccountRow) -> Self {
+        Self {
+            account: account.id,
+            session: SessionId::new(),
+            kind: account.kind,
+            profession: account.profession.clone(),
+            org_id: account.org_id,
+            org_admin: account.org_admin,
+            enrolling: false,
+            token_exp: i64::MAX,
+        }
     }
 }
 
@@ -82,6 +112,8 @@ pub struct Core {
     committer: committer::Committer,
     /// Memberships for the posting path's consent check (SQLite only).
     members: member_cache::MemberCache,
+    /// Sessions' last activity, written to the database at a coarse step.
+    activity: sessions::Activity,
 }
 
 impl Core {
@@ -107,7 +139,9 @@ impl Core {
         let hub = Arc::new(Hub::default());
         let committer = committer::Committer::start(store.clone(), hub.clone(), server_key.clone());
         let members = member_cache::MemberCache::new(store.backend() == Backend::Sqlite);
+        let activity = sessions::Activity::new(settings.session_idle_ms);
         Ok(Self {
+            activity,
             members,
             store,
             keys,

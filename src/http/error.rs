@@ -50,10 +50,11 @@ impl From<QueryRejection> for ApiError {
 
 pub fn status_of(e: &Error) -> StatusCode {
     match e {
-        Error::BadRequest(_) => StatusCode::BAD_REQUEST,
-        Error::InvalidCredentials | Error::TotpRequired | Error::Unauthorized => {
-            StatusCode::UNAUTHORIZED
-        }
+        Error::BadRequest(_) | Error::WeakPassword(_) => StatusCode::BAD_REQUEST,
+        Error::InvalidCredentials
+        | Error::TotpRequired
+        | Error::Unauthorized
+        | Error::SessionExpired => StatusCode::UNAUTHORIZED,
         Error::TotpEnrollmentRequired { .. } | Error::Forbidden(_) => StatusCode::FORBIDDEN,
         Error::NotFound => StatusCode::NOT_FOUND,
         Error::Conflict(_) => StatusCode::CONFLICT,

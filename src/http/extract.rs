@@ -1,5 +1,5 @@
 //! Extractors: the authenticated caller (Bearer token checked against its
-//! session), ids parsed from the path.
+//! session), the client's address and user agent, ids parsed from the path.
 
 use axum::extract::rejection::{JsonRejection, PathRejection};
 use axum::extract::{FromRequestParts, Path};
@@ -9,7 +9,7 @@ use std::str::FromStr;
 
 use super::error::ApiError;
 use super::AppState;
-use crate::domain::Principal;
+use crate::domain::{Client, Principal};
 use crate::error::Error;
 use crate::ids::ChildId;
 
@@ -51,6 +51,28 @@ impl FromRequestParts<AppState> for EnrollAuth {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let token = bearer(parts)?;
         Ok(Self(state.core.authenticate_for_enrollment(token).await?))
+    }
+}
+
+/// Who is calling, as the transport sees them: the address (throttling)
+/// and the `User-Agent` (kept with a new session, for its owner's list).
+pub struct ClientInfo(pub Client);
+
+impl FromRequestParts<AppState> for ClientInfo {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &AppState) -> Result<Self, ApiError> {
+        let addr = parts
+            .extensions
+            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+            .map(|c| c.0.ip().to_string())
+            .unwrap_or_default();
+        let user_agent = parts
+            .headers
+            .get(axum::http::header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        Ok(Self(Client { addr, user_agent }))
     }
 }
 

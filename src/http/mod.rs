@@ -9,6 +9,7 @@ mod emergency;
 mod entries;
 pub mod error;
 mod extract;
+mod me;
 mod members;
 mod web;
 mod ws;
@@ -42,6 +43,7 @@ pub fn router(state: AppState) -> Router {
     let api = Router::new()
         .merge(auth::router())
         .merge(directory::router())
+        .merge(me::router())
         .merge(children::router())
         .merge(members::router())
         .merge(entries::router())

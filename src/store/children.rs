@@ -8,7 +8,7 @@ use crate::ids::{AccountId, ChildId};
 
 const MEMBER_SELECT: &str = "select m.child_id, m.account_id, m.role, m.status, m.categories, \
      m.can_post, m.purpose, m.history_from, m.expires_at, m.granted_by, m.last_read_seq, \
-     a.display_name, a.display_sealed, a.profession, a.org_id \
+     a.display_name, a.display_sealed, a.profession, a.org_id, a.disabled_at \
      from membership m join account a on a.id = m.account_id";
 
 impl Store {

@@ -13,6 +13,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::{Backend, Store, StoreResult};
 use crate::ids::{AccountId, AlertId, ChildId, Seq, SessionId};
+use crate::vocab::EndReason;
 
 const CHANNEL: &str = "renraku";
 
@@ -32,7 +33,11 @@ pub enum ClusterMsg {
         account: AccountId,
         seq: Seq,
     },
-    Session(SessionId),
+    /// A session ended: its sockets close on every node.
+    Session {
+        session: SessionId,
+        reason: EndReason,
+    },
     Alert {
         alert: AlertId,
         ack: bool,
@@ -53,7 +58,9 @@ impl ClusterMsg {
             } => {
                 json!({"k": "receipt", "c": child, "a": account, "s": seq})
             }
-            Self::Session(s) => json!({"k": "session", "s": s}),
+            Self::Session { session, reason } => {
+                json!({"k": "session", "s": session, "r": reason.as_str()})
+            }
             Self::Alert { alert, ack } => json!({"k": "alert", "a": alert, "ack": ack}),
             Self::Resync => json!({"k": "resync"}),
         }
@@ -78,7 +85,10 @@ impl ClusterMsg {
                 account: id(v, "a")?,
                 seq: seq()?,
             },
-            "session" => Self::Session(id(v, "s")?),
+            "session" => Self::Session {
+                session: id(v, "s")?,
+                reason: v.get("r")?.as_str()?.parse().ok()?,
+            },
             "alert" => Self::Alert {
                 alert: id(v, "a")?,
                 ack: v.get("ack")?.as_bool()?,

@@ -15,7 +15,8 @@
 //! - `wal`: SQLite's checkpoint and WAL-restart policy;
 //! - `batch`: group commit;
 //! - `chain`: the access log's hash chain, and the one way to append to it;
-//! - a file per aggregate: `accounts`, `children`, `entries`, `emergency`,
+//! - a file per aggregate: `accounts`, `sessions` (and invitations),
+//!   `children`, `entries`, `emergency`,
 //!   `cluster` (notifications between nodes), and `rows` (their types).
 
 mod accounts;
@@ -28,8 +29,10 @@ mod emergency;
 mod entries;
 mod error;
 mod rows;
+mod sessions;
 mod wal;
 
+pub use accounts::ManagedRow;
 pub use batch::{HeadCache, WriteOp, Written};
 pub use cluster::ClusterMsg;
 pub use conn::Writer;
@@ -37,6 +40,7 @@ pub use emergency::{AlertRow, ContactRow, DeliveryRow, Notified, PushSubRow};
 pub use entries::Visibility;
 pub use error::{StoreError, StoreResult};
 pub use rows::*;
+pub use sessions::NewInvitation;
 
 use conn::{Read, Write, ACQUIRE_TIMEOUT, READERS};
 use error::conflict;

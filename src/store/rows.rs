@@ -3,7 +3,7 @@
 
 use super::{StoreError, StoreResult};
 use crate::ids::{AccountId, ChildId, EntryId, OrgId, SessionId};
-use crate::vocab::{AccountKind, EntryKind, Role, Status};
+use crate::vocab::{AccountKind, EndReason, EntryKind, Role, SessionPurpose, Status};
 use sqlx::any::AnyRow;
 use sqlx::Row;
 use std::str::FromStr;
@@ -64,15 +64,23 @@ impl OrgRow {
     }
 }
 
+/// The columns [`AccountRow::decode`] reads.
+pub(super) const ACCOUNT_COLS: &str =
+    "id, login, password_hash, display_name, display_sealed, kind, profession, org_id, \
+     org_admin, disabled_at, totp_secret, totp_pending, totp_last_step";
+
 #[derive(Clone)]
 pub struct AccountRow {
     pub id: AccountId,
     pub login: String,
-    pub password_hash: String,
+    /// None until an invitation is accepted (and again after a reset).
+    pub password_hash: Option<String>,
     pub display_name: Name,
     pub kind: AccountKind,
     pub profession: Option<String>,
     pub org_id: Option<OrgId>,
+    pub org_admin: bool,
+    pub disabled_at: Option<i64>,
     pub totp_secret: Option<Vec<u8>>,
     pub totp_pending: Option<Vec<u8>>,
     pub totp_last_step: i64,
@@ -80,14 +88,20 @@ pub struct AccountRow {
 
 impl AccountRow {
     pub(super) fn decode(r: &AnyRow) -> StoreResult<Self> {
+        let hash: String = r.try_get("password_hash")?;
+        let org_admin: i64 = r.try_get("org_admin")?;
         Ok(Self {
             id: id(r, "id")?,
             login: r.try_get("login")?,
-            password_hash: r.try_get("password_hash")?,
+            // An account without a password stores the empty string (the
+            // column predates invitations and is not null).
+            password_hash: Some(hash).filter(|h| !h.is_empty()),
             display_name: name(r, "display_name", "display_sealed")?,
             kind: word(r, "kind")?,
             profession: r.try_get("profession")?,
             org_id: opt_id(r, "org_id")?,
+            org_admin: org_admin != 0,
+            disabled_at: r.try_get("disabled_at")?,
             totp_secret: r.try_get("totp_secret")?,
             totp_pending: r.try_get("totp_pending")?,
             totp_last_step: r.try_get("totp_last_step")?,
@@ -99,8 +113,31 @@ impl AccountRow {
 pub struct SessionRow {
     pub id: SessionId,
     pub account_id: AccountId,
-    pub purpose: String,
+    pub purpose: SessionPurpose,
+    pub created_at: i64,
+    /// The last activity written to the database (see domain/sessions/activity.rs).
+    pub last_used_at: i64,
+    pub user_agent: Option<String>,
     pub revoked_at: Option<i64>,
+    pub end_reason: Option<EndReason>,
+}
+
+impl SessionRow {
+    pub(super) fn decode(r: &AnyRow) -> StoreResult<Self> {
+        let reason: Option<String> = r.try_get("end_reason")?;
+        Ok(Self {
+            id: id(r, "id")?,
+            account_id: id(r, "account_id")?,
+            purpose: word(r, "purpose")?,
+            created_at: r.try_get("created_at")?,
+            last_used_at: r.try_get("last_used_at")?,
+            user_agent: r.try_get("user_agent")?,
+            revoked_at: r.try_get("revoked_at")?,
+            end_reason: reason
+                .map(|w| w.parse().map_err(|_| StoreError::Corrupt("end_reason")))
+                .transpose()?,
+        })
+    }
 }
 
 #[derive(Clone)]
@@ -141,6 +178,8 @@ pub struct MemberRow {
     pub display_name: Name,
     pub profession: Option<String>,
     pub org_id: Option<OrgId>,
+    /// The member's account is disabled (a leaver).
+    pub disabled: bool,
 }
 
 impl MemberRow {
@@ -160,6 +199,7 @@ impl MemberRow {
             display_name: name(r, "display_name", "display_sealed")?,
             profession: r.try_get("profession")?,
             org_id: opt_id(r, "org_id")?,
+            disabled: r.try_get::<Option<i64>, _>("disabled_at")?.is_some(),
         })
     }
 }

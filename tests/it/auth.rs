@@ -272,13 +272,44 @@ fn wrong_code(t: &TOTP) -> String {
         .unwrap()
 }
 
+/// The recovery codes of a confirmation answer, registered as secrets.
+fn recovery_codes(server: &Server, v: &serde_json::Value) -> Vec<String> {
+    let codes: Vec<String> = v["recovery_codes"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no recovery_codes: {v}"))
+        .iter()
+        .map(|c| c.as_str().unwrap().to_string())
+        .collect();
+    for c in &codes {
+        server.registry.add("recovery code", c);
+    }
+    codes
+}
+
 #[tokio::test]
 async fn totp_enrolment_and_single_use_codes() {
     let server = Server::demo_with(&["--login-max-failures-per-account", "100"]).await;
     let api = server.api();
     let s = server.login("doctor.ito").await;
 
-    let (st, v) = s.post_empty("/api/v1/me/totp").await;
+    // With an access token, enrolling needs the password (v1.1).
+    assert_err(
+        &s.post("/api/v1/me/totp", &json!({})).await,
+        400,
+        "bad_request",
+    );
+    assert_err(
+        &s.post(
+            "/api/v1/me/totp",
+            &json!({"password": "wrong-password-123"}),
+        )
+        .await,
+        401,
+        "invalid_credentials",
+    );
+    let (st, v) = s
+        .post("/api/v1/me/totp", &json!({"password": DEMO_PASSWORD}))
+        .await;
     api.record_tokens(&v);
     assert!(st == 200 || st == 201, "enrol: {st} {v}");
     let secret = v["secret"].as_str().unwrap().to_string();
@@ -305,7 +336,9 @@ async fn totp_enrolment_and_single_use_codes() {
     let (st, v) = s
         .post("/api/v1/me/totp/confirm", &json!({"code": code}))
         .await;
-    assert_eq!(st, 204, "confirm: {v}");
+    assert_eq!(st, 200, "confirm: {v}");
+    let codes = recovery_codes(&server, &v);
+    assert_eq!(codes.len(), 10, "{v}");
 
     // From now on a code is required, and the confirm code is spent.
     assert_err(
@@ -355,7 +388,8 @@ async fn totp_enrolment_and_single_use_codes() {
 #[tokio::test]
 async fn totp_mandatory_for_professionals() {
     let server = Server::demo_with(&[
-        "--require-totp-for-professionals",
+        "--totp-policy",
+        "professionals",
         "--login-max-failures-per-account",
         "100",
     ])
@@ -410,7 +444,8 @@ async fn totp_mandatory_for_professionals() {
             &json!({"code": code}),
         )
         .await;
-    assert_eq!(st, 204, "confirm: {v}");
+    assert_eq!(st, 200, "confirm: {v}");
+    assert_eq!(recovery_codes(&server, &v).len(), 10, "{v}");
 
     assert_err(
         &api.login_raw("doctor.ito", DEMO_PASSWORD, None).await,
@@ -431,9 +466,14 @@ async fn totp_mandatory_for_professionals() {
     assert_eq!(st, 200, "{me}");
     assert_eq!(me["login"], "doctor.ito");
 
-    // Another professional is still asked to enrol.
+    // Another professional is still asked to enrol, and so are admins.
     assert_err(
         &api.login_raw("teacher.tanaka", DEMO_PASSWORD, None).await,
+        403,
+        "totp_enrollment_required",
+    );
+    assert_err(
+        &api.login_raw("admin", DEMO_PASSWORD, None).await,
         403,
         "totp_enrollment_required",
     );

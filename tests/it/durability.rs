@@ -354,7 +354,9 @@ async fn a_second_server_on_the_same_sqlite_data_dir_is_refused() {
     }
 
     // The admin CLI is not a server: it may add an account meanwhile.
-    server.registry.add("password", "second-admin-password");
+    server
+        .registry
+        .add("password", "second-admin-Hoshizora-2026");
     let out = tokio::process::Command::new(crate::helpers::bin())
         .args([
             "admin",
@@ -364,7 +366,7 @@ async fn a_second_server_on_the_same_sqlite_data_dir_is_refused() {
             "--data-dir",
         ])
         .arg(&server.dir)
-        .env("RENRAKU_ADMIN_PASSWORD", "second-admin-password")
+        .env("RENRAKU_ADMIN_PASSWORD", "second-admin-Hoshizora-2026")
         .env_remove("DATABASE_URL")
         .env_remove("RENRAKU_DATABASE_URL")
         .output()
@@ -381,7 +383,7 @@ async fn a_second_server_on_the_same_sqlite_data_dir_is_refused() {
     assert_eq!(st, 200, "{me}");
     let admin = server
         .api()
-        .login_with("second.admin", "second-admin-password", None)
+        .login_with("second.admin", "second-admin-Hoshizora-2026", None)
         .await;
     assert_eq!(admin.account["kind"], "admin", "{}", admin.account);
 

@@ -65,9 +65,14 @@ pub async fn serve(state: AppState, who: Principal, sink: Sink, mut stream: Stre
     live.greet(&out).await;
     loop {
         let expiry = live.next_expiry();
+        let token_expiry = live.token_expiry();
         tokio::select! {
             biased;
             _ = close.closed() => break,
+            _ = sleep_until(Some(token_expiry)) => {
+                close.close_because(close::UNAUTHORIZED, "token expired");
+                break;
+            }
             ev = events.recv() => match ev {
                 Some(ev) => {
                     if let Some(frame) = live.on_event(ev) {
@@ -145,7 +150,8 @@ async fn write_loop(mut sink: Sink, mut out: mpsc::Receiver<Message>, close: Arc
             }
         }
         let code = close.code();
-        let _ = sink.send(close_message(code, reason(code))).await;
+        let why = close.reason().unwrap_or_else(|| reason(code));
+        let _ = sink.send(close_message(code, why)).await;
         let _ = sink.close().await;
     };
     let give_up = async {
@@ -163,8 +169,17 @@ async fn on_text(state: &AppState, live: &mut LiveSocket, out: &Out, raw: &str) 
     let (reference, frame) = parse_frame(raw);
     let r = reference.as_deref();
     let core = &state.core;
+    // Any frame from the client is use of its session (the idle timeout).
+    core.session_used(live.who().session);
     let result = match frame {
-        Ok(ClientFrame::Auth { .. }) => Err(Error::bad_request("already authenticated")),
+        Ok(ClientFrame::Auth { access_token }) => match live.renew(&access_token, r).await {
+            Ok(ready) => {
+                out.send(ready).await;
+                Ok(())
+            }
+            Err(Error::Internal(e)) => Err(Error::Internal(e)),
+            Err(_) => Err(Error::Unauthorized),
+        },
         Ok(ClientFrame::Subscribe {
             child_id,
             after_seq,

@@ -65,6 +65,15 @@ impl Server {
             .arg("--listen")
             .arg("127.0.0.1:0")
             .args(&self.opts.flags)
+            // `serve` asks professionals and admins for TOTP by default; a
+            // demo deployment started again with `serve` keeps the demo's
+            // policy unless the test chose one.
+            .args(
+                (cmd == "serve" && !self.opts.flags.iter().any(|f| f == "--totp-policy"))
+                    .then_some(["--totp-policy", "optional"])
+                    .into_iter()
+                    .flatten(),
+            )
             .args(
                 self.database_url
                     .iter()

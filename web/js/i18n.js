@@ -110,7 +110,8 @@ const STRINGS = {
     pw_too_long: 'パスワードは{max}文字以内にしてください。',
     pw_mismatch: '確認用のパスワードが一致しません。',
     pw_weak: 'このパスワードは推測されやすいため使えません。',
-    pw_weak_with: 'このパスワードは使えません：{message}',
+    pw_is_login: 'ログインIDと同じパスワードは使えません。',
+    pw_server_says: '（サーバーの説明：{message}）',
     pw_wrong: 'パスワードが正しくありません。',
     pw_current_wrong: '現在のパスワードが正しくありません。',
 
@@ -575,7 +576,8 @@ const STRINGS = {
     pw_too_long: 'The password may have at most {max} characters.',
     pw_mismatch: 'The two passwords differ.',
     pw_weak: 'This password is too easy to guess.',
-    pw_weak_with: 'This password cannot be used: {message}',
+    pw_is_login: 'The password must not be the login ID.',
+    pw_server_says: '(The server says: {message})',
     pw_wrong: 'Wrong password.',
     pw_current_wrong: 'The current password is wrong.',
 

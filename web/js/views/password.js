@@ -3,7 +3,7 @@
 // (length, the two fields equal), and the server's `weak_password` message
 // shown in place under the new password.
 
-import { h, field, uid } from '../dom.js';
+import { h, mount, field, uid } from '../dom.js';
 import { t } from '../i18n.js';
 
 export const MIN_PASSWORD = 12;
@@ -38,8 +38,13 @@ export function newPasswordFields() {
       if (pw !== confirm.value) return t('pw_mismatch');
       return null;
     },
-    showWeak(message) {
-      weak.textContent = message ? t('pw_weak_with', { message }) : t('pw_weak');
+    /** The server's refusal: the broken rule in the page's language, then its own words. */
+    showWeak(message = '') {
+      const detail = message.replace(/^\w+: /, '');
+      const rule = /at least/.test(detail) ? t('pw_too_short', { min: MIN_PASSWORD })
+        : /at most/.test(detail) ? t('pw_too_long', { max: MAX_PASSWORD })
+          : /login/.test(detail) ? t('pw_is_login') : t('pw_weak');
+      mount(weak, rule, detail ? h('span', { class: 'server-detail' }, t('pw_server_says', { message: detail })) : null);
       weak.hidden = false;
       input.setAttribute('aria-invalid', 'true');
       input.focus();

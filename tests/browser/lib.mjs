@@ -237,12 +237,18 @@ export function apiFetch(page, method, path, body, token) {
  * or TOTP changes): the admin invites it and the invitation is accepted with
  * `password`, all through the API, in a throwaway context.
  */
-export async function createAccount(s, { login, display_name, kind = 'professional', profession = 'nurse', password }) {
+export async function createAccount(s, { login, display_name, kind = 'professional', profession = 'nurse', password, org, org_admin }) {
   const page = await s.newUser(`setup ${login}`);
   const admin = await apiFetch(page, 'POST', '/auth/login', { login: 'admin', password: PASSWORD });
   assert(admin.status === 200, `admin login: ${admin.status} ${JSON.stringify(admin.data)}`);
   const body = { login, display_name, kind };
   if (kind === 'professional') body.profession = profession;
+  if (org) {
+    const orgs = await apiFetch(page, 'GET', '/orgs', undefined, admin.data.access_token);
+    body.org_id = orgs.data.find((o) => o.name === org)?.id;
+    assert(body.org_id, `organization ${org}`);
+  }
+  if (org_admin) body.org_admin = true;
   const made = await apiFetch(page, 'POST', '/accounts', body, admin.data.access_token);
   assert(made.status === 201 && made.data?.invitation?.code, `invite ${login}: ${made.status} ${JSON.stringify(made.data)}`);
   const accepted = await apiFetch(page, 'POST', '/auth/accept-invitation', { code: made.data.invitation.code, password });

@@ -744,4 +744,39 @@ export const tests = [
       s.consoleErrors = s.consoleErrors.filter((e) => !/status of 401/.test(e));
     },
   },
+
+  {
+    name: '17. an organization admin manages only its own organization: invite a professional, see its accounts',
+    async run(s, shot) {
+      const login = `orgadmin.${Date.now().toString(36)}`;
+      const org = '訪問看護ステーションそら';
+      await createAccount(s, { login, display_name: '機関 管理者', profession: 'nurse', password: STRONG[1], org, org_admin: true });
+      const page = await s.newUser(login);
+      await submitLogin(page, login, STRONG[1]);
+      await page.waitForSelector('.children-empty, .child-card');
+      await page.click('#nav-accounts');
+      await page.waitForSelector('#account-list .account');
+      assert((await page.textContent('main .lead')).includes(org), 'the screen names the organization');
+      assert(await page.locator('#invite-form select[name=kind]').count() === 0, 'an org admin picks no kind');
+      assert(await page.locator('#invite-form select[name=org_id]').isHidden(), 'an org admin picks no organization');
+      assert(await page.locator('#invite-form input[name=org_admin]').isHidden(), 'an org admin grants no org-admin right');
+      // Only its organization's accounts: itself and the demo nurse of that station.
+      const logins = await page.locator('#account-list .account').evaluateAll((els) => els.map((e) => e.dataset.login));
+      assert(logins.includes(login) && logins.includes('nurse.suzuki'), `own organization listed: ${logins}`);
+      assert(!logins.includes('doctor.ito') && !logins.includes('guardian.sato'), `no other accounts: ${logins}`);
+      assert(await page.locator(`#account-list .account[data-login="${login}"] .disable-btn`).count() === 0,
+        'no disable button on one\'s own account');
+      const sub = `${login}.staff`;
+      await page.fill('#invite-form input[name=login]', sub);
+      await page.fill('#invite-form input[name=display_name]', '機関 スタッフ');
+      await page.selectOption('#invite-form select[name=profession]', 'physical_therapist');
+      await page.click('#invite-create');
+      await page.locator('#invitation').waitFor();
+      const row = page.locator(`#account-list .account[data-login="${sub}"]`);
+      await row.waitFor();
+      assert(await row.getAttribute('data-status') === 'invited', 'the new staff account is 招待中');
+      assert((await row.textContent()).includes(org), 'in the organization');
+      await shot(page, '39-accounts-org-admin', { fullPage: true });
+    },
+  },
 ];

@@ -91,5 +91,6 @@ export function recoveryCodes(container, codes, { onDone, lead }) {
   mount(container, form);
   const heading = sheet.querySelector('h2');
   heading.tabIndex = -1;
-  heading.focus({ preventScroll: false });
+  heading.focus({ preventScroll: true });
+  form.scrollIntoView({ block: 'start' }); // the "shown once" notice above the codes stays in view
 }

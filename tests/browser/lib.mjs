@@ -83,11 +83,15 @@ export function launchBrowser() {
 export class Session {
   constructor(browser, base) {
     this.browser = browser;
-    this.base = base;
-    this.origin = new URL(base).origin;
+    this.setBase(base);
     this.contexts = [];
     this.requests = [];
     this.consoleErrors = [];
+  }
+
+  setBase(base) {
+    this.base = base;
+    this.origin = new URL(base).origin;
   }
 
   /** A fresh context (its own storage) at the phone viewport, on the app. */
@@ -208,4 +212,71 @@ export function unlabelled(page) {
     }
     return bad;
   });
+}
+
+/** Passwords the server's strength rules accept (and one they refuse). */
+export const STRONG = ['Kaeru-no-Uta-2026-Hoshizora', 'tsukimi-dango-Sapporo-1987!', 'Ajisai-Kamakura-Tsuyu-2031'];
+export const WEAK = 'password1234';
+
+/** A JSON API call made from inside `page` (same origin): {status, data}. */
+export function apiFetch(page, method, path, body, token) {
+  return page.evaluate(async ({ method, path, body, token }) => {
+    const headers = { accept: 'application/json' };
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    if (token) headers.authorization = `Bearer ${token}`;
+    const r = await fetch(`/api/v1${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+    const text = await r.text();
+    let data = null;
+    try { data = JSON.parse(text); } catch { data = text; }
+    return { status: r.status, data };
+  }, { method, path, body, token });
+}
+
+/**
+ * A new account of its own for a test (so that no demo account's password
+ * or TOTP changes): the admin invites it and the invitation is accepted with
+ * `password`, all through the API, in a throwaway context.
+ */
+export async function createAccount(s, { login, display_name, kind = 'professional', profession = 'nurse', password, org, org_admin }) {
+  const page = await s.newUser(`setup ${login}`);
+  const admin = await apiFetch(page, 'POST', '/auth/login', { login: 'admin', password: PASSWORD });
+  assert(admin.status === 200, `admin login: ${admin.status} ${JSON.stringify(admin.data)}`);
+  const body = { login, display_name, kind };
+  if (kind === 'professional') body.profession = profession;
+  if (org) {
+    const orgs = await apiFetch(page, 'GET', '/orgs', undefined, admin.data.access_token);
+    body.org_id = orgs.data.find((o) => o.name === org)?.id;
+    assert(body.org_id, `organization ${org}`);
+  }
+  if (org_admin) body.org_admin = true;
+  const made = await apiFetch(page, 'POST', '/accounts', body, admin.data.access_token);
+  assert(made.status === 201 && made.data?.invitation?.code, `invite ${login}: ${made.status} ${JSON.stringify(made.data)}`);
+  const accepted = await apiFetch(page, 'POST', '/auth/accept-invitation', { code: made.data.invitation.code, password });
+  assert(accepted.status === 200, `accept the invitation of ${login}: ${accepted.status} ${JSON.stringify(accepted.data)}`);
+  await apiFetch(page, 'POST', '/auth/logout', undefined, accepted.data.access_token);
+  await apiFetch(page, 'POST', '/auth/logout', undefined, admin.data.access_token);
+  const ctx = page.context();
+  s.contexts = s.contexts.filter((c) => c !== ctx);
+  await ctx.close();
+  return made.data.account;
+}
+
+/** Fill the login form with a login and password and submit (no wait). */
+export async function submitLogin(page, login, password) {
+  await page.fill('input[name=username]', login);
+  await page.fill('input[name=password]', password);
+  await page.click('form button[type=submit]');
+}
+
+/** The page has no horizontal scrolling at its viewport. */
+export async function noHorizontalScroll(page, where) {
+  const { sw, vw } = await page.evaluate(() => ({ sw: document.documentElement.scrollWidth, vw: window.innerWidth }));
+  assert(sw <= vw, `${where} scrolls horizontally: ${sw} > ${vw}`);
+}
+
+/** The base32 secret of an otpauth:// URI. */
+export function secretOf(uri) {
+  const secret = new URL(uri).searchParams.get('secret');
+  assert(secret, `no secret in ${uri}`);
+  return secret;
 }

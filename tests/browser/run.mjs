@@ -44,15 +44,20 @@ async function main() {
     browser = await launchBrowser();
     console.log(`browser: chromium ${browser.version()}\n`);
     for (const test of selected) {
-      // A test may need a server of its own, started with extra flags.
-      const own = test.serverArgs ? await startServer(bin, test.serverArgs) : null;
-      const s = new Session(browser, (own || server).url);
+      let own = null;
+      const s = new Session(browser, server.url);
       const shot = async (page, name, opts = {}) => {
         await page.screenshot({ path: path.join(artifacts, `${name}.png`), fullPage: Boolean(opts.fullPage) });
       };
       const listArtifacts = async () => fs.readdirSync(artifacts);
       const t0 = Date.now();
       try {
+        // A test may need a server of its own, started with extra flags
+        // (one that fails to start fails that test only).
+        if (test.serverArgs) {
+          own = await startServer(bin, test.serverArgs);
+          s.setBase(own.url);
+        }
         await withTimeout(test.run(s, shot, listArtifacts), TEST_TIMEOUT_MS, test.name);
         const foreign = s.foreignRequests();
         if (foreign.length) throw new Error(`requests to other hosts: ${foreign.map((r) => r.url).join(', ')}`);

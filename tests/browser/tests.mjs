@@ -1,8 +1,13 @@
-// The browser tests of issue 4. Each test gets a Session `s` (fresh browser
-// contexts, request and console recording) and the screenshot helper `shot`.
-// Waits are explicit (selectors, polling with timeouts); no sleep is an assertion.
+// The browser tests of issues 4 and 17. Each test gets a Session `s` (fresh
+// browser contexts, request and console recording) and the screenshot helper
+// `shot`. Waits are explicit (selectors, polling with timeouts); no sleep is
+// an assertion. Tests share one demo server: none changes the password or
+// TOTP of a demo account (they make accounts of their own by invitation).
 
-import { assert, eventually, openNotebook, postEntry, unique, loginOn, totp, unlabelled } from './lib.mjs';
+import {
+  assert, eventually, openNotebook, postEntry, unique, loginOn, totp, unlabelled, createAccount, submitLogin,
+  noHorizontalScroll, secretOf, STRONG, WEAK,
+} from './lib.mjs';
 
 const HINATA = '佐藤 ひなた';
 const SOUTA = '高橋 そうた';
@@ -366,43 +371,47 @@ export const tests = [
       assert(status === 204, `logout answered ${status}`);
       await doctor.locator('input[name=username]').waitFor({ timeout: 15_000 });
       assert(await doctor.evaluate(() => sessionStorage.getItem('renraku.session')) === null, 'the session is cleared');
-      const toastText = await doctor.locator('#toast').textContent();
-      assert(toastText.includes('セッションが終了'), `the page says the session ended: "${toastText}"`);
+      const notice = doctor.locator('#session-notice[data-reason=ended]');
+      await notice.waitFor();
+      const noticeText = await notice.textContent();
+      assert(noticeText.includes('セッションが終了'), `the login page says the session ended: "${noticeText}"`);
+      assert(await notice.getAttribute('role') === 'status', 'the notice is a status');
+      await shot(doctor, '20b-session-ended');
     },
   },
 
   {
-    name: '9. TOTP enrolment and login step; the access token is refreshed before it expires',
-    serverArgs: ['--require-totp-for-professionals', '--access-token-ttl', '70'],
+    name: '9. forced TOTP enrolment at login: QR, confirm, recovery codes once, then the login step',
+    serverArgs: ['--totp-policy', 'professionals'],
     async run(s, shot) {
       const page = await s.newUser('nurse.suzuki');
-      await page.fill('input[name=username]', 'nurse.suzuki');
-      await page.fill('input[name=password]', 'renraku-demo');
-      await page.click('form button[type=submit]');
-      // 403 totp_enrollment_required: the enrolment screen with the secret and URI.
-      const secretEl = page.locator('code.secret').first();
-      await secretEl.waitFor();
-      const secret = (await secretEl.textContent()).replace(/\s+/g, '');
-      const uri = (await page.locator('code.secret').nth(1).textContent()).trim();
-      assert(uri.startsWith('otpauth://totp/'), `otpauth URI shown: ${uri}`);
+      await submitLogin(page, 'nurse.suzuki', 'renraku-demo');
+      // 403 totp_enrollment_required: the enrolment screen, with the QR code of the URI.
+      const qr = page.locator('#totp-qr');
+      await qr.waitFor();
+      const uri = await qr.getAttribute('data-otpauth-uri');
+      assert(uri.startsWith('otpauth://totp/'), `otpauth URI on the QR code: ${uri}`);
+      assert(await qr.locator('svg.qr path').count() === 1, 'the QR code is drawn');
+      const secret = secretOf(uri);
+      const shown = (await page.textContent('#totp-secret')).replace(/\s+/g, '');
+      assert(shown === secret, `the secret as text (${shown}) is the URI's (${secret})`);
       await shot(page, '21-totp-enrol');
       await page.fill('input[autocomplete=one-time-code]', totp(secret));
-      await page.click('form button[type=submit]');
+      await page.click('#totp-confirm');
+      // The ten recovery codes, once; continuing needs the "saved" box.
+      await page.locator('#recovery-codes').waitFor();
+      const codes = await page.locator('#recovery-codes li').allTextContents();
+      assert(codes.length === 10, `10 recovery codes shown: ${codes.length}`);
+      assert(await page.locator('#recovery-continue').isDisabled(), 'continue waits for "I have saved them"');
+      await shot(page, '21b-recovery-codes');
+      await page.check('#recovery-saved');
+      await page.click('#recovery-continue');
       // Enrolled: the TOTP step of the login (the code just used is spent; use the next step's).
-      await page.locator('.notice', { hasText: '登録しました' }).waitFor();
+      await page.locator('#session-notice[data-reason=totp_enrolled]').waitFor();
       await shot(page, '22-totp-code');
       await page.fill('input[autocomplete=one-time-code]', totp(secret, 1));
       await page.click('form button[type=submit]');
       await page.waitForSelector('.child-card');
-
-      const first = await page.evaluate(() => JSON.parse(sessionStorage.getItem('renraku.session')).access_token);
-      // Refresh is due 60 s before expiry, i.e. about 10 s after login with a 70 s token.
-      await eventually(async () => (await page.evaluate(
-        () => JSON.parse(sessionStorage.getItem('renraku.session')).access_token)) !== first,
-      'the access token to be refreshed', 30_000);
-      await openNotebook(page, SOUTA);
-      const text = unique('更新後のトークンで投稿');
-      await postEntry(page, { category: 'medical', text });
       // The one expected: Chromium logs the 403 totp_enrollment_required answer.
       const unexpected = s.consoleErrors.filter((e) => !/status of 403/.test(e));
       assert(unexpected.length === 0, `console errors:\n  ${unexpected.join('\n  ')}`);
@@ -435,6 +444,339 @@ export const tests = [
       assert(shown[0].title === payload.title && shown[0].body === payload.body, `notification: ${JSON.stringify(shown[0])}`);
       assert(shown[0].data.alert_id === payload.alert_id && shown[0].sticky, 'the alert notification carries its id and stays');
       assert(s.consoleErrors.length === 0, `console errors:\n  ${s.consoleErrors.join('\n  ')}`);
+    },
+  },
+
+  {
+    name: '11. the access token is renewed on the open WebSocket: live entries over several lifetimes, one socket',
+    serverArgs: ['--access-token-ttl', '15'],
+    async run(s, shot) {
+      const guardian = await s.newUser('guardian.sato');
+      const sockets = [];
+      const renewals = [];
+      guardian.on('websocket', (ws) => {
+        sockets.push(ws.url());
+        ws.on('framesent', (f) => {
+          try {
+            const frame = JSON.parse(typeof f.payload === 'string' ? f.payload : f.payload.toString());
+            if (frame.type === 'auth' && frame.ref) renewals.push(frame.ref);
+          } catch { /* not JSON */ }
+        });
+      });
+      await loginOn(guardian, 'guardian.sato');
+      await openNotebook(guardian, HINATA);
+      const doctor = await s.login('doctor.ito');
+      await openNotebook(doctor, HINATA);
+      const token0 = await guardian.evaluate(() => JSON.parse(sessionStorage.getItem('renraku.session')).access_token);
+
+      // Three lifetimes of 15 s and more: an entry every 8 s or so must arrive live.
+      const started = Date.now();
+      let n = 0;
+      while (Date.now() - started < 50_000) {
+        n += 1;
+        const text = unique(`トークン更新中の記録 ${n}`);
+        await postEntry(doctor, { category: 'medical', text });
+        await guardian.locator('.timeline .entry', { hasText: text }).waitFor({ timeout: 10_000 });
+        assert(await guardian.locator('#connbar').isHidden(), `no reconnecting bar on the guardian page (entry ${n})`);
+        await guardian.waitForTimeout(6_000); // pacing only; the assertions are the waits above
+      }
+      const token1 = await guardian.evaluate(() => JSON.parse(sessionStorage.getItem('renraku.session')).access_token);
+      assert(token1 !== token0, 'the access token was refreshed');
+      assert(renewals.length >= 2, `the socket was re-authenticated after each refresh (${renewals.length} auth frames with a ref)`);
+      assert(sockets.length === 1, `one WebSocket for the whole time, no reconnect: ${sockets.length}`);
+      assert(s.consoleErrors.length === 0, `console errors:\n  ${s.consoleErrors.join('\n  ')}`);
+    },
+  },
+
+  {
+    name: '12. settings: end a session open elsewhere, change the password (weak refused), enrol TOTP, log in with a recovery code',
+    async run(s, shot) {
+      const login = `settings.${Date.now().toString(36)}`;
+      const [pw1, pw2] = STRONG;
+      await createAccount(s, { login, display_name: '設定 試験', profession: 'nurse', password: pw1 });
+      const a = await s.newUser(`${login} A`);
+      await submitLogin(a, login, pw1);
+      await a.waitForSelector('.children-empty, .child-card');
+      const b = await s.newUser(`${login} B`);
+      await submitLogin(b, login, pw1);
+      await b.waitForSelector('.children-empty, .child-card');
+
+      await a.click('#nav-settings');
+      await a.waitForSelector('#session-list .session');
+      await a.waitForSelector('#totp-status');
+      assert(await a.locator('#session-list .session').count() === 2, 'two sessions listed');
+      const current = a.locator('#session-list .session[data-current=true]');
+      assert((await current.textContent()).includes('この端末'), 'the current session says この端末');
+      assert(await current.locator('.end-session').count() === 0, 'the current session has no end button');
+      assert(/Chrome/.test(await current.locator('.session-agent').textContent()), 'the device is shortened from the user agent');
+      await shot(a, '23-settings', { fullPage: true });
+      await noHorizontalScroll(a, 'the settings screen');
+      const bad = await unlabelled(a);
+      assert(bad.length === 0, `controls without an accessible name on the settings screen:\n  ${bad.join('\n  ')}`);
+
+      // End B from A: B's open page returns to login, saying why.
+      await a.locator('#session-list .session[data-current=false] .end-session').click();
+      await a.locator('dialog[open] button.danger').click();
+      await b.locator('#session-notice[data-reason=ended]').waitFor({ timeout: 15_000 });
+      await eventually(async () => await a.locator('#session-list .session').count() === 1, 'one session left in the list');
+
+      // B comes back; a password change on A ends B again, A stays.
+      await submitLogin(b, login, pw1);
+      await b.waitForSelector('.children-empty, .child-card');
+      await a.fill('#password-form input[name=current-password]', pw1);
+      await a.fill('#password-form input[name=new-password]', WEAK);
+      await a.fill('#password-form input[name=confirm-password]', WEAK);
+      await a.click('#password-submit');
+      const weak = a.locator('#password-form .password-error');
+      await weak.waitFor();
+      assert(await weak.getAttribute('role') === 'alert', 'the weak-password message is an alert');
+      assert((await weak.textContent()).includes('使えません'), `the server's refusal is shown in place: "${await weak.textContent()}"`);
+      await shot(a, '24-settings-weak-password');
+      await a.fill('#password-form input[name=new-password]', pw2);
+      await a.fill('#password-form input[name=confirm-password]', pw2);
+      await a.click('#password-submit');
+      await a.locator('#password-form .pw-done').waitFor();
+      await b.locator('#session-notice[data-reason=ended]').waitFor({ timeout: 15_000 });
+      assert(await a.locator('#session-list .session').count() === 1, 'A stays logged in after its own change');
+
+      // Voluntary TOTP enrolment with the password.
+      await a.click('#totp-enrol');
+      await a.fill('#totp-password-form input[name=password]', pw2);
+      await a.click('#totp-password-form button[type=submit]');
+      const qr = a.locator('#totp-qr');
+      await qr.waitFor();
+      const secret = secretOf(await qr.getAttribute('data-otpauth-uri'));
+      await shot(a, '25-settings-totp-enrol');
+      await a.fill('#settings-totp input[autocomplete=one-time-code]', totp(secret));
+      await a.click('#totp-confirm');
+      await a.locator('#recovery-codes').waitFor();
+      const codes = (await a.locator('#recovery-codes li').allTextContents()).map((c) => c.trim());
+      assert(codes.length === 10, `10 recovery codes: ${codes.length}`);
+      await shot(a, '26-settings-recovery-codes');
+      await a.check('#recovery-saved');
+      await a.click('#recovery-continue');
+      await a.locator('#totp-status[data-state=enrolled]').waitFor();
+
+      // A fresh context logs in with a recovery code; the same code fails a second time.
+      const c = await s.newUser(`${login} C`);
+      await submitLogin(c, login, pw2);
+      await c.click('#use-recovery');
+      await c.fill('input[name=recovery_code]', codes[0]);
+      await shot(c, '27-login-recovery-code');
+      await c.click('form button[type=submit]');
+      await c.waitForSelector('.children-empty, .child-card');
+      const d = await s.newUser(`${login} D`);
+      await submitLogin(d, login, pw2);
+      await d.click('#use-recovery');
+      await d.fill('input[name=recovery_code]', codes[0]);
+      await d.click('form button[type=submit]');
+      await d.locator('.form-error', { hasText: 'リカバリーコード' }).waitFor();
+
+      // "Log out on all devices" from A: A returns to login without a reason, C with one.
+      await a.click('#logout-all');
+      await a.locator('dialog[open] button.danger').click();
+      await a.waitForSelector('input[name=username]');
+      assert(await a.locator('#session-notice').count() === 0, 'no notice after one\'s own logout');
+      await c.locator('#session-notice[data-reason=ended]').waitFor({ timeout: 15_000 });
+      // Expected: 401s of the refused attempts (weak password, spent code, TOTP step).
+      s.consoleErrors = s.consoleErrors.filter((e) => !/status of (400|401)/.test(e));
+    },
+  },
+
+  {
+    name: '13. accounts: the admin invites a professional, the link is accepted elsewhere, disabling throws them out',
+    async run(s, shot) {
+      const admin = await s.login('admin');
+      await admin.click('#nav-accounts');
+      await admin.waitForSelector('#account-list .account');
+      await noHorizontalScroll(admin, 'the accounts screen');
+      const login = `invited.${Date.now().toString(36)}`;
+      await admin.fill('#invite-form input[name=login]', login);
+      await admin.fill('#invite-form input[name=display_name]', '招待 花子');
+      await admin.selectOption('#invite-form select[name=kind]', 'professional');
+      await admin.selectOption('#invite-form select[name=profession]', 'nurse');
+      const orgValue = await admin.locator('#invite-form select[name=org_id] option', { hasText: '訪問看護ステーションそら' }).getAttribute('value');
+      await admin.selectOption('#invite-form select[name=org_id]', orgValue);
+      await shot(admin, '28-accounts-invite-form');
+      await admin.click('#invite-create');
+      const card = admin.locator('#invitation');
+      await card.waitFor();
+      const code = (await admin.textContent('#invite-code')).trim();
+      assert(/^[A-Z2-7]{4}(-[A-Z2-7]{4}){7}$/.test(code), `invitation code: ${code}`);
+      const link = await admin.getAttribute('#invite-link', 'href');
+      assert(link === `${s.origin}/#/invite/${code}`, `invitation link: ${link}`);
+      assert(await admin.getAttribute('#invite-qr', 'data-link') === link, 'the QR code holds the link');
+      assert(await admin.locator('#invite-qr svg.qr path').count() === 1, 'the QR code is drawn');
+      await card.scrollIntoViewIfNeeded();
+      await shot(admin, '29-accounts-invitation');
+      const row = admin.locator(`#account-list .account[data-login="${login}"]`);
+      await row.waitFor();
+      assert(await row.getAttribute('data-status') === 'invited', 'the new account is 招待中');
+      assert((await row.textContent()).includes('招待中'), 'the list says 招待中');
+      const bad = await unlabelled(admin);
+      assert(bad.length === 0, `controls without an accessible name on the accounts screen:\n  ${bad.join('\n  ')}`);
+
+      // The invitation link, in a fresh context: the code is filled in; a weak password is refused in place.
+      const invited = await s.newUser(login);
+      await invited.goto(link);
+      await invited.waitForSelector('form.invite-accept');
+      assert(await invited.inputValue('input[name=code]') === code, 'the code is prefilled from the link');
+      await invited.fill('input[name=new-password]', WEAK);
+      await invited.fill('input[name=confirm-password]', WEAK);
+      await invited.click('#invite-submit');
+      await invited.locator('.password-error').waitFor();
+      await shot(invited, '30-invite-weak-password', { fullPage: true });
+      await noHorizontalScroll(invited, 'the invitation page');
+      await invited.fill('input[name=new-password]', STRONG[2]);
+      await invited.fill('input[name=confirm-password]', STRONG[2]);
+      await invited.click('#invite-submit');
+      await invited.waitForSelector('.children-empty, .child-card');
+      assert((await invited.textContent('.whoami')).includes('招待 花子'), 'logged in as the invited account');
+
+      // Active now; disabling it throws the invited page out to the login screen.
+      await admin.reload();
+      await row.waitFor();
+      assert(await row.getAttribute('data-status') === 'active', 'the accepted account is 有効');
+      await row.locator('.disable-btn').click();
+      await admin.locator('dialog[open] button.danger').click();
+      await eventually(async () => (await row.getAttribute('data-status')) === 'disabled', 'the row to say 無効');
+      await invited.locator('#session-notice[data-reason=ended]').waitFor({ timeout: 15_000 });
+      await shot(invited, '31-login-session-ended');
+      await submitLogin(invited, login, STRONG[2]);
+      await invited.locator('.form-error', { hasText: '正しくありません' }).waitFor();
+      await row.scrollIntoViewIfNeeded();
+      await shot(admin, '32-accounts-list');
+
+      // Enable again, then reset: a new invitation is shown, the account is invited again.
+      await row.locator('.enable-btn').click();
+      await admin.locator('dialog[open] button.primary').click();
+      await eventually(async () => (await row.getAttribute('data-status')) === 'active', 'the row to say 有効 again');
+      await row.locator('.reset-btn').click();
+      await admin.locator('dialog[open] button.danger').click();
+      await eventually(async () => (await admin.getAttribute('#invitation', 'data-code')) !== code, 'a new invitation');
+      await eventually(async () => (await row.getAttribute('data-status')) === 'invited', 'the row to say 招待中 again');
+      // Expected: the refused weak password (400) and the disabled login (401).
+      s.consoleErrors = s.consoleErrors.filter((e) => !/status of (400|401)/.test(e));
+    },
+  },
+
+  {
+    name: '14. a disabled member is marked 利用停止 in the member list (and not after enabling)',
+    async run(s, shot) {
+      const admin = await s.login('admin');
+      await admin.click('#nav-accounts');
+      const row = admin.locator('#account-list .account[data-login="doctor.mori"]');
+      await row.waitFor();
+      await row.locator('.disable-btn').click();
+      await admin.locator('dialog[open] button.danger').click();
+      await eventually(async () => (await row.getAttribute('data-status')) === 'disabled', 'doctor.mori disabled');
+      try {
+        const guardian = await s.login('guardian.watanabe');
+        await openNotebook(guardian, '渡辺 蓮');
+        await guardian.click('.tabs a[data-tab=members]');
+        const member = guardian.locator('.member', { hasText: '森 健一' });
+        await member.waitFor();
+        assert(await member.getAttribute('data-disabled') === 'true', 'the row is marked disabled');
+        assert((await member.locator('.disabled-badge').textContent()).trim() === '利用停止', 'the badge says 利用停止');
+        assert(await guardian.locator('.member[data-disabled=true]').count() === 1, 'only that member is marked');
+        await member.scrollIntoViewIfNeeded();
+        await shot(guardian, '33-members-disabled');
+      } finally {
+        await row.locator('.enable-btn').click();
+        await admin.locator('dialog[open] button.primary').click();
+        await eventually(async () => (await row.getAttribute('data-status')) === 'active', 'doctor.mori enabled again');
+      }
+    },
+  },
+
+  {
+    name: '15. screenshots of settings and accounts in English and at a desktop width',
+    async run(s, shot) {
+      const admin = await s.login('admin', { viewport: { width: 1280, height: 900 } });
+      await admin.click('#nav-settings');
+      await admin.waitForSelector('#totp-status');
+      await admin.waitForSelector('#session-list .session');
+      await shot(admin, '34-settings-desktop', { fullPage: true });
+      await admin.click('#nav-accounts');
+      await admin.waitForSelector('#account-list .account');
+      await shot(admin, '35-accounts-desktop', { fullPage: true });
+      const phone = await s.login('admin');
+      await phone.click('#lang-switch');
+      await phone.click('#nav-accounts');
+      await eventually(async () => (await phone.textContent('#page-title')).trim() === 'Accounts', 'the English accounts title');
+      await phone.waitForSelector('#account-list .account');
+      await noHorizontalScroll(phone, 'the English accounts screen');
+      await shot(phone, '36-accounts-english');
+      await phone.click('#nav-settings');
+      await eventually(async () => (await phone.textContent('#page-title')).trim() === 'Settings', 'the English settings title');
+      await phone.waitForSelector('#totp-status');
+      await noHorizontalScroll(phone, 'the English settings screen');
+      await shot(phone, '37-settings-english', { fullPage: true });
+      // Back to Japanese through the settings' own switch.
+      await phone.check('#settings-lang input[value=ja]');
+      await eventually(async () => (await phone.textContent('#page-title')).trim() === '設定', 'Japanese again');
+      // A professional without admin rights sees no accounts link.
+      const doctor = await s.login('doctor.ito');
+      assert(await doctor.locator('#nav-accounts').count() === 0, 'no accounts link for a professional');
+      assert(await doctor.locator('#nav-settings').count() === 1, 'a settings link for everyone');
+    },
+  },
+
+  {
+    name: '16. an idle session expires: the page returns to login saying so',
+    serverArgs: ['--session-idle-timeout', '10'],
+    async run(s, shot) {
+      const page = await s.login('guardian.takahashi');
+      await openNotebook(page, SOUTA);
+      // Nothing reaches the server while offline: the session idles out.
+      await page.context().setOffline(true);
+      await page.locator('#connbar[data-state=offline]').waitFor();
+      await page.waitForTimeout(16_000); // idle timeout (10 s) + the server's 5 s to notice
+      await page.context().setOffline(false);
+      // Any request now meets the ended session (the socket's reconnect, or this).
+      await page.evaluate(() => { location.hash = '#/settings'; });
+      const notice = page.locator('#session-notice[data-reason=expired]');
+      await notice.waitFor({ timeout: 20_000 });
+      const text = await notice.textContent();
+      assert(text.includes('ログアウトしました'), `the login page says the session expired: "${text}"`);
+      assert(await page.evaluate(() => sessionStorage.getItem('renraku.session')) === null, 'the session is cleared');
+      await shot(page, '38-session-expired');
+      s.consoleErrors = s.consoleErrors.filter((e) => !/status of 401/.test(e));
+    },
+  },
+
+  {
+    name: '17. an organization admin manages only its own organization: invite a professional, see its accounts',
+    async run(s, shot) {
+      const login = `orgadmin.${Date.now().toString(36)}`;
+      const org = '訪問看護ステーションそら';
+      await createAccount(s, { login, display_name: '機関 管理者', profession: 'nurse', password: STRONG[1], org, org_admin: true });
+      const page = await s.newUser(login);
+      await submitLogin(page, login, STRONG[1]);
+      await page.waitForSelector('.children-empty, .child-card');
+      await page.click('#nav-accounts');
+      await page.waitForSelector('#account-list .account');
+      assert((await page.textContent('main .lead')).includes(org), 'the screen names the organization');
+      assert(await page.locator('#invite-form select[name=kind]').count() === 0, 'an org admin picks no kind');
+      assert(await page.locator('#invite-form select[name=org_id]').isHidden(), 'an org admin picks no organization');
+      assert(await page.locator('#invite-form input[name=org_admin]').isHidden(), 'an org admin grants no org-admin right');
+      // Only its organization's accounts: itself and the demo nurse of that station.
+      const logins = await page.locator('#account-list .account').evaluateAll((els) => els.map((e) => e.dataset.login));
+      assert(logins.includes(login) && logins.includes('nurse.suzuki'), `own organization listed: ${logins}`);
+      assert(!logins.includes('doctor.ito') && !logins.includes('guardian.sato'), `no other accounts: ${logins}`);
+      assert(await page.locator(`#account-list .account[data-login="${login}"] .disable-btn`).count() === 0,
+        'no disable button on one\'s own account');
+      const sub = `${login}.staff`;
+      await page.fill('#invite-form input[name=login]', sub);
+      await page.fill('#invite-form input[name=display_name]', '機関 スタッフ');
+      await page.selectOption('#invite-form select[name=profession]', 'physical_therapist');
+      await page.click('#invite-create');
+      await page.locator('#invitation').waitFor();
+      const row = page.locator(`#account-list .account[data-login="${sub}"]`);
+      await row.waitFor();
+      assert(await row.getAttribute('data-status') === 'invited', 'the new staff account is 招待中');
+      assert((await row.textContent()).includes(org), 'in the organization');
+      await shot(page, '39-accounts-org-admin', { fullPage: true });
     },
   },
 ];

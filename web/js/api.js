@@ -1,14 +1,19 @@
 // The HTTP side of the API: the session (tokens in memory, mirrored in
 // sessionStorage so that a reload keeps the tab logged in, cleared on
-// logout), refresh before expiry, and one fetch wrapper with error mapping.
+// logout), refresh before expiry (listeners hear of every new access token,
+// so the live socket renews its own), why a session ended, and one fetch
+// wrapper with error mapping.
 
 const KEY = 'renraku.session';
 const REFRESH_MARGIN_MS = 60_000;
+const RETRY_MS = 10_000;
 
 let session = load();
 let refreshTimer = null;
 let refreshing = null;
+let lastEnd = null;
 const endListeners = new Set();
+const tokenListeners = new Set();
 
 /** An API error with the server's code (or `network`). */
 export class ApiError extends Error {
@@ -38,47 +43,98 @@ export function currentSession() { return session; }
 export function account() { return session?.account ?? null; }
 export function accessToken() { return session?.access_token ?? null; }
 
-/** Called with a reason ('logout' | 'ended') when the session goes away. */
+/** May this account administer accounts (the accounts screen)? */
+export function canManageAccounts() {
+  const a = account();
+  return Boolean(a && (a.kind === 'admin' || a.org_admin === true));
+}
+
+/**
+ * Called with a reason when the session goes away: 'logout' (this tab's own
+ * logout), 'expired' (idle or too old: refresh answered `session_expired`),
+ * 'ended' (ended on the server: another device, a password change, the
+ * account disabled).
+ */
 export function onSessionEnd(fn) { endListeners.add(fn); }
 
+/** Called with the new access token after every refresh of the pair. */
+export function onTokens(fn) { tokenListeners.add(fn); return () => tokenListeners.delete(fn); }
+
+/**
+ * Why the last session ended ('expired' | 'ended' | 'logout' | null), until
+ * the next login (so the login page keeps saying it across re-renders).
+ */
+export function endReason() { return lastEnd; }
+
 function setSession(data, acct) {
+  const lifetime = data.expires_in * 1000;
   session = {
     access_token: data.access_token,
     refresh_token: data.refresh_token,
-    expires_at: Date.now() + data.expires_in * 1000,
+    expires_at: Date.now() + lifetime,
+    lifetime,
     account: acct ?? data.account ?? session?.account,
   };
   store();
   scheduleRefresh();
 }
 
-function scheduleRefresh() {
+/** Replace the stored account (after GET /me). */
+export function setAccount(acct) {
+  if (!session || !acct || acct.id !== session.account?.id) return;
+  session.account = acct;
+  store();
+}
+
+// Refresh a minute before expiry, or at two thirds of a short lifetime.
+function margin() {
+  const lifetime = session?.lifetime || 900_000;
+  return Math.min(REFRESH_MARGIN_MS, lifetime / 3);
+}
+
+function scheduleRefresh(wait) {
   clearTimeout(refreshTimer);
   if (!session) return;
-  const wait = Math.max(5_000, session.expires_at - Date.now() - REFRESH_MARGIN_MS);
-  refreshTimer = setTimeout(() => { refresh().catch(() => {}); }, wait);
+  const due = wait ?? Math.max(1_000, session.expires_at - Date.now() - margin());
+  refreshTimer = setTimeout(() => {
+    // A passing failure (network, 5xx, 429) keeps the session: try again soon.
+    refresh().catch((e) => { if (session && !e.ends) scheduleRefresh(RETRY_MS); });
+  }, due);
 }
 
 /** Resume a stored session: refresh now when the token is (nearly) stale. */
 export async function resume() {
   if (!session) return false;
-  if (session.expires_at - Date.now() < REFRESH_MARGIN_MS) {
-    try { await refresh(); } catch { return false; }
+  if (session.expires_at - Date.now() < margin()) {
+    try { await refresh(); } catch { return Boolean(session); }
   } else {
     scheduleRefresh();
   }
   return Boolean(session);
 }
 
-/** Rotate the token pair; a failure ends the session. One at a time. */
+/**
+ * Rotate the token pair; one at a time. A refusal (401 `session_expired`,
+ * any other 4xx but 429) ends the session; the error then has `ends: true`.
+ */
 export function refresh() {
   if (refreshing) return refreshing;
-  if (!session) return Promise.reject(new ApiError(401, 'unauthorized'));
+  if (!session) return Promise.reject(Object.assign(new ApiError(401, 'unauthorized'), { ends: true }));
   const token = session.refresh_token;
   refreshing = raw('POST', '/auth/refresh', { refresh_token: token })
-    .then((data) => { setSession(data); return data; })
+    .then((data) => {
+      setSession(data);
+      for (const fn of tokenListeners) {
+        try { fn(data.access_token); } catch (e) { console.warn('token listener failed', e); }
+      }
+      return data;
+    })
     .catch((e) => {
-      if (e.code !== 'network') endSession('ended');
+      const refused = e.status >= 400 && e.status < 500 && e.status !== 429 && e.status !== 408;
+      if (refused) {
+        e.ends = true;
+        endSession(e.code === 'session_expired' ? 'expired' : 'ended');
+      }
       throw e;
     })
     .finally(() => { refreshing = null; });
@@ -90,13 +146,33 @@ function endSession(reason) {
   const had = session != null;
   session = null;
   store();
-  if (had) for (const fn of endListeners) fn(reason);
+  if (had) {
+    lastEnd = reason;
+    for (const fn of endListeners) fn(reason);
+  }
 }
 
-export async function login(loginId, password, totp) {
+/**
+ * Log in with `{login, password}` and one of `totp` / `recovery_code`.
+ * Errors: `invalid_credentials`, `totp_required`, `totp_enrollment_required`
+ * (the body carries `enrollment_token`), `rate_limited`.
+ */
+export async function login(loginId, password, second = {}) {
   const body = { login: loginId, password };
-  if (totp) body.totp = totp;
+  if (typeof second === 'string') { if (second) body.totp = second; } else {
+    if (second.totp) body.totp = second.totp;
+    if (second.recovery_code) body.recovery_code = second.recovery_code;
+  }
   const data = await raw('POST', '/auth/login', body);
+  lastEnd = null;
+  setSession(data, data.account);
+  return data.account;
+}
+
+/** Accept an invitation: sets the password and logs in (the login answer). */
+export async function acceptInvitation(code, password) {
+  const data = await raw('POST', '/auth/accept-invitation', { code, password });
+  lastEnd = null;
   setSession(data, data.account);
   return data.account;
 }
@@ -109,8 +185,14 @@ export async function logout() {
   }
 }
 
+/** End every session of the account, this one included. */
+export async function logoutAll() {
+  await api('POST', '/auth/logout-all');
+  endSession('logout');
+}
+
 /** Force the end of the session (the server closed it). */
-export function sessionEnded() { endSession('ended'); }
+export function sessionEnded(reason = 'ended') { endSession(reason); }
 
 async function raw(method, path, body, token) {
   const headers = { accept: 'application/json' };
@@ -138,13 +220,16 @@ async function raw(method, path, body, token) {
   return data;
 }
 
-/** An authenticated request; one refresh-and-retry on 401. */
+/**
+ * An authenticated request; one refresh-and-retry on 401 `unauthorized`
+ * (a stale token). Other 401s (a wrong current password or code) are answers.
+ */
 export async function api(method, path, body) {
   if (!session) throw new ApiError(401, 'unauthorized');
   try {
     return await raw(method, path, body, session.access_token);
   } catch (e) {
-    if (e.status !== 401 || !session) throw e;
+    if (e.status !== 401 || e.code !== 'unauthorized' || !session) throw e;
     await refresh();
     return raw(method, path, body, session.access_token);
   }
@@ -159,3 +244,4 @@ export const get = (p) => api('GET', p);
 export const post = (p, b) => api('POST', p, b ?? {});
 export const put = (p, b) => api('PUT', p, b);
 export const patch = (p, b) => api('PATCH', p, b);
+export const del = (p, b) => api('DELETE', p, b);

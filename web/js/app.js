@@ -7,7 +7,6 @@ import * as api from './api.js';
 import * as live from './live.js';
 import * as alerts from './alerts.js';
 import * as store from './store.js';
-import { toast } from './ui.js';
 import { loginView } from './views/login.js';
 import { childrenView } from './views/children.js';
 import { notebookView } from './views/notebook.js';
@@ -15,15 +14,23 @@ import { membersView } from './views/members.js';
 import { cardView } from './views/card.js';
 import { accessLogView } from './views/accesslog.js';
 import { orgsView } from './views/orgs.js';
+import { inviteView } from './views/invite.js';
+import { settingsView } from './views/settings.js';
+import { accountsView } from './views/accounts.js';
 
+// [path, view, who]: 'guest' (logged out only), 'any', 'user', 'manager'
+// (an admin or an organization's admin).
 const ROUTES = [
-  [/^\/login$/, loginView, false],
-  [/^\/?$/, childrenView, true],
-  [/^\/orgs$/, orgsView, true],
-  [/^\/child\/([\w-]+)$/, notebookView, true],
-  [/^\/child\/([\w-]+)\/members$/, membersView, true],
-  [/^\/child\/([\w-]+)\/card$/, cardView, true],
-  [/^\/child\/([\w-]+)\/log$/, accessLogView, true],
+  [/^\/login$/, loginView, 'guest'],
+  [/^\/invite(?:\/([^/]*))?$/, inviteView, 'any'],
+  [/^\/?$/, childrenView, 'user'],
+  [/^\/orgs$/, orgsView, 'user'],
+  [/^\/settings$/, settingsView, 'user'],
+  [/^\/accounts$/, accountsView, 'manager'],
+  [/^\/child\/([\w-]+)$/, notebookView, 'user'],
+  [/^\/child\/([\w-]+)\/members$/, membersView, 'user'],
+  [/^\/child\/([\w-]+)\/card$/, cardView, 'user'],
+  [/^\/child\/([\w-]+)\/log$/, accessLogView, 'user'],
 ];
 
 let cleanup = null;
@@ -42,17 +49,19 @@ async function route() {
   const path = currentPath();
   const main = document.getElementById('main');
   let match = null;
-  for (const [re, view, needsAuth] of ROUTES) {
+  for (const [re, view, who] of ROUTES) {
     const m = re.exec(path);
-    if (m) { match = { view, needsAuth, params: m.slice(1) }; break; }
+    if (m) { match = { view, who, params: m.slice(1).map((p) => (p ? decodeURIComponent(p) : p)) }; break; }
   }
   if (!match) { navigate('/'); return; }
-  if (match.needsAuth && !api.currentSession()) {
+  const needsAuth = match.who === 'user' || match.who === 'manager';
+  if (needsAuth && !api.currentSession()) {
     sessionStorage.setItem('renraku.after_login', path);
     navigate('/login');
     return;
   }
-  if (!match.needsAuth && api.currentSession()) { navigate('/'); return; }
+  if (match.who === 'guest' && api.currentSession()) { navigate('/'); return; }
+  if (match.who === 'manager' && !api.canManageAccounts()) { navigate('/'); return; }
   if (cleanup) { try { cleanup(); } catch { /* ignore */ } cleanup = null; }
   renderToken += 1;
   const token = renderToken;
@@ -88,7 +97,11 @@ function renderTopbar() {
       h('button', { type: 'button', class: 'linkish', id: 'logout', onclick: doLogout }, t('logout'))),
     h('div', { class: 'navmain' },
       h('a', { href: '#/', class: 'navlink', 'aria-current': here('/') ? 'page' : null }, t('nav_children')),
-      h('a', { href: '#/orgs', class: 'navlink', 'aria-current': here('/orgs') ? 'page' : null }, t('nav_orgs'))));
+      h('a', { href: '#/orgs', class: 'navlink', 'aria-current': here('/orgs') ? 'page' : null }, t('nav_orgs')),
+      api.canManageAccounts() ? h('a', { href: '#/accounts', class: 'navlink', id: 'nav-accounts',
+        'aria-current': here('/accounts') ? 'page' : null }, t('nav_accounts')) : null,
+      h('a', { href: '#/settings', class: 'navlink', id: 'nav-settings',
+        'aria-current': here('/settings') ? 'page' : null }, t('nav_settings'))));
 }
 
 async function doLogout() {
@@ -107,15 +120,22 @@ function renderConnbar(state) {
 function startSession() {
   live.start();
   alerts.start();
+  // The stored account may be older than its rights (org_admin, say).
+  api.get('/me').then((acct) => {
+    api.setAccount(acct);
+    if (api.currentSession()) renderTopbar();
+  }).catch(() => { /* the login answer's copy stays */ });
 }
 
-api.onSessionEnd((reason) => {
+// The login screen says why (api.endReason); a logout says nothing.
+api.onSessionEnd(() => {
   live.stop();
   alerts.stop();
   store.clear();
   try { sessionStorage.clear(); } catch { /* nothing stored */ }
-  if (reason === 'ended') toast(t('session_ended'), 'error');
-  navigate('/login');
+  const path = currentPath();
+  if (path === '/login' || path.startsWith('/invite')) route();
+  else navigate('/login');
 });
 
 live.on('state', renderConnbar);

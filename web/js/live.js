@@ -1,8 +1,9 @@
 // The live connection: one WebSocket per tab, authenticated by its first
-// frame, reconnected with backoff, and resumed with `subscribe after_seq` =
-// the last seq seen for every child the page follows.
+// frame, renewed in place with a new `auth` frame after every token refresh
+// (no reconnect), reconnected with backoff, and resumed with
+// `subscribe after_seq` = the last seq seen for every child the page follows.
 
-import { accessToken, refresh, sessionEnded } from './api.js';
+import { accessToken, refresh, sessionEnded, onTokens } from './api.js';
 
 const listeners = new Map(); // type -> Set(fn)
 const subs = new Map(); // child_id -> last seq seen
@@ -13,6 +14,9 @@ let timer = null;
 let stopped = true;
 let refCounter = 0;
 const pending = new Map(); // ref -> {resolve, reject}
+const renewals = new Set(); // refs of re-auth frames not yet answered
+let authSent = false; // the open socket has had its first auth frame
+let refusals = 0; // 4401s in a row without a `ready` in between
 
 export function on(type, fn) {
   if (!listeners.has(type)) listeners.set(type, new Set());
@@ -61,9 +65,12 @@ function open() {
   let sock;
   try { sock = new WebSocket(url); } catch { scheduleReconnect(); return; }
   ws = sock;
+  authSent = false;
+  renewals.clear();
   sock.addEventListener('open', () => {
     if (ws !== sock) return;
     sock.send(JSON.stringify({ type: 'auth', access_token: accessToken() }));
+    authSent = true;
   });
   sock.addEventListener('message', (ev) => {
     if (ws !== sock) return;
@@ -82,19 +89,47 @@ function open() {
   });
 }
 
-// 4401: the token was refused or the session was ended. A refresh tells
-// which: it succeeds for a merely stale token, fails for a revoked session.
+// 4401: the token was refused or the session was ended. One refresh tells
+// which: it succeeds for a merely stale token (reconnect), fails for an
+// ended or expired session (api.js ends it, with the reason).
 async function onUnauthorized() {
   setState('reconnecting');
+  refusals += 1;
+  if (refusals > 3) { stop(); sessionEnded('ended'); return; }
   try {
     await refresh();
-    attempt = 1;
-    open();
+    if (stopped) return;
+    attempt = refusals;
+    if (refusals > 1) scheduleReconnect(); else open();
   } catch (e) {
-    if (e.code === 'network') { scheduleReconnect(); return; }
+    if (stopped) return;
+    if (!e.ends) { scheduleReconnect(); return; }
     stop();
-    sessionEnded();
+    sessionEnded('ended');
   }
+}
+
+// A refreshed token goes to the open socket as a new `auth` frame, answered
+// by `ready` with its ref: the socket stays, with its subscriptions. A socket
+// still connecting sends the new token in its first frame anyway.
+function renew(token) {
+  if (!ws || ws.readyState !== WebSocket.OPEN || !authSent) return;
+  refCounter += 1;
+  const ref = `auth-${refCounter}`;
+  renewals.add(ref);
+  ws.send(JSON.stringify({ type: 'auth', access_token: token, ref }));
+}
+
+onTokens(renew);
+
+// The server refused the renewal (it should not): start a fresh socket.
+function renewalRefused() {
+  if (!ws) return;
+  const old = ws;
+  ws = null;
+  try { old.close(1000); } catch { /* closed */ }
+  attempt = 1;
+  open();
 }
 
 function scheduleReconnect() {
@@ -117,7 +152,9 @@ window.addEventListener('offline', () => {
 function handle(frame) {
   switch (frame.type) {
     case 'ready':
+      if (frame.ref && renewals.delete(frame.ref)) { emit('renewed', frame); break; }
       attempt = 0;
+      refusals = 0;
       setState('online');
       for (const [child, seq] of subs) sendRaw({ type: 'subscribe', child_id: child, after_seq: seq });
       emit('ready', frame);
@@ -142,6 +179,7 @@ function handle(frame) {
       emit('membership', frame);
       break;
     case 'error':
+      if (frame.ref && renewals.delete(frame.ref)) { renewalRefused(); break; }
       if (frame.ref && pending.has(frame.ref)) {
         pending.get(frame.ref).reject(Object.assign(new Error(frame.message), { code: frame.code }));
         pending.delete(frame.ref);

@@ -98,3 +98,30 @@ export function failure(e, retry) {
     h('p', {}, errorText(e)),
     retry ? h('button', { type: 'button', class: 'secondary', onclick: retry }, t('retry')) : null);
 }
+
+/**
+ * Print only `el` (and what is inside it): the rest of the page is hidden
+ * by the print styles while the body carries `printing-area`.
+ */
+export function printArea(el) {
+  for (const other of document.querySelectorAll('.print-area')) other.classList.remove('print-area');
+  el.classList.add('print-area');
+  document.body.classList.add('printing-area');
+  const done = () => {
+    document.body.classList.remove('printing-area');
+    el.classList.remove('print-area');
+    window.removeEventListener('afterprint', done);
+  };
+  window.addEventListener('afterprint', done);
+  window.print();
+}
+
+/** Copy text to the clipboard; a toast says whether it worked. */
+export async function copyText(text) {
+  try {
+    await navigator.clipboard.writeText(text);
+    toast(t('copied'));
+  } catch {
+    toast(t('copy_failed'), 'error');
+  }
+}

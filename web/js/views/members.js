@@ -53,11 +53,15 @@ export async function membersView(main, childId) {
   function memberItem(m) {
     const mine = m.account_id === account()?.id;
     const guardianRow = m.role === 'guardian' || m.role === 'youth';
-    return h('li', { class: ['member', `status-${m.status}`], dataset: { accountId: m.account_id } },
+    return h('li', { class: ['member', `status-${m.status}`, m.disabled ? 'member-disabled' : null],
+      dataset: m.disabled ? { accountId: m.account_id, disabled: 'true' } : { accountId: m.account_id } },
       h('div', { class: 'member-head' },
         h('strong', { class: 'member-name' }, m.display_name, mine ? t('member_you') : ''),
         h('span', { class: 'member-prof' }, m.profession ? label('prof', m.profession) : label('role', m.role)),
-        h('span', { class: ['pill', `pill-${m.status}`] }, label('status', m.status))),
+        h('span', { class: ['pill', `pill-${m.status}`] }, label('status', m.status)),
+        // The account was disabled: the membership stays, the person has left.
+        m.disabled ? h('span', { class: 'pill pill-disabled disabled-badge', title: t('member_disabled_hint') },
+          t('member_disabled')) : null),
       m.purpose ? h('p', { class: 'member-purpose' }, `${t('member_purpose')}：${m.purpose}`) : null,
       h('div', { class: 'chips', 'aria-label': t('member_categories') }, m.categories.map(categoryChip)),
       h('dl', { class: 'kv compact' },

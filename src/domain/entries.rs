@@ -321,12 +321,19 @@ impl Core {
     }
 
     /// WebSocket `read`: raises my read position, tells the other subscribers.
+    /// A `read` that does not move the position forward writes nothing and
+    /// sends nothing (a client repeating it is not a flood of receipts).
     pub async fn mark_read(&self, who: &Principal, child: ChildId, seq: Seq) -> Result<Seq> {
-        self.member(child, who.account).await?;
+        let member = self.member(child, who.account).await?;
         let last = self.store.get_child(child).await?.last_seq;
         let seq = seq.clamp(0, last);
+        if seq <= member.last_read_seq() {
+            return Ok(member.last_read_seq());
+        }
         let mut w = self.store.writer().await?;
-        let stored = w.set_last_read(child, who.account, seq).await?;
+        let Some(stored) = w.set_last_read(child, who.account, seq).await? else {
+            return Ok(seq);
+        };
         self.hub.publish_receipt(child, who.account, stored);
         drop(w);
         Ok(stored)

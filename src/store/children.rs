@@ -117,35 +117,35 @@ impl Writer {
     }
 
     /// Raises the member's read position (never lowers it); returns the stored value.
+    /// Moves the member's read position forward to `seq`; None (nothing
+    /// written, nobody told) when it was there or further already.
     pub async fn set_last_read(
         &mut self,
         child: ChildId,
         account: AccountId,
         seq: i64,
-    ) -> StoreResult<i64> {
-        sqlx::query(
+    ) -> StoreResult<Option<i64>> {
+        let mut tx = sqlx::Connection::begin(&mut *self.conn).await?;
+        let moved = sqlx::query(
             "update membership set last_read_seq = $3 \
              where child_id = $1 and account_id = $2 and last_read_seq < $3",
         )
         .bind(child.to_string())
         .bind(account.to_string())
         .bind(seq)
-        .execute(&mut *self.conn)
+        .execute(&mut *tx)
         .await?;
-        let row: (i64,) = sqlx::query_as(
-            "select last_read_seq from membership where child_id = $1 and account_id = $2",
-        )
-        .bind(child.to_string())
-        .bind(account.to_string())
-        .fetch_one(&mut *self.conn)
-        .await?;
+        if moved.rows_affected() == 0 {
+            return Ok(None);
+        }
         let msg = super::ClusterMsg::Receipt {
             child,
             account,
-            seq: row.0,
+            seq,
         };
-        super::cluster::notify(&mut self.conn, self.backend, &self.node, msg).await?;
-        Ok(row.0)
+        super::cluster::notify(&mut tx, self.backend, &self.node, msg).await?;
+        tx.commit().await?;
+        Ok(Some(seq))
     }
 }
 

@@ -430,6 +430,23 @@ async fn read_receipts_reach_other_subscribers() {
         .clone();
     assert_eq!(m["last_read_seq"].as_i64().unwrap(), read_seq);
     assert!(read_seq <= last);
+
+    // A read that does not move the position forward sends nothing: the
+    // next receipt anyone gets is the one of a later read.
+    for seq in [read_seq, read_seq - 1, 0] {
+        ws_doc
+            .send(json!({"type": "read", "child_id": child, "seq": seq}))
+            .await;
+    }
+    let marker = server.marker();
+    let posted = g.note(&child, "medical", &marker).await;
+    let new_seq = seq_of(&posted);
+    let (_, _) = ws_doc.recv_type("entry").await;
+    ws_doc
+        .send(json!({"type": "read", "child_id": child, "seq": new_seq}))
+        .await;
+    let (f, _) = ws_g.recv_type("receipt").await;
+    assert_eq!(f["seq"].as_i64(), Some(new_seq), "{f}");
     server.check_logs();
 }
 

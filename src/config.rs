@@ -131,6 +131,15 @@ pub struct ServeArgs {
     /// Bound of each WebSocket's outbound queue; a client that falls further behind is closed (1013).
     #[arg(long, env = "RENRAKU_WS_QUEUE", default_value_t = 1024)]
     pub ws_queue: usize,
+    /// Posts (and revisions) per account per minute, as a bucket that refills continuously; 0: no limit.
+    #[arg(long, env = "RENRAKU_MAX_POSTS_PER_MINUTE", default_value_t = 120)]
+    pub max_posts_per_minute: u32,
+    /// Alerts per account per child per hour; 0: no limit.
+    #[arg(long, env = "RENRAKU_MAX_ALERTS_PER_HOUR", default_value_t = 10)]
+    pub max_alerts_per_hour: u32,
+    /// Open WebSockets per account (the next one is closed with 4429); 0: no limit.
+    #[arg(long, env = "RENRAKU_MAX_SOCKETS_PER_ACCOUNT", default_value_t = 20)]
+    pub max_sockets_per_account: usize,
     /// Escalation delay of emergency alerts, in seconds (also the re-notification interval).
     #[arg(long, env = "RENRAKU_ESCALATION_DELAY", default_value_t = 300)]
     pub escalation_delay: u64,
@@ -191,6 +200,9 @@ impl ServeArgs {
             login_max_failures_per_address: 100,
             access_token_ttl: 900,
             ws_queue: 1024,
+            max_posts_per_minute: 120,
+            max_alerts_per_hour: 10,
+            max_sockets_per_account: 20,
             escalation_delay: 300,
             push_insecure_origins: Vec::new(),
             vapid_subject: "mailto:renraku-admin@localhost".into(),

@@ -31,8 +31,9 @@ pub enum Error {
     Conflict(Cow<'static, str>),
     #[error("{0}")]
     PayloadTooLarge(Cow<'static, str>),
-    #[error("too many attempts; try again later")]
-    RateLimited,
+    /// Past a limit; `retry_after` seconds until it is worth trying again.
+    #[error("too many attempts; try again in {retry_after} s")]
+    RateLimited { retry_after: u64 },
     /// The database cannot be reached right now; nothing was committed. Retry.
     #[error("the database is unavailable; retry (with the same client_id for posts)")]
     Unavailable,
@@ -70,7 +71,7 @@ impl Error {
             Self::NotFound => "not_found",
             Self::Conflict(_) => "conflict",
             Self::PayloadTooLarge(_) => "payload_too_large",
-            Self::RateLimited => "rate_limited",
+            Self::RateLimited { .. } => "rate_limited",
             Self::Unavailable => "unavailable",
             Self::Internal(_) => "internal",
         }

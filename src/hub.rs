@@ -62,6 +62,8 @@ pub mod close {
     pub const PROTOCOL: u16 = 1002;
     pub const TOO_BIG: u16 = 1009;
     pub const UNAUTHORIZED: u16 = 4401;
+    /// The account has too many open sockets.
+    pub const TOO_MANY: u16 = 4429;
 }
 
 /// Tells a connection to close, with which code (and, optionally, which
@@ -351,6 +353,11 @@ impl Hub {
 
     pub fn is_online(&self, account: AccountId) -> bool {
         self.lock().by_account.contains_key(&account)
+    }
+
+    /// Open connections of an account on this node.
+    pub fn sockets_of(&self, account: AccountId) -> usize {
+        self.lock().by_account.get(&account).map_or(0, HashSet::len)
     }
 
     /// Closes every connection of a session (logout, revoked refresh chain).

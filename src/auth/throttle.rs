@@ -29,22 +29,34 @@ impl Throttle {
         [format!("a:{login}"), format!("ip:{addr}")]
     }
 
-    /// True when either the account or the address has too many recent failures.
-    pub fn is_blocked(&self, login: &str, addr: &str) -> bool {
+    /// When either the account or the address has too many recent
+    /// failures: the seconds until one of them leaves the window.
+    pub fn blocked_for(&self, login: &str, addr: &str) -> Option<u64> {
         let Ok(mut map) = self.failures.lock() else {
-            return true;
+            return Some(WINDOW.as_secs());
         };
         let now = Instant::now();
         let [a, ip] = Self::keys(login, addr);
-        let mut count = |k: &str| {
-            map.get_mut(k).map_or(0, |q| {
-                while q.front().is_some_and(|t| now.duration_since(*t) > WINDOW) {
-                    q.pop_front();
-                }
-                q.len()
-            })
+        let mut wait = |k: &str, limit: usize| {
+            let q = map.get_mut(k)?;
+            while q.front().is_some_and(|t| now.duration_since(*t) > WINDOW) {
+                q.pop_front();
+            }
+            if q.len() < limit {
+                return None;
+            }
+            // The failure that must leave for the count to drop under the limit.
+            let t = q.get(q.len() - limit)?;
+            Some(
+                WINDOW
+                    .saturating_sub(now.duration_since(*t))
+                    .as_secs()
+                    .max(1),
+            )
         };
-        count(&a) >= self.per_account || count(&ip) >= self.per_address
+        let account = wait(&a, self.per_account);
+        let address = wait(&ip, self.per_address);
+        account.max(address)
     }
 
     pub fn record_failure(&self, login: &str, addr: &str) {

@@ -126,6 +126,7 @@ impl Core {
         child: ChildId,
         input: NewEntryInput,
     ) -> Result<Posted> {
+        self.limits.post(who.account)?;
         self.post_at(who, child, input, None).await
     }
 
@@ -279,6 +280,9 @@ impl Core {
         input: RevisionInput,
         at: Option<Timestamp>,
     ) -> Result<Posted> {
+        if at.is_none() {
+            self.limits.post(who.account)?;
+        }
         let me = self.poster(child, who.account).await?;
         let prev = self
             .store

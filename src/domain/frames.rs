@@ -72,6 +72,9 @@ pub enum ServerFrame<'a> {
         message: &'a str,
         #[serde(rename = "ref")]
         reference: Option<&'a str>,
+        /// Seconds to wait, on `rate_limited`.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        retry_after: Option<u64>,
     },
 }
 

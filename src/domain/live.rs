@@ -61,6 +61,10 @@ impl Core {
         if !self.session_live(who.session).await.unwrap_or(false) {
             close.close(close::UNAUTHORIZED);
         }
+        let cap = self.settings.max_sockets_per_account;
+        if cap > 0 && self.hub.sockets_of(who.account) > cap {
+            close.close(close::TOO_MANY);
+        }
         let live = LiveSocket {
             core: self.clone(),
             who,

@@ -11,6 +11,7 @@ mod committer;
 pub mod emergency;
 mod entries;
 pub mod frames;
+mod limits;
 pub mod live;
 mod member_cache;
 mod members;
@@ -53,6 +54,10 @@ pub struct Settings {
     pub session_max_age_ms: i64,
     pub invitation_ttl_ms: i64,
     pub ws_queue: usize,
+    /// Per-account write limits (0: none).
+    pub max_posts_per_minute: u32,
+    pub max_alerts_per_hour: u32,
+    pub max_sockets_per_account: usize,
 }
 
 /// An authenticated caller: the account and the session its token belongs to.
@@ -114,6 +119,8 @@ pub struct Core {
     members: member_cache::MemberCache,
     /// Sessions' last activity, written to the database at a coarse step.
     activity: sessions::Activity,
+    /// Per-account limits on posts and alerts.
+    limits: limits::Limits,
 }
 
 impl Core {
@@ -140,7 +147,10 @@ impl Core {
         let committer = committer::Committer::start(store.clone(), hub.clone(), server_key.clone());
         let members = member_cache::MemberCache::new(store.backend() == Backend::Sqlite);
         let activity = sessions::Activity::new(settings.session_idle_ms);
+        let limits =
+            limits::Limits::new(settings.max_posts_per_minute, settings.max_alerts_per_hour);
         Ok(Self {
+            limits,
             activity,
             members,
             store,

@@ -492,7 +492,9 @@ async fn posting_is_idempotent_by_client_id() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn slow_consumer_is_closed_1013_and_others_get_everything() {
-    let server = Server::demo_with(&["--ws-queue", "8"]).await;
+    // A load test: no per-account write limits (tests/it/limits.rs has those).
+    let server =
+        Server::demo_with(&["--ws-queue", "8", NO_WRITE_LIMITS[0], NO_WRITE_LIMITS[1]]).await;
     let g = server.login("guardian.sato").await;
     let coord = server.login("coordinator.yamada").await;
     let child = g.child_id(HINATA).await;

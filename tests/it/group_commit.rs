@@ -147,7 +147,8 @@ async fn concurrent_posts_on_several_children_keep_seqs_and_chains() {
 /// still verify.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn alerts_raised_at_once_are_stored_as_answered() {
-    let server = Server::demo().await;
+    // A load test: no per-account write limits (tests/it/limits.rs has those).
+    let server = Server::demo_with(&NO_WRITE_LIMITS).await;
     let g = server.login("guardian.sato").await;
     let ito = server.login("doctor.ito").await;
     let ogawa = server.login("schoolnurse.ogawa").await;
@@ -256,7 +257,8 @@ async fn alerts_raised_at_once_are_stored_as_answered() {
 /// WAL frames; the file may only grow by a fraction of that.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn wal_restarts_under_continuous_posts() {
-    let server = Server::demo().await;
+    // A load test: no per-account write limits (tests/it/limits.rs has those).
+    let server = Server::demo_with(&NO_WRITE_LIMITS).await;
     let wal = server.dir.join("renraku.db-wal");
     let wal_len = || std::fs::metadata(&wal).map(|m| m.len()).unwrap_or(0);
     let before = wal_len();

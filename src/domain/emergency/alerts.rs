@@ -24,6 +24,7 @@ impl Core {
         input: AlertInput,
     ) -> Result<Alert> {
         self.member(child, who.account).await?;
+        self.limits.alert(who.account, child)?;
         let message = input.message.trim().to_owned();
         if message.is_empty() {
             return Err(Error::bad_request("message: must not be empty"));

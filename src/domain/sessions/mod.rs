@@ -91,8 +91,8 @@ impl Core {
 
     /// `POST /auth/login`.
     pub async fn login(&self, input: LoginInput, client: &Client) -> Result<TokenPair> {
-        if self.throttle.is_blocked(&input.login, &client.addr) {
-            return Err(Error::RateLimited);
+        if let Some(retry_after) = self.throttle.blocked_for(&input.login, &client.addr) {
+            return Err(Error::RateLimited { retry_after });
         }
         let account = self.store.find_account_by_login(&input.login).await?;
         let stored = account.as_ref().and_then(|a| a.password_hash.clone());

@@ -50,8 +50,8 @@ impl Core {
         addr: &str,
     ) -> Result<()> {
         let account = self.store.get_account(who.account).await?;
-        if self.throttle.is_blocked(&account.login, addr) {
-            return Err(Error::RateLimited);
+        if let Some(retry_after) = self.throttle.blocked_for(&account.login, addr) {
+            return Err(Error::RateLimited { retry_after });
         }
         if !password::verify(input.current_password, account.password_hash.clone()).await? {
             self.throttle.record_failure(&account.login, addr);

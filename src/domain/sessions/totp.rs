@@ -69,8 +69,8 @@ impl Core {
         let Some(given) = given else {
             return Err(Error::bad_request("password: required"));
         };
-        if self.throttle.is_blocked(&account.login, addr) {
-            return Err(Error::RateLimited);
+        if let Some(retry_after) = self.throttle.blocked_for(&account.login, addr) {
+            return Err(Error::RateLimited { retry_after });
         }
         if !password::verify(given, account.password_hash.clone()).await? {
             self.throttle.record_failure(&account.login, addr);

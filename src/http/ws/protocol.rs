@@ -67,10 +67,15 @@ pub fn parse_frame(text: &str) -> (Option<String>, Result<ClientFrame, Error>) {
 }
 
 pub fn error_frame(e: &Error, reference: Option<&str>) -> Message {
+    let retry_after = match e {
+        Error::RateLimited { retry_after } => Some(*retry_after),
+        _ => None,
+    };
     let frame = ServerFrame::Error {
         code: e.code(),
         message: &message_of(e),
         reference,
+        retry_after,
     };
     Message::Text(frame.to_text().into())
 }
@@ -86,6 +91,7 @@ pub fn close_message(code: u16, reason: &'static str) -> Message {
 pub fn reason(code: u16) -> &'static str {
     match code {
         close::UNAUTHORIZED => "session ended",
+        close::TOO_MANY => "too many sockets for this account",
         close::TRY_AGAIN_LATER => "too slow: resume with after_seq",
         close::TOO_BIG => "frame too large",
         close::GOING_AWAY => "server shutting down",

@@ -13,6 +13,10 @@ use super::{
     Session, DEMO_CHILD_SECRETS,
 };
 
+/// Flags of a server for load tests: posts and alerts without per-account limits.
+pub const NO_WRITE_LIMITS: [&str; 4] =
+    ["--max-posts-per-minute", "0", "--max-alerts-per-hour", "0"];
+
 pub struct ServerOpts {
     pub flags: Vec<String>,
     pub rust_log: String,

@@ -34,6 +34,10 @@ pub enum Error {
     /// Past a limit; `retry_after` seconds until it is worth trying again.
     #[error("too many attempts; try again in {retry_after} s")]
     RateLimited { retry_after: u64 },
+    /// The server is too busy for this right now (the password hashing
+    /// queue is full); nothing was done. Retry after `retry_after` seconds.
+    #[error("the server is busy; try again in {retry_after} s")]
+    Busy { retry_after: u64 },
     /// The database cannot be reached right now; nothing was committed. Retry.
     #[error("the database is unavailable; retry (with the same client_id for posts)")]
     Unavailable,
@@ -72,6 +76,7 @@ impl Error {
             Self::Conflict(_) => "conflict",
             Self::PayloadTooLarge(_) => "payload_too_large",
             Self::RateLimited { .. } => "rate_limited",
+            Self::Busy { .. } => "busy",
             Self::Unavailable => "unavailable",
             Self::Internal(_) => "internal",
         }

@@ -22,11 +22,17 @@ type Job = Box<dyn FnOnce() + Send>;
 
 /// Threads that run every argon2 computation.
 const HASH_THREADS: usize = 2;
+/// Hashes waiting for a thread, at most: past it the caller is told to come
+/// back (503 `busy`), so a flood of logins cannot queue without bound. At
+/// about 25 ms a hash on two threads, a full queue is about a second of work.
+const QUEUE: usize = 64;
+/// What `busy` asks the client to wait, in seconds.
+const BUSY_RETRY_SECS: u64 = 2;
 
-fn pool() -> &'static std::sync::mpsc::Sender<Job> {
-    static POOL: OnceLock<std::sync::mpsc::Sender<Job>> = OnceLock::new();
+fn pool() -> &'static std::sync::mpsc::SyncSender<Job> {
+    static POOL: OnceLock<std::sync::mpsc::SyncSender<Job>> = OnceLock::new();
     POOL.get_or_init(|| {
-        let (tx, rx) = std::sync::mpsc::channel::<Job>();
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Job>(QUEUE);
         let rx = std::sync::Arc::new(std::sync::Mutex::new(rx));
         for i in 0..HASH_THREADS {
             let rx = rx.clone();
@@ -53,11 +59,20 @@ fn pool() -> &'static std::sync::mpsc::Sender<Job> {
 /// Runs `f` on the hashing pool.
 async fn on_pool<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Result<T> {
     let (tx, rx) = tokio::sync::oneshot::channel();
-    pool()
-        .send(Box::new(move || {
-            let _ = tx.send(f());
-        }))
-        .map_err(|_| Error::internal("password hashing pool stopped"))?;
+    let job: Job = Box::new(move || {
+        let _ = tx.send(f());
+    });
+    match pool().try_send(job) {
+        Ok(()) => {}
+        Err(std::sync::mpsc::TrySendError::Full(_)) => {
+            return Err(Error::Busy {
+                retry_after: BUSY_RETRY_SECS,
+            })
+        }
+        Err(std::sync::mpsc::TrySendError::Disconnected(_)) => {
+            return Err(Error::internal("password hashing pool stopped"))
+        }
+    }
     rx.await.map_err(Error::internal)
 }
 

@@ -60,7 +60,7 @@ pub fn status_of(e: &Error) -> StatusCode {
         Error::Conflict(_) => StatusCode::CONFLICT,
         Error::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
         Error::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
-        Error::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+        Error::Unavailable | Error::Busy { .. } => StatusCode::SERVICE_UNAVAILABLE,
         Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }
@@ -84,7 +84,7 @@ impl IntoResponse for ApiError {
             body["enrollment_token"] = json!(enrollment_token);
         }
         let mut response = (status, Json(body)).into_response();
-        if let Error::RateLimited { retry_after } = &self.0 {
+        if let Error::RateLimited { retry_after } | Error::Busy { retry_after } = &self.0 {
             response.headers_mut().insert(
                 axum::http::header::RETRY_AFTER,
                 axum::http::HeaderValue::from(*retry_after),

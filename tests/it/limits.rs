@@ -130,3 +130,54 @@ async fn zero_turns_the_limits_off() {
     let (_, last) = sockets[21].subscribe(&child, 0).await;
     assert!(last >= 130);
 }
+
+#[tokio::test]
+async fn a_login_flood_is_answered_busy_not_queued() {
+    // Throttling out of the way: this is about the hashing queue.
+    let server = Server::demo_with(&[
+        "--login-max-failures-per-account",
+        "1000000",
+        "--login-max-failures-per-address",
+        "1000000",
+    ])
+    .await;
+    server.login("guardian.sato").await;
+    let api = server.api();
+    let tasks: Vec<_> = (0..300)
+        .map(|i| {
+            let api = api.clone();
+            tokio::spawn(async move {
+                let resp = api
+                    .client
+                    .post(api.url("/api/v1/auth/login"))
+                    .json(&json!({"login": format!("flood-{i}"), "password": "wrong-password-123"}))
+                    .send()
+                    .await
+                    .unwrap();
+                let retry = resp.headers().get("retry-after").is_some();
+                let st = resp.status().as_u16();
+                let v: serde_json::Value = resp.json().await.unwrap();
+                (
+                    st,
+                    retry,
+                    v["error"]["code"].as_str().unwrap_or("").to_string(),
+                )
+            })
+        })
+        .collect();
+    let (mut refused, mut busy) = (0, 0);
+    for t in tasks {
+        match t.await.unwrap() {
+            (401, _, code) if code == "invalid_credentials" => refused += 1,
+            (503, true, code) if code == "busy" => busy += 1,
+            other => panic!("a flooded login answered {other:?}"),
+        }
+    }
+    assert!(
+        busy > 0,
+        "300 concurrent logins never filled the queue ({refused} refused)"
+    );
+    assert!(refused > 0);
+    // The flood is over: the rightful user logs in.
+    server.login("guardian.sato").await;
+}

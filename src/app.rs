@@ -24,6 +24,7 @@ pub struct App {
     listener: std::net::TcpListener,
     tls: Option<RustlsConfig>,
     allowed_origins: Vec<String>,
+    trusted_proxies: Vec<ipnet::IpNet>,
 }
 
 /// Opens the store and keys of an initialised data dir and the core on top.
@@ -103,6 +104,7 @@ impl App {
             listener,
             tls,
             allowed_origins: args.allowed_origins.clone(),
+            trusted_proxies: args.trusted_proxies.clone(),
         })
     }
 
@@ -121,6 +123,7 @@ impl App {
         let state = AppState {
             core: self.core.clone(),
             allowed_origins: Arc::new(self.allowed_origins),
+            trusted_proxies: Arc::new(self.trusted_proxies),
             scheme: if self.tls.is_some() { "https" } else { "http" },
         };
         let service = http::router(state).into_make_service_with_connect_info::<SocketAddr>();

@@ -97,6 +97,14 @@ pub struct ServeArgs {
         value_delimiter = ','
     )]
     pub allowed_origins: Vec<String>,
+    /// A proxy (CIDR, repeatable) whose `X-Forwarded-For` is believed for
+    /// the client's address; without one the header is ignored.
+    #[arg(
+        long = "trusted-proxy",
+        env = "RENRAKU_TRUSTED_PROXY",
+        value_delimiter = ','
+    )]
+    pub trusted_proxies: Vec<ipnet::IpNet>,
     /// Who must enrol TOTP before using the service: `optional`,
     /// `professionals` (professionals and admins) or `all`. Default:
     /// `professionals` for `serve`, `optional` for `demo`.
@@ -192,6 +200,7 @@ impl ServeArgs {
             tls_key: None,
             insecure_http: false,
             allowed_origins: Vec::new(),
+            trusted_proxies: Vec::new(),
             totp_policy: None,
             session_idle_timeout: 1800,
             session_max_age: 43_200,

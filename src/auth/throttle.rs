@@ -51,6 +51,16 @@ impl Throttle {
     /// When either the account or the address has too many recent
     /// failures: the seconds until one of them leaves the window.
     pub fn blocked_for(&self, login: &str, addr: &str) -> Option<u64> {
+        self.blocked(login, addr, false)
+    }
+
+    /// As [`Throttle::blocked_for`], for a caller whose device token proves
+    /// it logged in to this account before: only the address counts.
+    pub fn blocked_for_device(&self, login: &str, addr: &str) -> Option<u64> {
+        self.blocked(login, addr, true)
+    }
+
+    fn blocked(&self, login: &str, addr: &str, exempt_account: bool) -> Option<u64> {
         let Ok(mut map) = self.failures.lock() else {
             return Some(WINDOW.as_secs());
         };
@@ -73,7 +83,11 @@ impl Throttle {
                     .max(1),
             )
         };
-        let account = wait(&a, self.per_account);
+        let account = if exempt_account {
+            None
+        } else {
+            wait(&a, self.per_account)
+        };
         let address = wait(&ip, self.per_address);
         account.max(address)
     }

@@ -22,6 +22,9 @@ pub enum TokenUse {
     Access,
     /// Only the TOTP enrolment endpoints (when TOTP is mandatory and missing).
     Enroll,
+    /// A browser's proof that it logged in to the account before (the
+    /// `renraku_device` cookie): exempts it from that account's lockout.
+    Device,
 }
 
 #[derive(Serialize, Deserialize, Debug)]

@@ -26,7 +26,7 @@ pub use entries::{AccessRecord, EntryPage, NewEntryInput, Posted, RevisionInput}
 pub use members::{Member, MemberPatch, NewMember};
 pub use sessions::{
     session_sweep_loop, AcceptInput, Client, LoginInput, PasswordChange, RecoveryCodes,
-    SessionView, TokenPair, TotpEnrollment, TotpStatus,
+    SessionView, TokenPair, TotpEnrollment, TotpStatus, DEVICE_TOKEN_SEPARATOR,
 };
 pub use views::{Alert, Delivery, Entry};
 

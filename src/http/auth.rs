@@ -6,8 +6,12 @@ use axum::routing::post;
 use axum::{Json, Router};
 use serde::Deserialize;
 
+use axum::http::{header, HeaderValue};
+use axum::response::{IntoResponse, Response};
+use cookie::{Cookie, SameSite};
+
 use super::error::ApiError;
-use super::extract::{Auth, ClientInfo, JsonBody};
+use super::extract::{Auth, ClientInfo, JsonBody, DEVICE_COOKIE};
 use super::AppState;
 use crate::domain::{AcceptInput, LoginInput, TokenPair};
 
@@ -20,14 +24,34 @@ pub fn router() -> Router<AppState> {
         .route("/auth/logout-all", post(logout_all))
 }
 
+/// The login answer, with the device cookie (HttpOnly, for the login
+/// endpoints only) when the login succeeded.
+fn logged_in(pair: TokenPair) -> Response {
+    let cookie = pair.device_cookie.clone().map(|value| {
+        Cookie::build((DEVICE_COOKIE, value))
+            .path("/api/v1/auth")
+            .http_only(true)
+            .secure(true)
+            .same_site(SameSite::Strict)
+            .max_age(cookie::time::Duration::days(365))
+            .build()
+            .to_string()
+    });
+    let mut response = Json(pair).into_response();
+    if let Some(v) = cookie.and_then(|c| HeaderValue::from_str(&c).ok()) {
+        response.headers_mut().insert(header::SET_COOKIE, v);
+    }
+    response
+}
+
 /// `POST /api/v1/auth/login`
 async fn login(
     State(s): State<AppState>,
     ClientInfo(client): ClientInfo,
     body: JsonBody<LoginInput>,
-) -> Result<Json<TokenPair>, ApiError> {
+) -> Result<Response, ApiError> {
     let Json(input) = body?;
-    Ok(Json(s.core.login(input, &client).await?))
+    Ok(logged_in(s.core.login(input, &client).await?))
 }
 
 /// `POST /api/v1/auth/accept-invitation`
@@ -35,9 +59,9 @@ async fn accept_invitation(
     State(s): State<AppState>,
     ClientInfo(client): ClientInfo,
     body: JsonBody<AcceptInput>,
-) -> Result<Json<TokenPair>, ApiError> {
+) -> Result<Response, ApiError> {
     let Json(input) = body?;
-    Ok(Json(s.core.accept_invitation(input, &client).await?))
+    Ok(logged_in(s.core.accept_invitation(input, &client).await?))
 }
 
 #[derive(Deserialize)]

@@ -54,26 +54,83 @@ impl FromRequestParts<AppState> for EnrollAuth {
     }
 }
 
-/// Who is calling, as the transport sees them: the address (throttling)
-/// and the `User-Agent` (kept with a new session, for its owner's list).
+/// Who is calling, as the transport sees them: the address (throttling;
+/// `X-Forwarded-For` only from a `--trusted-proxy`), the `User-Agent` (kept
+/// with a new session, for its owner's list) and the device tokens of the
+/// `renraku_device` cookie.
 pub struct ClientInfo(pub Client);
+
+/// The cookie that holds the browser's device tokens.
+pub const DEVICE_COOKIE: &str = "renraku_device";
+/// Longer cookie values are not ours (eight tokens are about 2.5 KiB).
+const MAX_DEVICE_COOKIE: usize = 4096;
 
 impl FromRequestParts<AppState> for ClientInfo {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, _: &AppState) -> Result<Self, ApiError> {
-        let addr = parts
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let peer = parts
             .extensions
             .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-            .map(|c| c.0.ip().to_string())
+            .map(|c| c.0.ip());
+        let addr = peer
+            .map(|p| client_address(p, &parts.headers, &state.trusted_proxies).to_string())
             .unwrap_or_default();
         let user_agent = parts
             .headers
             .get(axum::http::header::USER_AGENT)
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned);
-        Ok(Self(Client { addr, user_agent }))
+        Ok(Self(Client {
+            addr,
+            user_agent,
+            device_tokens: device_tokens(&parts.headers),
+        }))
     }
+}
+
+/// The client's address: the peer's, or, when the peer is a trusted proxy,
+/// the last address of `X-Forwarded-For` that is not one (the ones before
+/// it could be made up by the client).
+fn client_address(
+    peer: std::net::IpAddr,
+    headers: &axum::http::HeaderMap,
+    trusted: &[ipnet::IpNet],
+) -> std::net::IpAddr {
+    let is_trusted = |ip: &std::net::IpAddr| trusted.iter().any(|n| n.contains(ip));
+    if !is_trusted(&peer) {
+        return peer;
+    }
+    let forwarded: Vec<std::net::IpAddr> = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .filter_map(|a| a.trim().parse().ok())
+        .collect();
+    forwarded
+        .into_iter()
+        .rev()
+        .find(|ip| !is_trusted(ip))
+        .unwrap_or(peer)
+}
+
+fn device_tokens(headers: &axum::http::HeaderMap) -> Vec<String> {
+    headers
+        .get_all(axum::http::header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(cookie::Cookie::split_parse)
+        .filter_map(|c| c.ok())
+        .find(|c| c.name() == DEVICE_COOKIE && c.value().len() <= MAX_DEVICE_COOKIE)
+        .map(|c| {
+            c.value()
+                .split(crate::domain::DEVICE_TOKEN_SEPARATOR)
+                .take(8)
+                .map(str::to_owned)
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// Parses an id from a path segment: 400 when it is not a UUID.

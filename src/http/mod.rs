@@ -35,6 +35,8 @@ pub struct AppState {
     pub allowed_origins: Arc<Vec<String>>,
     /// "https" or "http": the scheme of the server's own origin.
     pub scheme: &'static str,
+    /// Proxies whose `X-Forwarded-For` is believed (`--trusted-proxy`).
+    pub trusted_proxies: Arc<Vec<ipnet::IpNet>>,
 }
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");

@@ -24,6 +24,7 @@ mod emergency;
 mod fanout;
 mod group_commit;
 mod limits;
+mod lockout;
 mod logs;
 mod pg_outage;
 mod push;

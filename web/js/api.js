@@ -194,6 +194,10 @@ export async function logoutAll() {
 /** Force the end of the session (the server closed it). */
 export function sessionEnded(reason = 'ended') { endSession(reason); }
 
+// Only the login endpoints carry a cookie: the HttpOnly device token that
+// keeps this browser out of a lockout aimed at its account.
+const COOKIE_PATHS = ['/auth/login', '/auth/accept-invitation'];
+
 async function raw(method, path, body, token) {
   const headers = { accept: 'application/json' };
   if (body !== undefined) headers['content-type'] = 'application/json';
@@ -202,7 +206,7 @@ async function raw(method, path, body, token) {
   try {
     res = await fetch(`/api/v1${path}`, {
       method, headers, body: body === undefined ? undefined : JSON.stringify(body),
-      cache: 'no-store', credentials: 'omit',
+      cache: 'no-store', credentials: COOKIE_PATHS.includes(path) ? 'same-origin' : 'omit',
     });
   } catch (e) {
     throw new ApiError(0, 'network', e.message);

@@ -22,10 +22,12 @@ use crate::store::{AccountRow, SessionRow, StoreError};
 use crate::vocab::{AccountKind, EndReason, SessionPurpose};
 
 mod activity;
+mod device;
 mod password_change;
 mod totp;
 
 pub use activity::{session_sweep_loop, Activity};
+pub use device::SEPARATOR as DEVICE_TOKEN_SEPARATOR;
 pub use password_change::{AcceptInput, PasswordChange};
 pub use totp::{RecoveryCodes, TotpEnrollment, TotpStatus};
 
@@ -49,6 +51,8 @@ pub struct Client {
     /// The address throttling counts failures against.
     pub addr: String,
     pub user_agent: Option<String>,
+    /// The browser's device tokens (the `renraku_device` cookie).
+    pub device_tokens: Vec<String>,
 }
 
 #[derive(Serialize)]
@@ -57,6 +61,9 @@ pub struct TokenPair {
     pub refresh_token: String,
     pub expires_in: i64,
     pub account: Account,
+    /// The `renraku_device` cookie to set after a login (never in the body).
+    #[serde(skip)]
+    pub device_cookie: Option<String>,
 }
 
 /// `GET /me/sessions`: one live session, never its tokens.
@@ -91,7 +98,15 @@ impl Core {
 
     /// `POST /auth/login`.
     pub async fn login(&self, input: LoginInput, client: &Client) -> Result<TokenPair> {
-        if let Some(retry_after) = self.throttle.blocked_for(&input.login, &client.addr) {
+        let known_device = self
+            .device_knows(&client.device_tokens, &input.login)
+            .await?;
+        let blocked = if known_device {
+            self.throttle.blocked_for_device(&input.login, &client.addr)
+        } else {
+            self.throttle.blocked_for(&input.login, &client.addr)
+        };
+        if let Some(retry_after) = blocked {
             return Err(Error::RateLimited { retry_after });
         }
         let account = self.store.find_account_by_login(&input.login).await?;
@@ -109,7 +124,11 @@ impl Core {
             self.throttle.record_failure(&input.login, &client.addr);
             return Err(Error::TotpRequired);
         }
-        self.throttle.clear_account(&input.login);
+        // A known browser's success leaves the count of others' failures
+        // alone: they stay locked out however often the owner logs in.
+        if !known_device {
+            self.throttle.clear_account(&input.login);
+        }
         self.start_session(&account, client).await
     }
 
@@ -154,7 +173,9 @@ impl Core {
         let session = self
             .new_session(account.id, SessionPurpose::Access, client)
             .await?;
-        self.issue_pair(account, session).await
+        let mut pair = self.issue_pair(account, session).await?;
+        pair.device_cookie = Some(self.device_cookie(&client.device_tokens, account.id)?);
+        Ok(pair)
     }
 
     async fn new_session(
@@ -197,6 +218,7 @@ impl Core {
             refresh_token,
             expires_in: ttl,
             account: Account::of(self, account),
+            device_cookie: None,
         })
     }
 

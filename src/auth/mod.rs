@@ -6,6 +6,7 @@
 
 pub mod codes;
 pub mod password;
+pub mod pool;
 pub mod throttle;
 pub mod token;
 pub mod totp;

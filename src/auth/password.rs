@@ -1,12 +1,11 @@
-//! Password hashing with argon2id, off the async runtime, on a small fixed
-//! pool of threads: each hash needs 19 MiB, and spreading them over the
-//! blocking pool's many threads left that much behind in each thread's
-//! allocator arena (12 concurrent logins took the server from 19 to 255 MiB).
+//! Password hashing with argon2id, off the async runtime on the hashing
+//! threads of `pool`, and the strength rules of a new password.
 
 use argon2::password_hash::{Output, PasswordHash, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
 use std::sync::OnceLock;
 
+use super::pool::{self, Lane};
 use crate::error::{Error, Result};
 
 pub const MIN_PASSWORD_CHARS: usize = 12;
@@ -17,64 +16,6 @@ const MIN_SCORE: u8 = 3;
 /// zxcvbn's matching grows with the square of the length; a prefix this long
 /// is judged (its guesses bound the whole password's from below).
 const JUDGED_CHARS: usize = 100;
-
-type Job = Box<dyn FnOnce() + Send>;
-
-/// Threads that run every argon2 computation.
-const HASH_THREADS: usize = 2;
-/// Hashes waiting for a thread, at most: past it the caller is told to come
-/// back (503 `busy`), so a flood of logins cannot queue without bound. At
-/// about 25 ms a hash on two threads, a full queue is about a second of work.
-const QUEUE: usize = 64;
-/// What `busy` asks the client to wait, in seconds.
-const BUSY_RETRY_SECS: u64 = 2;
-
-fn pool() -> &'static std::sync::mpsc::SyncSender<Job> {
-    static POOL: OnceLock<std::sync::mpsc::SyncSender<Job>> = OnceLock::new();
-    POOL.get_or_init(|| {
-        let (tx, rx) = std::sync::mpsc::sync_channel::<Job>(QUEUE);
-        let rx = std::sync::Arc::new(std::sync::Mutex::new(rx));
-        for i in 0..HASH_THREADS {
-            let rx = rx.clone();
-            let spawned = std::thread::Builder::new()
-                .name(format!("argon2-{i}"))
-                .spawn(move || loop {
-                    let job = match rx.lock() {
-                        Ok(r) => r.recv(),
-                        Err(_) => return,
-                    };
-                    match job {
-                        Ok(job) => job(),
-                        Err(_) => return,
-                    }
-                });
-            if let Err(e) = spawned {
-                tracing::error!(error = %e, "cannot start a password hashing thread");
-            }
-        }
-        tx
-    })
-}
-
-/// Runs `f` on the hashing pool.
-async fn on_pool<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Result<T> {
-    let (tx, rx) = tokio::sync::oneshot::channel();
-    let job: Job = Box::new(move || {
-        let _ = tx.send(f());
-    });
-    match pool().try_send(job) {
-        Ok(()) => {}
-        Err(std::sync::mpsc::TrySendError::Full(_)) => {
-            return Err(Error::Busy {
-                retry_after: BUSY_RETRY_SECS,
-            })
-        }
-        Err(std::sync::mpsc::TrySendError::Disconnected(_)) => {
-            return Err(Error::internal("password hashing pool stopped"))
-        }
-    }
-    rx.await.map_err(Error::internal)
-}
 
 thread_local! {
     /// Each hashing thread's argon2 working memory, allocated once and reused.
@@ -170,13 +111,18 @@ pub fn check_strength(field: &str, password: &str, login: &str, display_name: &s
 }
 
 pub async fn hash(password: String) -> Result<String> {
-    on_pool(move || hash_now(password.as_bytes())).await?
+    pool::run(Lane::Other, move || hash_now(password.as_bytes())).await?
 }
 
 /// Verifies a password; with `None` it burns the same time against a dummy
 /// hash, so unknown logins answer like wrong passwords.
 pub async fn verify(password: String, stored: Option<String>) -> Result<bool> {
-    on_pool(move || match stored {
+    verify_in(Lane::Other, password, stored).await
+}
+
+/// [`verify`], waiting in the given lane of the hashing queue.
+pub async fn verify_in(lane: Lane, password: String, stored: Option<String>) -> Result<bool> {
+    pool::run(lane, move || match stored {
         Some(s) => Ok(verify_now(password.as_bytes(), &s)),
         None => {
             let _ = verify_now(password.as_bytes(), dummy_hash());

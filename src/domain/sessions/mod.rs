@@ -12,6 +12,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::{Account, Core, Principal};
+use crate::auth::pool::Lane;
 use crate::auth::token::{self, TokenUse};
 use crate::auth::{codes, password};
 use crate::config::TotpPolicy;
@@ -111,7 +112,12 @@ impl Core {
         }
         let account = self.store.find_account_by_login(&input.login).await?;
         let stored = account.as_ref().and_then(|a| a.password_hash.clone());
-        let ok = password::verify(input.password, stored).await?;
+        let lane = if known_device {
+            Lane::Known
+        } else {
+            Lane::Other
+        };
+        let ok = password::verify_in(lane, input.password, stored).await?;
         let Some(account) = account.filter(|_| ok) else {
             self.throttle.record_failure(&input.login, &client.addr);
             return Err(Error::InvalidCredentials);

@@ -116,3 +116,7 @@ mod tests {
             .is_err());
     }
 }
+
+#[cfg(test)]
+#[path = "protocol_props.rs"]
+mod props;

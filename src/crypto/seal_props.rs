@@ -86,3 +86,20 @@ proptest! {
         prop_assert!(matches!(KeyRing::from_identity(&text), Err(CryptoError::BadIdentity)));
     }
 }
+
+/// Not sampled but exhaustive: every bit of one wrapped key (about 1,600).
+#[test]
+fn every_flipped_bit_of_a_wrapped_key_fails_to_unwrap() {
+    let ring = ring();
+    let wrapped = ring.wrap(&DataKey::generate()).unwrap();
+    for i in 0..wrapped.len() * 8 {
+        let mut flipped = wrapped.clone();
+        flipped[i / 8] ^= 1 << (i % 8);
+        assert!(
+            matches!(ring.unwrap_key(&flipped), Err(CryptoError::Unwrap)),
+            "byte {} bit {}",
+            i / 8,
+            i % 8
+        );
+    }
+}

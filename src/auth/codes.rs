@@ -87,3 +87,7 @@ mod tests {
         assert_ne!(hash("AAAA"), hash("AAAB"));
     }
 }
+
+#[cfg(test)]
+#[path = "codes_props.rs"]
+mod props;

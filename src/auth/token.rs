@@ -104,3 +104,7 @@ pub fn hash_refresh(token: &str) -> String {
     let digest = Sha256::digest(token.as_bytes());
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(digest)
 }
+
+#[cfg(test)]
+#[path = "token_props.rs"]
+mod props;

@@ -49,3 +49,7 @@ pub fn matching_step(secret: &[u8], login: &str, code: &str) -> Result<Option<i6
 fn constant_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
+
+#[cfg(test)]
+#[path = "totp_props.rs"]
+mod props;

@@ -191,3 +191,6 @@ mod tests {
         assert_eq!(k.0.as_ref(), k2.0.as_ref());
     }
 }
+
+#[cfg(test)]
+mod seal_props;

@@ -188,3 +188,7 @@ mod tests {
         ));
     }
 }
+
+#[cfg(test)]
+#[path = "body_props.rs"]
+mod props;

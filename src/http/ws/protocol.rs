@@ -122,3 +122,7 @@ mod tests {
             .is_err());
     }
 }
+
+#[cfg(test)]
+#[path = "protocol_props.rs"]
+mod props;

@@ -193,14 +193,15 @@ impl Member {
         }
     }
 
-    /// Guardians, and members who see `medical`, edit the emergency card.
+    /// Guardians, and members who see `medical` and may post, edit the
+    /// emergency card (a read-only member never writes child data).
     pub fn require_card_editor(&self) -> Result<()> {
         let medical = category_bit("medical").unwrap_or(0);
-        if self.is_guardian() || self.categories & medical != 0 {
+        if self.is_guardian() || (self.categories & medical != 0 && self.can_post) {
             Ok(())
         } else {
             Err(Error::forbidden(
-                "only a guardian or a medical member may edit the card",
+                "only a guardian, or a medical member who may post, may edit the card",
             ))
         }
     }

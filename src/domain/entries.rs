@@ -196,6 +196,7 @@ impl Core {
             supersedes: prev.map(|p| p.id),
             client_id,
             created_at: at.millis(),
+            first_created_at: prev.map_or(at.millis(), |p| p.first_created_at),
         };
         let log = NewAccess {
             child_id: child,
@@ -285,7 +286,7 @@ impl Core {
             .get_entry(child, entry)
             .await?
             .ok_or(Error::NotFound)?;
-        if !me.sees(prev.category, prev.created_at, Timestamp::now()) {
+        if !me.sees(prev.category, prev.first_created_at, Timestamp::now()) {
             return Err(Error::NotFound);
         }
         if prev.author_id != who.account {

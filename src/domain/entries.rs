@@ -216,11 +216,29 @@ impl Core {
                 created: true,
                 live: Some(live),
             }),
-            Committed::Replay(existing) => Ok(Posted {
-                entry: self.open_entry(&key, *existing)?,
-                created: false,
-                live: None,
-            }),
+            Committed::Replay(existing) => {
+                // A repeat answers with the stored entry only if it is the
+                // same request: else a client_id could read back an entry
+                // of a category its author no longer may (the category is
+                // checked against consent as it is now, above).
+                let same = existing.category == category
+                    && existing.kind == kind
+                    && existing.supersedes == prev.map(|p| p.id)
+                    && *key.open(
+                        &aad::entry(child, existing.id, existing.revision),
+                        &existing.body,
+                    )? == *plain;
+                if !same {
+                    return Err(Error::Conflict(
+                        "client_id: already used for a different entry".into(),
+                    ));
+                }
+                Ok(Posted {
+                    entry: self.open_entry(&key, *existing)?,
+                    created: false,
+                    live: None,
+                })
+            }
             Committed::Logged | Committed::Alert => {
                 Err(Error::internal("entry op answered as another op"))
             }

@@ -62,6 +62,19 @@ pub struct Contact {
     pub tier: i64,
 }
 
+/// Opens one stored version. Cards stored before versions were kept
+/// are version 1 under the old associated data (migration 0004); no
+/// other version opens under it, so versions cannot be swapped.
+fn open_card(key: &DataKey, child: ChildId, row: &CardRow) -> Result<CardInput> {
+    let plain = match key.open(&aad::emergency_card(child, row.version), &row.card) {
+        Err(_) if row.version == 1 => {
+            key.open(&aad::emergency_card_unversioned(child), &row.card)?
+        }
+        other => other?,
+    };
+    serde_json::from_slice(&plain).map_err(Error::internal)
+}
+
 impl Core {
     /// `PUT /children/{id}/emergency-card` (guardian, or a member with
     /// `medical` and `can_post`): a new version; the earlier ones stay.
@@ -118,25 +131,12 @@ impl Core {
         ))
     }
 
-    /// Opens one stored version. Cards stored before versions were kept
-    /// are version 1 under the old associated data (migration 0004); no
-    /// other version opens under it, so versions cannot be swapped.
-    fn open_card(&self, key: &DataKey, child: ChildId, row: &CardRow) -> Result<CardInput> {
-        let plain = match key.open(&aad::emergency_card(child, row.version), &row.card) {
-            Err(_) if row.version == 1 => {
-                key.open(&aad::emergency_card_unversioned(child), &row.card)?
-            }
-            other => other?,
-        };
-        serde_json::from_slice(&plain).map_err(Error::internal)
-    }
-
     /// `GET /children/{id}/emergency-card`: every active member, whatever the categories; logged.
     pub async fn get_card(&self, who: &Principal, child: ChildId) -> Result<Card> {
         self.member(child, who.account).await?;
         let row = self.store.get_card(child).await?.ok_or(Error::NotFound)?;
         let key = self.child_key(child).await?;
-        let c = self.open_card(&key, child, &row)?;
+        let c = open_card(&key, child, &row)?;
         self.log_access(
             child,
             who.account,
@@ -173,7 +173,7 @@ impl Core {
                     version: r.version,
                     updated_at: Timestamp(r.updated_at),
                     updated_by: r.updated_by,
-                    card: self.open_card(&key, child, r)?,
+                    card: open_card(&key, child, r)?,
                 })
             })
             .collect::<Result<Vec<_>>>()?;
@@ -272,5 +272,45 @@ impl Core {
                 .collect());
         }
         Ok(listed.into_iter().filter(|(a, _)| active(*a)).collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn row(key: &DataKey, version: i64, aad: &[u8], summary: &str) -> CardRow {
+        let card = CardInput {
+            summary: summary.into(),
+            steps: vec![],
+            hospital: String::new(),
+            notes: String::new(),
+        };
+        CardRow {
+            version,
+            card: key.seal(aad, &serde_json::to_vec(&card).unwrap()).unwrap(),
+            updated_by: AccountId::new(),
+            updated_at: 0,
+        }
+    }
+
+    #[test]
+    fn a_version_opens_as_itself_only() {
+        let (key, child) = (DataKey::generate(), ChildId::new());
+        let v2 = row(&key, 2, &aad::emergency_card(child, 2), "v2");
+        assert_eq!(open_card(&key, child, &v2).unwrap().summary, "v2");
+        // Moved to another version, or another child: it does not open.
+        let moved = CardRow {
+            version: 3,
+            ..v2.clone()
+        };
+        assert!(open_card(&key, child, &moved).is_err());
+        assert!(open_card(&key, ChildId::new(), &v2).is_err());
+        // A card from before versions opens as version 1, and as no other.
+        let old = row(&key, 1, &aad::emergency_card_unversioned(child), "old");
+        assert_eq!(open_card(&key, child, &old).unwrap().summary, "old");
+        let old_moved = CardRow { version: 2, ..old };
+        assert!(open_card(&key, child, &old_moved).is_err());
     }
 }

@@ -193,14 +193,15 @@ impl Member {
         }
     }
 
-    /// Guardians, and members who see `medical`, edit the emergency card.
+    /// Guardians, and members who see `medical` and may post, edit the
+    /// emergency card (a read-only member never writes child data).
     pub fn require_card_editor(&self) -> Result<()> {
         let medical = category_bit("medical").unwrap_or(0);
-        if self.is_guardian() || self.categories & medical != 0 {
+        if self.is_guardian() || (self.categories & medical != 0 && self.can_post) {
             Ok(())
         } else {
             Err(Error::forbidden(
-                "only a guardian or a medical member may edit the card",
+                "only a guardian, or a medical member who may post, may edit the card",
             ))
         }
     }
@@ -223,10 +224,12 @@ impl Member {
         })
     }
 
-    /// Whether an entry of `category` created at `created_at` is visible now.
-    pub fn sees(&self, category: i64, created_at: i64, now: Timestamp) -> bool {
+    /// Whether an entry of `category` whose first revision was created at
+    /// `first_created_at` is visible now (a correction is visible exactly
+    /// when the entry it revises is).
+    pub fn sees(&self, category: i64, first_created_at: i64, now: Timestamp) -> bool {
         self.categories & category != 0
-            && self.history_from.is_none_or(|h| created_at >= h)
+            && self.history_from.is_none_or(|h| first_created_at >= h)
             && self.expires_at.is_none_or(|e| e > now.millis())
     }
 }

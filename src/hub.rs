@@ -23,7 +23,8 @@ pub struct LiveEntry {
     pub child_id: ChildId,
     pub seq: Seq,
     pub category: i64,
-    pub created_at: i64,
+    /// The first revision's creation time (what `history_from` is checked against).
+    pub first_created_at: i64,
     /// The `entry` frame's text.
     pub frame: String,
     /// The entry's JSON alone (for the author's `posted`).
@@ -395,7 +396,7 @@ mod tests {
             child_id: child,
             seq,
             category: 1,
-            created_at: 0,
+            first_created_at: 0,
             frame: String::new(),
             entry: RawValue::from_string("null".into()).unwrap_or_else(|_| unreachable!()),
         })

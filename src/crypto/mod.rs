@@ -89,7 +89,15 @@ pub mod aad {
         format!("renraku/v1/entry/{child}/{entry}/{revision}").into_bytes()
     }
 
-    pub fn emergency_card(child: ChildId) -> Vec<u8> {
+    /// A version of the card: a version's ciphertext opens as no other
+    /// version (nor another child's card).
+    pub fn emergency_card(child: ChildId, version: i64) -> Vec<u8> {
+        format!("renraku/v1/emergency-card/{child}/{version}").into_bytes()
+    }
+
+    /// What cards were sealed under before versions were kept (migration
+    /// 0004 made each of them version 1).
+    pub fn emergency_card_unversioned(child: ChildId) -> Vec<u8> {
         format!("renraku/v1/emergency-card/{child}").into_bytes()
     }
 

@@ -134,12 +134,12 @@ impl Core {
             let rows = self.store.list_entries(child, after, PAGE, all).await?;
             let full = rows.len() as i64 == PAGE;
             for row in rows {
-                let (category, created_at) = (row.category, row.created_at);
+                let (category, first_at) = (row.category, row.first_created_at);
                 let entry = self.open_entry(&key, row)?;
                 after = entry.seq;
                 if !self
                     .hub
-                    .publish_entry(live_entry(&entry, category, created_at)?)
+                    .publish_entry(live_entry(&entry, category, first_at)?)
                 {
                     return Ok(()); // a gap before it: reported, repaired next
                 }

@@ -152,9 +152,9 @@ fn answer(
     match r? {
         Written::Entry(row) => {
             let sealed = sealed.ok_or_else(|| Error::internal("entry op without its body"))?;
-            let (category, created_at) = (row.category, row.created_at);
+            let (category, first_at) = (row.category, row.first_created_at);
             let entry = entry_of(row, sealed, names);
-            let live = live_entry(&entry, category, created_at)?;
+            let live = live_entry(&entry, category, first_at)?;
             hub.publish_entry(live.clone());
             Ok(Committed::Entry(live, Box::new(entry)))
         }

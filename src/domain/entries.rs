@@ -197,6 +197,7 @@ impl Core {
             supersedes: prev.map(|p| p.id),
             client_id,
             created_at: at.millis(),
+            first_created_at: prev.map_or(at.millis(), |p| p.first_created_at),
         };
         let log = NewAccess {
             child_id: child,
@@ -216,11 +217,29 @@ impl Core {
                 created: true,
                 live: Some(live),
             }),
-            Committed::Replay(existing) => Ok(Posted {
-                entry: self.open_entry(&key, *existing)?,
-                created: false,
-                live: None,
-            }),
+            Committed::Replay(existing) => {
+                // A repeat answers with the stored entry only if it is the
+                // same request: else a client_id could read back an entry
+                // of a category its author no longer may (the category is
+                // checked against consent as it is now, above).
+                let same = existing.category == category
+                    && existing.kind == kind
+                    && existing.supersedes == prev.map(|p| p.id)
+                    && *key.open(
+                        &aad::entry(child, existing.id, existing.revision),
+                        &existing.body,
+                    )? == *plain;
+                if !same {
+                    return Err(Error::Conflict(
+                        "client_id: already used for a different entry".into(),
+                    ));
+                }
+                Ok(Posted {
+                    entry: self.open_entry(&key, *existing)?,
+                    created: false,
+                    live: None,
+                })
+            }
             Committed::Logged | Committed::Alert => {
                 Err(Error::internal("entry op answered as another op"))
             }
@@ -289,7 +308,7 @@ impl Core {
             .get_entry(child, entry)
             .await?
             .ok_or(Error::NotFound)?;
-        if !me.sees(prev.category, prev.created_at, Timestamp::now()) {
+        if !me.sees(prev.category, prev.first_created_at, Timestamp::now()) {
             return Err(Error::NotFound);
         }
         if prev.author_id != who.account {

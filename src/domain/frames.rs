@@ -108,14 +108,19 @@ pub fn entry_json(entry: &Entry) -> Result<Box<RawValue>> {
 
 /// An entry as it goes live: its `entry` frame, built once for every
 /// subscriber, and the facts each subscriber's consent is checked on.
-pub(super) fn live_entry(entry: &Entry, category: i64, created_at: i64) -> Result<Arc<LiveEntry>> {
+/// `first_created_at` is the first revision's time (see `EntryRow`).
+pub(super) fn live_entry(
+    entry: &Entry,
+    category: i64,
+    first_created_at: i64,
+) -> Result<Arc<LiveEntry>> {
     let json = entry_json(entry)?;
     let frame = ServerFrame::Entry { entry: &json }.to_text();
     Ok(Arc::new(LiveEntry {
         child_id: entry.child_id,
         seq: entry.seq,
         category,
-        created_at,
+        first_created_at,
         frame,
         entry: json,
     }))

@@ -246,7 +246,7 @@ impl LiveSocket {
         }
         sub.delivered = e.seq;
         sub.member
-            .sees(e.category, e.created_at, Timestamp::now())
+            .sees(e.category, e.first_created_at, Timestamp::now())
             .then(|| e.frame.clone())
     }
 

@@ -289,6 +289,13 @@ impl Core {
     ) -> Result<Member> {
         self.member(child, who.account).await?.require_guardian()?;
         let row = self.member_row(child, account).await?;
+        // As with revoke: a co-guardian cannot narrow, expire or silence
+        // another guardian; only the guardian itself changes its own.
+        if row.role == Role::Guardian && account != who.account {
+            return Err(Error::forbidden(
+                "a guardian's membership is theirs to change",
+            ));
+        }
         let mut m = write_of(&row);
         if let Some(c) = &patch.categories {
             m.categories = parse_categories(c)?;

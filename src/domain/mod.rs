@@ -21,7 +21,7 @@ mod views;
 pub use accounts::{Account, NewAccount, NewOrg, Org};
 pub use admin::{Created, Invitation, ManagedAccount};
 pub use children::{Child, ChildSummary, NewChild};
-pub use emergency::{AlertInput, Card, CardInput, Contact, ContactInput};
+pub use emergency::{AlertInput, Card, CardInput, CardVersion, Contact, ContactInput};
 pub use entries::{AccessRecord, EntryPage, NewEntryInput, Posted, RevisionInput};
 pub use members::{Member, MemberPatch, NewMember};
 pub use sessions::{

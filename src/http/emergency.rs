@@ -11,13 +11,17 @@ use serde_json::{json, Value};
 use super::error::ApiError;
 use super::extract::{parse_id, Auth, JsonBody, One};
 use super::AppState;
-use crate::domain::{Alert, AlertInput, Card, CardInput, Contact, ContactInput};
+use crate::domain::{Alert, AlertInput, Card, CardInput, CardVersion, Contact, ContactInput};
 use crate::error::Error;
 use crate::ids::{AlertId, ChildId, PushSubId};
 
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/children/{id}/emergency-card", get(get_card).put(put_card))
+        .route(
+            "/children/{id}/emergency-card/versions",
+            get(list_card_versions),
+        )
         .route(
             "/children/{id}/emergency-contacts",
             get(list_contacts).put(set_contacts),
@@ -56,6 +60,16 @@ async fn put_card(
     let child: ChildId = id(p, "child id")?;
     let Json(input) = body?;
     Ok(Json(s.core.put_card(&who, child, input).await?))
+}
+
+/// `GET /api/v1/children/{id}/emergency-card/versions`
+async fn list_card_versions(
+    State(s): State<AppState>,
+    Auth(who): Auth,
+    p: One,
+) -> Result<Json<Vec<CardVersion>>, ApiError> {
+    let child: ChildId = id(p, "child id")?;
+    Ok(Json(s.core.list_card_versions(&who, child).await?))
 }
 
 /// `GET /api/v1/children/{id}/emergency-contacts`

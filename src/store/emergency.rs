@@ -1,4 +1,4 @@
-//! Emergency cards, contacts, alerts with their escalation state, deliveries
+//! Emergency contacts, alerts with their escalation state, deliveries
 //! and push subscriptions.
 
 use super::chain::append_access;
@@ -79,23 +79,6 @@ const ALERT_COLS: &str =
      acked_by, acked_at";
 
 impl Store {
-    pub async fn get_card(&self, child: ChildId) -> StoreResult<Option<(Vec<u8>, AccountId, i64)>> {
-        let row = sqlx::query(
-            "select card, updated_by, updated_at from emergency_card where child_id = $1",
-        )
-        .bind(child.to_string())
-        .fetch_optional(&mut *self.reader().await?)
-        .await?;
-        row.map(|r| {
-            Ok((
-                r.try_get("card")?,
-                id(&r, "updated_by")?,
-                r.try_get("updated_at")?,
-            ))
-        })
-        .transpose()
-    }
-
     pub async fn list_contacts(&self, child: ChildId) -> StoreResult<Vec<ContactRow>> {
         let rows = sqlx::query(
             "select c.account_id, c.tier, a.display_name, a.display_sealed \
@@ -225,29 +208,6 @@ impl Store {
 }
 
 impl Writer {
-    pub async fn put_card(
-        &mut self,
-        child: ChildId,
-        sealed: Vec<u8>,
-        log: NewAccess<'_>,
-    ) -> StoreResult<()> {
-        let mut tx = sqlx::Connection::begin(&mut *self.conn).await?;
-        sqlx::query(
-            "insert into emergency_card (child_id, card, updated_by, updated_at) values ($1, $2, $3, $4) \
-             on conflict (child_id) do update set card = excluded.card, \
-             updated_by = excluded.updated_by, updated_at = excluded.updated_at",
-        )
-        .bind(child.to_string())
-        .bind(sealed)
-        .bind(log.account_id.to_string())
-        .bind(log.at)
-        .execute(&mut *tx)
-        .await?;
-        append_access(&mut tx, self.backend, &log).await?;
-        tx.commit().await?;
-        Ok(())
-    }
-
     /// Replaces the child's contact list.
     pub async fn set_contacts(
         &mut self,

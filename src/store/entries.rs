@@ -8,10 +8,12 @@ use sqlx::Row;
 pub(super) const ENTRY_SELECT: &str =
     "select e.id, e.child_id, e.seq, e.author_id, a.display_name as author_name, \
      a.display_sealed as author_sealed, \
-     e.category, e.kind, e.body, e.revision, e.supersedes, e.client_id, e.created_at \
+     e.category, e.kind, e.body, e.revision, e.supersedes, e.client_id, e.created_at, \
+     e.first_created_at \
      from entry e join account a on a.id = e.author_id";
 
-/// Which entries a reader may see: categories (bit mask) and the earliest time.
+/// Which entries a reader may see: categories (bit mask) and the earliest
+/// time, compared with each entry's first revision's time.
 #[derive(Clone, Copy, Debug)]
 pub struct Visibility {
     pub categories: i64,
@@ -29,7 +31,7 @@ impl Store {
     ) -> StoreResult<Vec<EntryRow>> {
         let sql = format!(
             "{ENTRY_SELECT} where e.child_id = $1 and e.seq > $2 and (e.category & $3) != 0 \
-             and e.created_at >= $4 order by e.seq limit $5"
+             and e.first_created_at >= $4 order by e.seq limit $5"
         );
         let rows = sqlx::query(&sql)
             .bind(child.to_string())
@@ -50,7 +52,7 @@ impl Store {
     ) -> StoreResult<i64> {
         let row = sqlx::query(
             "select count(*) as n from entry where child_id = $1 and seq > $2 \
-             and (category & $3) != 0 and created_at >= $4",
+             and (category & $3) != 0 and first_created_at >= $4",
         )
         .bind(child.to_string())
         .bind(after)

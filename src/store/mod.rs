@@ -16,11 +16,12 @@
 //! - `batch`: group commit;
 //! - `chain`: the access log's hash chain, and the one way to append to it;
 //! - a file per aggregate: `accounts`, `sessions` (and invitations),
-//!   `children`, `entries`, `emergency`,
+//!   `children`, `entries`, `cards` (the emergency card's versions), `emergency`,
 //!   `cluster` (notifications between nodes), and `rows` (their types).
 
 mod accounts;
 mod batch;
+mod cards;
 mod chain;
 mod children;
 mod cluster;
@@ -34,6 +35,7 @@ mod wal;
 
 pub use accounts::ManagedRow;
 pub use batch::{HeadCache, WriteOp, Written};
+pub use cards::CardRow;
 pub use cluster::ClusterMsg;
 pub use conn::Writer;
 pub use emergency::{AlertRow, ContactRow, DeliveryRow, Notified, PushSubRow};

@@ -233,6 +233,9 @@ pub struct EntryRow {
     pub supersedes: Option<EntryId>,
     pub client_id: String,
     pub created_at: i64,
+    /// The first revision's `created_at`: what `history_from` is checked
+    /// against, so a correction is visible exactly when its entry is.
+    pub first_created_at: i64,
 }
 
 impl EntryRow {
@@ -250,6 +253,7 @@ impl EntryRow {
             supersedes: opt_id(r, "supersedes")?,
             client_id: r.try_get("client_id")?,
             created_at: r.try_get("created_at")?,
+            first_created_at: r.try_get("first_created_at")?,
         })
     }
 }
@@ -266,6 +270,8 @@ pub struct NewEntry {
     pub supersedes: Option<EntryId>,
     pub client_id: String,
     pub created_at: i64,
+    /// See [`EntryRow::first_created_at`].
+    pub first_created_at: i64,
 }
 
 #[derive(Clone, Debug)]

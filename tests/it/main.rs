@@ -15,6 +15,7 @@ mod accounts;
 mod at_rest;
 mod audit_chain;
 mod auth;
+mod authz_fixes;
 mod bad_input;
 mod bench;
 mod cluster;

@@ -7,11 +7,11 @@ use zeroize::Zeroizing;
 
 use super::check_text;
 use crate::consent::{self, Member as Consent};
-use crate::crypto::aad;
+use crate::crypto::{aad, DataKey};
 use crate::domain::{Core, Principal};
 use crate::error::{Error, Result};
 use crate::ids::{AccountId, ChildId, Timestamp};
-use crate::store::{MemberRow, NewAccess};
+use crate::store::{CardRow, MemberRow, NewAccess, StoreError};
 use crate::vocab::Role;
 
 #[derive(Serialize, Deserialize, Clone)]
@@ -26,6 +26,8 @@ pub struct CardInput {
 #[derive(Serialize)]
 pub struct Card {
     pub child_id: ChildId,
+    /// 1 for the first card; every `PUT` adds the next.
+    pub version: i64,
     pub summary: String,
     pub steps: Vec<String>,
     pub hospital: String,
@@ -33,6 +35,18 @@ pub struct Card {
     pub updated_by: AccountId,
     pub updated_at: Timestamp,
 }
+
+/// One kept version of the card (`GET .../emergency-card/versions`).
+#[derive(Serialize)]
+pub struct CardVersion {
+    pub version: i64,
+    pub updated_at: Timestamp,
+    pub updated_by: AccountId,
+    pub card: CardInput,
+}
+
+/// Attempts at taking the next version when another node takes it first.
+const PUT_ATTEMPTS: usize = 8;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -48,8 +62,22 @@ pub struct Contact {
     pub tier: i64,
 }
 
+/// Opens one stored version. Cards stored before versions were kept
+/// are version 1 under the old associated data (migration 0004); no
+/// other version opens under it, so versions cannot be swapped.
+fn open_card(key: &DataKey, child: ChildId, row: &CardRow) -> Result<CardInput> {
+    let plain = match key.open(&aad::emergency_card(child, row.version), &row.card) {
+        Err(_) if row.version == 1 => {
+            key.open(&aad::emergency_card_unversioned(child), &row.card)?
+        }
+        other => other?,
+    };
+    serde_json::from_slice(&plain).map_err(Error::internal)
+}
+
 impl Core {
-    /// `PUT /children/{id}/emergency-card` (guardian, or a member with `medical`).
+    /// `PUT /children/{id}/emergency-card` (guardian, or a member with
+    /// `medical` and `can_post`): a new version; the earlier ones stay.
     pub async fn put_card(
         &self,
         who: &Principal,
@@ -69,38 +97,46 @@ impl Core {
         }
         let key = self.child_key(child).await?;
         let plain = Zeroizing::new(serde_json::to_vec(&input).map_err(Error::internal)?);
-        let sealed = key.seal(&aad::emergency_card(child), &plain)?;
         let now = Timestamp::now();
-        let log = NewAccess {
-            child_id: child,
-            account_id: who.account,
-            action: "member_change",
-            detail: "updated the emergency card".into(),
-            at: now.millis(),
-        };
-        self.store
-            .writer()
-            .await?
-            .put_card(child, sealed, log)
-            .await?;
-        Ok(Card {
-            child_id: child,
-            summary: input.summary,
-            steps: input.steps,
-            hospital: input.hospital,
-            notes: input.notes,
-            updated_by: who.account,
-            updated_at: now,
-        })
+        let mut w = self.store.writer().await?;
+        for _ in 0..PUT_ATTEMPTS {
+            let version = w.next_card_version(child).await?;
+            let sealed = key.seal(&aad::emergency_card(child, version), &plain)?;
+            let log = NewAccess {
+                child_id: child,
+                account_id: who.account,
+                action: "member_change",
+                detail: format!("updated the emergency card (version {version})"),
+                at: now.millis(),
+            };
+            match w.put_card(child, version, sealed, log).await {
+                Err(StoreError::Conflict) => continue,
+                Err(e) => return Err(e.into()),
+                Ok(()) => {
+                    return Ok(Card {
+                        child_id: child,
+                        version,
+                        summary: input.summary,
+                        steps: input.steps,
+                        hospital: input.hospital,
+                        notes: input.notes,
+                        updated_by: who.account,
+                        updated_at: now,
+                    })
+                }
+            }
+        }
+        Err(Error::Conflict(
+            "the card is being changed by someone else; try again".into(),
+        ))
     }
 
     /// `GET /children/{id}/emergency-card`: every active member, whatever the categories; logged.
     pub async fn get_card(&self, who: &Principal, child: ChildId) -> Result<Card> {
         self.member(child, who.account).await?;
-        let (sealed, by, at) = self.store.get_card(child).await?.ok_or(Error::NotFound)?;
+        let row = self.store.get_card(child).await?.ok_or(Error::NotFound)?;
         let key = self.child_key(child).await?;
-        let plain = key.open(&aad::emergency_card(child), &sealed)?;
-        let c: CardInput = serde_json::from_slice(&plain).map_err(Error::internal)?;
+        let c = open_card(&key, child, &row)?;
         self.log_access(
             child,
             who.account,
@@ -110,13 +146,45 @@ impl Core {
         .await?;
         Ok(Card {
             child_id: child,
+            version: row.version,
             summary: c.summary,
             steps: c.steps,
             hospital: c.hospital,
             notes: c.notes,
-            updated_by: by,
-            updated_at: Timestamp(at),
+            updated_by: row.updated_by,
+            updated_at: Timestamp(row.updated_at),
         })
+    }
+
+    /// `GET /children/{id}/emergency-card/versions`: every version, newest
+    /// first, to every active member (as the card); logged as a card read.
+    pub async fn list_card_versions(
+        &self,
+        who: &Principal,
+        child: ChildId,
+    ) -> Result<Vec<CardVersion>> {
+        self.member(child, who.account).await?;
+        let rows = self.store.list_card_versions(child).await?;
+        let key = self.child_key(child).await?;
+        let versions = rows
+            .iter()
+            .map(|r| {
+                Ok(CardVersion {
+                    version: r.version,
+                    updated_at: Timestamp(r.updated_at),
+                    updated_by: r.updated_by,
+                    card: open_card(&key, child, r)?,
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        self.log_access(
+            child,
+            who.account,
+            "emergency_card_read",
+            format!("emergency card versions ({})", versions.len()),
+        )
+        .await?;
+        Ok(versions)
     }
 
     /// `PUT /children/{id}/emergency-contacts` (guardian): the whole ordered list.
@@ -204,5 +272,45 @@ impl Core {
                 .collect());
         }
         Ok(listed.into_iter().filter(|(a, _)| active(*a)).collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn row(key: &DataKey, version: i64, aad: &[u8], summary: &str) -> CardRow {
+        let card = CardInput {
+            summary: summary.into(),
+            steps: vec![],
+            hospital: String::new(),
+            notes: String::new(),
+        };
+        CardRow {
+            version,
+            card: key.seal(aad, &serde_json::to_vec(&card).unwrap()).unwrap(),
+            updated_by: AccountId::new(),
+            updated_at: 0,
+        }
+    }
+
+    #[test]
+    fn a_version_opens_as_itself_only() {
+        let (key, child) = (DataKey::generate(), ChildId::new());
+        let v2 = row(&key, 2, &aad::emergency_card(child, 2), "v2");
+        assert_eq!(open_card(&key, child, &v2).unwrap().summary, "v2");
+        // Moved to another version, or another child: it does not open.
+        let moved = CardRow {
+            version: 3,
+            ..v2.clone()
+        };
+        assert!(open_card(&key, child, &moved).is_err());
+        assert!(open_card(&key, ChildId::new(), &v2).is_err());
+        // A card from before versions opens as version 1, and as no other.
+        let old = row(&key, 1, &aad::emergency_card_unversioned(child), "old");
+        assert_eq!(open_card(&key, child, &old).unwrap().summary, "old");
+        let old_moved = CardRow { version: 2, ..old };
+        assert!(open_card(&key, child, &old_moved).is_err());
     }
 }

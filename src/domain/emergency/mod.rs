@@ -23,7 +23,7 @@ mod notify;
 mod push;
 mod subscriptions;
 
-pub use cards::{Card, CardInput, Contact, ContactInput};
+pub use cards::{Card, CardInput, CardVersion, Contact, ContactInput};
 pub use escalation::escalation_loop;
 pub use push::PushTasks;
 

@@ -231,6 +231,7 @@ fn row_of(e: &NewEntry, seq: i64, author_name: &Name) -> EntryRow {
         supersedes: e.supersedes,
         client_id: e.client_id.clone(),
         created_at: e.created_at,
+        first_created_at: e.first_created_at,
     }
 }
 

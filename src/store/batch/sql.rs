@@ -20,7 +20,7 @@ fn rows(n: usize, from: usize, cols: usize, row: impl Fn(usize) -> String) -> Op
 
 type AnyQuery<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>;
 
-pub(super) const ENTRY_COLS: usize = 11;
+pub(super) const ENTRY_COLS: usize = 12;
 pub(super) const LOG_COLS: usize = 6;
 
 /// Multi-row insert of `n` entries, parameters after `from`. With
@@ -37,7 +37,7 @@ pub(super) fn entries_sql(n: usize, from: usize, skip_taken: bool) -> Option<Str
     };
     Some(format!(
         "insert into entry (id, child_id, seq, author_id, category, kind, body, revision, \
-         supersedes, client_id, created_at) values {values}{on_conflict}"
+         supersedes, client_id, created_at, first_created_at) values {values}{on_conflict}"
     ))
 }
 
@@ -58,7 +58,8 @@ pub(super) fn bind_entries<'q>(
             .bind(e.revision)
             .bind(e.supersedes.map(|s| s.to_string()))
             .bind(e.client_id.clone())
-            .bind(e.created_at);
+            .bind(e.created_at)
+            .bind(e.first_created_at);
     }
     q
 }

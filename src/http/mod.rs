@@ -35,6 +35,10 @@ pub struct AppState {
     pub allowed_origins: Arc<Vec<String>>,
     /// "https" or "http": the scheme of the server's own origin.
     pub scheme: &'static str,
+    /// The server pings each WebSocket this often…
+    pub ws_ping_every: std::time::Duration,
+    /// …and closes one it has not heard from for this long.
+    pub ws_pong_timeout: std::time::Duration,
 }
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");

@@ -23,6 +23,7 @@ mod durability;
 mod emergency;
 mod fanout;
 mod group_commit;
+mod hardening;
 mod logs;
 mod pg_outage;
 mod push;

@@ -336,6 +336,18 @@ impl<S> Watched<S> {
     }
 }
 
+impl<S> Watched<S> {
+    /// A write counts as traffic. Only reads wait on the deadline: the two
+    /// halves of an upgraded WebSocket are polled by different tasks, and
+    /// one timer keeps one waker.
+    fn after_write(&mut self, r: Poll<io::Result<usize>>) -> Poll<io::Result<usize>> {
+        if matches!(r, Poll::Ready(Ok(n)) if n > 0) {
+            self.last_seen = Instant::now();
+        }
+        r
+    }
+}
+
 impl<S: AsyncRead + Unpin> AsyncRead for Watched<S> {
     fn poll_read(
         self: Pin<&mut Self>,
@@ -370,10 +382,7 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for Watched<S> {
     ) -> Poll<io::Result<usize>> {
         let this = self.get_mut();
         let r = Pin::new(&mut this.inner).poll_write(cx, buf);
-        if matches!(r, Poll::Ready(Ok(n)) if n > 0) {
-            this.last_seen = Instant::now();
-        }
-        r
+        this.after_write(r)
     }
 
     fn poll_write_vectored(
@@ -383,10 +392,7 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for Watched<S> {
     ) -> Poll<io::Result<usize>> {
         let this = self.get_mut();
         let r = Pin::new(&mut this.inner).poll_write_vectored(cx, bufs);
-        if matches!(r, Poll::Ready(Ok(n)) if n > 0) {
-            this.last_seen = Instant::now();
-        }
-        r
+        this.after_write(r)
     }
 
     fn is_write_vectored(&self) -> bool {

@@ -188,18 +188,20 @@ pub async fn serve(state: AppState, who: Principal, sink: Sink, mut stream: Stre
         }
     }
     drop(out);
-    if dead {
-        // A peer that answers nothing may not read either: do not wait
-        // `DRAIN_LIMIT` for its close frame to go out.
-        let mut writer = writer;
-        if tokio::time::timeout(DEAD_DRAIN, &mut writer).await.is_err() {
-            writer.abort();
-        }
-    } else {
-        let _ = writer.await;
-    }
+    finish_writing(writer, dead).await;
     // Leaves the hub last, so that shutdown can wait for close frames to go out.
     drop(live);
+}
+
+/// Waits for the writer to send what is queued and the close frame. A peer
+/// that answers nothing may not read either: then it is not given
+/// `DRAIN_LIMIT`, only `DEAD_DRAIN`.
+async fn finish_writing(mut writer: tokio::task::JoinHandle<()>, dead: bool) {
+    if !dead {
+        let _ = writer.await;
+    } else if tokio::time::timeout(DEAD_DRAIN, &mut writer).await.is_err() {
+        writer.abort();
+    }
 }
 
 /// The close code and reason for a failed read: 1009 for a frame over the

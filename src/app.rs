@@ -3,12 +3,19 @@
 //! shutdown) so tests and the CLI start the same thing.
 
 use anyhow::Context;
-use axum_server::accept::NoDelayAcceptor;
+use axum_server::accept::{Accept, DefaultAcceptor};
 use axum_server::tls_rustls::RustlsConfig;
 use std::future::Future;
+use std::io;
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context as TaskContext, Poll};
 use std::time::Duration;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::TcpStream;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::time::{Instant, Sleep};
 
 use crate::auth::throttle::Throttle;
 use crate::config::{ServeArgs, TotpPolicy};
@@ -25,6 +32,23 @@ pub struct App {
     tls: Option<RustlsConfig>,
     allowed_origins: Vec<String>,
     trusted_proxies: Vec<ipnet::IpNet>,
+    limits: Limits,
+    ws_ping_every: Duration,
+    ws_pong_timeout: Duration,
+}
+
+/// What one connection may hold (issue 18, slow and stuck clients).
+#[derive(Clone, Copy, Debug)]
+struct Limits {
+    max_connections: usize,
+    /// For the headers of each request, and for the first bytes after TLS.
+    header_read: Duration,
+    /// Without a byte either way, any connection is closed.
+    keep_alive: Duration,
+}
+
+fn secs(s: u64) -> Duration {
+    Duration::from_secs(s.clamp(1, 24 * 3600))
 }
 
 /// Opens the store and keys of an initialised data dir and the core on top.
@@ -105,6 +129,13 @@ impl App {
             tls,
             allowed_origins: args.allowed_origins.clone(),
             trusted_proxies: args.trusted_proxies.clone(),
+            limits: Limits {
+                max_connections: args.max_connections.clamp(1, Semaphore::MAX_PERMITS),
+                header_read: secs(args.header_read_timeout),
+                keep_alive: secs(args.keep_alive_timeout),
+            },
+            ws_ping_every: secs(args.ws_ping_interval),
+            ws_pong_timeout: secs(args.ws_pong_timeout),
         })
     }
 
@@ -125,6 +156,8 @@ impl App {
             allowed_origins: Arc::new(self.allowed_origins),
             trusted_proxies: Arc::new(self.trusted_proxies),
             scheme: if self.tls.is_some() { "https" } else { "http" },
+            ws_ping_every: self.ws_ping_every,
+            ws_pong_timeout: self.ws_pong_timeout,
         };
         let service = http::router(state).into_make_service_with_connect_info::<SocketAddr>();
         let handle = axum_server::Handle::new();
@@ -154,22 +187,25 @@ impl App {
             }
             h.graceful_shutdown(Some(Duration::from_secs(10)));
         });
+        let (limits, slots) = (
+            self.limits,
+            Arc::new(Semaphore::new(self.limits.max_connections)),
+        );
         match self.tls {
             Some(tls) => {
-                // Small frames (acks, entries) must not wait for Nagle's
-                // algorithm behind an unacknowledged segment.
-                axum_server::from_tcp_rustls(self.listener, tls)
-                    .map(|a| a.acceptor(NoDelayAcceptor))
-                    .handle(handle)
-                    .serve(service)
-                    .await?
+                let mut server = axum_server::from_tcp_rustls(self.listener, tls)
+                    .map(|tls| Guard::new(tls, slots, limits));
+                configure(server.http_builder(), limits);
+                server.handle(handle).serve(service).await?
             }
             None => {
-                axum_server::from_tcp(self.listener)
-                    .acceptor(NoDelayAcceptor)
-                    .handle(handle)
-                    .serve(service)
-                    .await?
+                let mut server = axum_server::from_tcp(self.listener).acceptor(Guard::new(
+                    DefaultAcceptor,
+                    slots,
+                    limits,
+                ));
+                configure(server.http_builder(), limits);
+                server.handle(handle).serve(service).await?
             }
         }
         let _ = escalation.await;
@@ -177,5 +213,203 @@ impl App {
         let _ = sessions.await;
         self.core.close().await;
         Ok(())
+    }
+}
+
+/// hyper's header-read timeout only works with a timer, which axum-server
+/// does not give it: without one, a client that trickles its headers holds
+/// the connection forever. hyper starts that timer whenever an HTTP/1.1
+/// connection waits for a request, so it also closes an idle kept-alive
+/// HTTP/1.1 connection after `header_read`; `Watched` closes every other
+/// silent connection (HTTP/2 included) after `keep_alive`.
+fn configure(
+    http: &mut hyper_util::server::conn::auto::Builder<hyper_util::rt::TokioExecutor>,
+    limits: Limits,
+) {
+    http.http1()
+        .timer(hyper_util::rt::TokioTimer::new())
+        .header_read_timeout(limits.header_read)
+        .keep_alive(true);
+    http.http2().timer(hyper_util::rt::TokioTimer::new());
+}
+
+/// The acceptor: a slot per connection (past `max_connections`, a new
+/// connection waits for one, before its TLS handshake, for at most
+/// `header_read`, then is closed: the kernel's backlog and our waiting are
+/// both bounded), `TCP_NODELAY` (small frames must not wait for Nagle's
+/// algorithm behind an unacknowledged segment), then `inner` (TLS or not).
+#[derive(Clone)]
+struct Guard<A> {
+    inner: A,
+    slots: Arc<Semaphore>,
+    limits: Limits,
+}
+
+impl<A> Guard<A> {
+    fn new(inner: A, slots: Arc<Semaphore>, limits: Limits) -> Self {
+        Self {
+            inner,
+            slots,
+            limits,
+        }
+    }
+}
+
+type Accepted<T, S> = Pin<Box<dyn Future<Output = io::Result<(T, S)>> + Send>>;
+
+impl<A, S> Accept<TcpStream, S> for Guard<A>
+where
+    A: Accept<TcpStream, S> + Clone + Send + 'static,
+    A::Future: Send,
+    A::Stream: Unpin,
+    S: Send + 'static,
+{
+    type Stream = Watched<A::Stream>;
+    type Service = A::Service;
+    type Future = Accepted<Self::Stream, Self::Service>;
+
+    fn accept(&self, tcp: TcpStream, service: S) -> Self::Future {
+        let (inner, slots, limits) = (self.inner.clone(), self.slots.clone(), self.limits);
+        Box::pin(async move {
+            let slot = match tokio::time::timeout(limits.header_read, slots.acquire_owned()).await {
+                Ok(Ok(slot)) => slot,
+                _ => {
+                    tracing::debug!("connection closed: --max-connections reached");
+                    return Err(io::Error::new(io::ErrorKind::TimedOut, "connection limit"));
+                }
+            };
+            tcp.set_nodelay(true)?;
+            let (stream, service) = inner.accept(tcp, service).await?;
+            Ok((Watched::new(stream, slot, limits), service))
+        })
+    }
+}
+
+/// hyper-util reads up to this many bytes (the HTTP/2 preface) to choose
+/// the protocol before hyper's own header timer starts.
+const PREFACE: usize = 24;
+
+/// A connection's stream (above TLS): holds its slot until it is dropped
+/// (an upgraded WebSocket keeps it), and fails its reads once the
+/// connection has been silent for `keep_alive`, or has not sent its first
+/// `PREFACE` bytes within `header_read`. The deadline is one timer, moved
+/// only when it fires (not per read).
+pub struct Watched<S> {
+    inner: S,
+    _slot: OwnedSemaphorePermit,
+    timer: Pin<Box<Sleep>>,
+    opened: Instant,
+    last_seen: Instant,
+    read: usize,
+    limits: Limits,
+}
+
+impl<S> Watched<S> {
+    fn new(inner: S, slot: OwnedSemaphorePermit, limits: Limits) -> Self {
+        let now = Instant::now();
+        Self {
+            inner,
+            _slot: slot,
+            timer: Box::pin(tokio::time::sleep_until(
+                now + limits.header_read.min(limits.keep_alive),
+            )),
+            opened: now,
+            last_seen: now,
+            read: 0,
+            limits,
+        }
+    }
+
+    fn due(&self) -> Instant {
+        let idle = self.last_seen + self.limits.keep_alive;
+        if self.read < PREFACE {
+            idle.min(self.opened + self.limits.header_read)
+        } else {
+            idle
+        }
+    }
+
+    /// An error once the deadline has passed; else registers for it.
+    fn check(&mut self, cx: &mut TaskContext<'_>) -> io::Result<()> {
+        while self.timer.as_mut().poll(cx).is_ready() {
+            let due = self.due();
+            if due <= Instant::now() {
+                return Err(io::Error::new(io::ErrorKind::TimedOut, "connection silent"));
+            }
+            self.timer.as_mut().reset(due);
+        }
+        Ok(())
+    }
+}
+
+impl<S> Watched<S> {
+    /// A write counts as traffic. Only reads wait on the deadline: the two
+    /// halves of an upgraded WebSocket are polled by different tasks, and
+    /// one timer keeps one waker.
+    fn after_write(&mut self, r: Poll<io::Result<usize>>) -> Poll<io::Result<usize>> {
+        if matches!(r, Poll::Ready(Ok(n)) if n > 0) {
+            self.last_seen = Instant::now();
+        }
+        r
+    }
+}
+
+impl<S: AsyncRead + Unpin> AsyncRead for Watched<S> {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut TaskContext<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        let before = buf.filled().len();
+        match Pin::new(&mut this.inner).poll_read(cx, buf) {
+            Poll::Ready(Ok(())) => {
+                let n = buf.filled().len() - before;
+                if n > 0 {
+                    this.read = this.read.saturating_add(n);
+                    this.last_seen = Instant::now();
+                }
+                Poll::Ready(Ok(()))
+            }
+            Poll::Pending => match this.check(cx) {
+                Ok(()) => Poll::Pending,
+                Err(e) => Poll::Ready(Err(e)),
+            },
+            other => other,
+        }
+    }
+}
+
+impl<S: AsyncWrite + Unpin> AsyncWrite for Watched<S> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut TaskContext<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        let this = self.get_mut();
+        let r = Pin::new(&mut this.inner).poll_write(cx, buf);
+        this.after_write(r)
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut TaskContext<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        let this = self.get_mut();
+        let r = Pin::new(&mut this.inner).poll_write_vectored(cx, bufs);
+        this.after_write(r)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().inner).poll_shutdown(cx)
     }
 }

@@ -158,6 +158,43 @@ pub struct ServeArgs {
         value_delimiter = ','
     )]
     pub push_insecure_origins: Vec<String>,
+    /// Most connections open at once (HTTP and WebSocket); past it a new
+    /// connection waits, before its TLS handshake, for at most the
+    /// header-read timeout, then is closed.
+    #[arg(long, env = "RENRAKU_MAX_CONNECTIONS", default_value_t = 20_000)]
+    pub max_connections: usize,
+    /// Seconds a client has to send a request's headers (tests shorten it).
+    #[arg(
+        long,
+        env = "RENRAKU_HEADER_READ_TIMEOUT",
+        default_value_t = 10,
+        hide = true
+    )]
+    pub header_read_timeout: u64,
+    /// Seconds a connection may stay without traffic before it is closed (tests shorten it).
+    #[arg(
+        long,
+        env = "RENRAKU_KEEP_ALIVE_TIMEOUT",
+        default_value_t = 60,
+        hide = true
+    )]
+    pub keep_alive_timeout: u64,
+    /// Seconds between the server's WebSocket pings (tests shorten it).
+    #[arg(
+        long,
+        env = "RENRAKU_WS_PING_INTERVAL",
+        default_value_t = 30,
+        hide = true
+    )]
+    pub ws_ping_interval: u64,
+    /// Seconds a WebSocket may stay silent (no pong, no frame) before it is closed.
+    #[arg(
+        long,
+        env = "RENRAKU_WS_PONG_TIMEOUT",
+        default_value_t = 60,
+        hide = true
+    )]
+    pub ws_pong_timeout: u64,
     /// VAPID subject: how push services can reach the operator.
     #[arg(
         long,
@@ -215,6 +252,11 @@ impl ServeArgs {
             escalation_delay: 300,
             push_insecure_origins: Vec::new(),
             vapid_subject: "mailto:renraku-admin@localhost".into(),
+            max_connections: 20_000,
+            header_read_timeout: 10,
+            keep_alive_timeout: 60,
+            ws_ping_interval: 30,
+            ws_pong_timeout: 60,
         }
     }
 }

@@ -37,6 +37,10 @@ pub struct AppState {
     pub scheme: &'static str,
     /// Proxies whose `X-Forwarded-For` is believed (`--trusted-proxy`).
     pub trusted_proxies: Arc<Vec<ipnet::IpNet>>,
+    /// The server pings each WebSocket this often…
+    pub ws_ping_every: std::time::Duration,
+    /// …and closes one it has not heard from for this long.
+    pub ws_pong_timeout: std::time::Duration,
 }
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");

@@ -24,6 +24,7 @@ mod durability;
 mod emergency;
 mod fanout;
 mod group_commit;
+mod hardening;
 mod limits;
 mod lockout;
 mod logs;

@@ -7,6 +7,7 @@ use futures_util::{SinkExt, StreamExt};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::mpsc;
+use tokio::time::Instant;
 
 use super::protocol::{close_message, error_frame, parse_frame, reason, ClientFrame, Sink, Stream};
 use crate::domain::frames::ServerFrame;
@@ -20,6 +21,58 @@ use crate::ids::Timestamp;
 const DRAIN_LIMIT: Duration = Duration::from_secs(30);
 /// Most frames written between two flushes.
 const FLUSH_EVERY: usize = 64;
+/// RFC 6455: a text frame whose payload is not UTF-8.
+const INVALID_DATA: u16 = 1007;
+/// How long a socket closed for not answering pings may take to send its close frame.
+const DEAD_DRAIN: Duration = Duration::from_secs(1);
+
+/// The server's pings: a socket silent (no pong, no frame) for `timeout`
+/// is closed, so a vanished client does not hold its socket and
+/// subscriptions for ever. One timer per socket, moved only when it fires.
+struct Heartbeat {
+    every: Duration,
+    timeout: Duration,
+    last_heard: Instant,
+    next_ping: Instant,
+}
+
+enum Beat {
+    Ping,
+    Dead,
+    Wait,
+}
+
+impl Heartbeat {
+    fn new(every: Duration, timeout: Duration) -> Self {
+        let now = Instant::now();
+        Self {
+            every,
+            timeout,
+            last_heard: now,
+            next_ping: now + every,
+        }
+    }
+
+    fn heard(&mut self) {
+        self.last_heard = Instant::now();
+    }
+
+    fn due(&self) -> Instant {
+        self.next_ping.min(self.last_heard + self.timeout)
+    }
+
+    fn on_timer(&mut self) -> Beat {
+        let now = Instant::now();
+        if now >= self.last_heard + self.timeout {
+            Beat::Dead
+        } else if now >= self.next_ping {
+            self.next_ping = now + self.every;
+            Beat::Ping
+        } else {
+            Beat::Wait
+        }
+    }
+}
 
 /// The socket's outbound queue, as the domain sees it.
 struct Out {
@@ -68,6 +121,10 @@ pub async fn serve(state: AppState, who: Principal, sink: Sink, mut stream: Stre
     let mut token_expiry = live.token_expiry();
     let token_timer = tokio::time::sleep_until(instant_of(token_expiry));
     tokio::pin!(token_timer);
+    let mut heartbeat = Heartbeat::new(state.ws_ping_every, state.ws_pong_timeout);
+    let beat_timer = tokio::time::sleep_until(heartbeat.due());
+    tokio::pin!(beat_timer);
+    let mut dead = false;
     loop {
         if live.token_expiry() != token_expiry {
             token_expiry = live.token_expiry();
@@ -89,21 +146,40 @@ pub async fn serve(state: AppState, who: Principal, sink: Sink, mut stream: Stre
                 }
                 None => break,
             },
-            msg = stream.next() => match msg {
-                Some(Ok(Message::Text(text))) => on_text(&state, &mut live, &out, &text).await,
-                Some(Ok(Message::Binary(_))) => {
-                    out.try_push(error_frame(&Error::bad_request("frames are JSON text"), None));
+            _ = &mut beat_timer => {
+                match heartbeat.on_timer() {
+                    Beat::Dead => {
+                        close.close_because(close::GOING_AWAY, "no answer to pings");
+                        dead = true;
+                        break;
+                    }
+                    Beat::Ping => out.try_push(Message::Ping(Default::default())),
+                    Beat::Wait => {}
                 }
-                Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
-                Some(Ok(Message::Close(_))) | None => {
-                    close.close(close::NORMAL);
-                    break;
+                beat_timer.as_mut().reset(heartbeat.due());
+            }
+            msg = stream.next() => {
+                if matches!(msg, Some(Ok(_))) {
+                    heartbeat.heard(); // a pong, or any frame
                 }
-                Some(Err(e)) => {
-                    close.close(read_error_code(e));
-                    break;
+                match msg {
+                    Some(Ok(Message::Text(text))) => on_text(&state, &mut live, &out, &text).await,
+                    Some(Ok(Message::Binary(_))) => {
+                        out.try_push(error_frame(&Error::bad_request("frames are JSON text"), None));
+                    }
+                    Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
+                    Some(Ok(Message::Close(_))) | None => {
+                        close.close(close::NORMAL);
+                        break;
+                    }
+                    Some(Err(e)) => {
+                        let (code, why) = read_error(e);
+                        close.close_because(code, why);
+                        break;
+                    }
+
                 }
-            },
+            }
             _ = sleep_until(expiry) => {
                 for frame in live.expire() {
                     out.try_push(Message::Text(frame.into()));
@@ -112,19 +188,33 @@ pub async fn serve(state: AppState, who: Principal, sink: Sink, mut stream: Stre
         }
     }
     drop(out);
-    let _ = writer.await;
+    finish_writing(writer, dead).await;
     // Leaves the hub last, so that shutdown can wait for close frames to go out.
     drop(live);
 }
 
-/// The close code for a failed read: 1009 for a frame over the limit.
-fn read_error_code(e: axum::Error) -> u16 {
+/// Waits for the writer to send what is queued and the close frame. A peer
+/// that answers nothing may not read either: then it is not given
+/// `DRAIN_LIMIT`, only `DEAD_DRAIN`.
+async fn finish_writing(mut writer: tokio::task::JoinHandle<()>, dead: bool) {
+    if !dead {
+        let _ = writer.await;
+    } else if tokio::time::timeout(DEAD_DRAIN, &mut writer).await.is_err() {
+        writer.abort();
+    }
+}
+
+/// The close code and reason for a failed read: 1009 for a frame over the
+/// limit, 1007 for a text frame that is not UTF-8 (tungstenite's `Utf8`).
+pub(super) fn read_error(e: axum::Error) -> (u16, &'static str) {
     let inner = e.into_inner();
-    match inner.downcast_ref::<tungstenite::Error>() {
+    let code = match inner.downcast_ref::<tungstenite::Error>() {
+        Some(tungstenite::Error::Utf8(_)) => return (INVALID_DATA, "text is not UTF-8"),
         Some(tungstenite::Error::Capacity(_)) => close::TOO_BIG,
         Some(tungstenite::Error::Protocol(_)) => close::PROTOCOL,
         _ => close::NORMAL,
-    }
+    };
+    (code, reason(code))
 }
 
 /// The runtime's instant for a wall-clock time (epoch ms), at most a year ahead.

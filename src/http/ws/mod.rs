@@ -87,7 +87,15 @@ async fn authenticate(state: &AppState, sink: &mut Sink, stream: &mut Stream) ->
             (r, Ok(_)) => (r, Err(Error::Unauthorized)),
             (r, Err(e)) => (r, Err(e)),
         },
-        Ok(Some(Ok(Message::Close(_)))) | Ok(None) | Ok(Some(Err(_))) => return None,
+        Ok(Some(Ok(Message::Close(_)))) | Ok(None) => return None,
+        Ok(Some(Err(e))) => {
+            // 1007 for text that is not UTF-8, 1009 for a frame too large.
+            let (code, why) = conn::read_error(e);
+            if code != close::NORMAL {
+                let _ = sink.send(close_message(code, why)).await;
+            }
+            return None;
+        }
         Ok(Some(Ok(_))) | Err(_) => (None, Err(Error::Unauthorized)),
     };
     match outcome {

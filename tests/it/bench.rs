@@ -114,8 +114,9 @@ async fn fanout_small_across_two_nodes() {
     if test_postgres().is_none() {
         return;
     }
-    let a = Server::demo().await;
-    let b = a.second_node(&[]).await;
+    // 200 posts from one poster: a load test, without per-account limits.
+    let a = Server::demo_with(&NO_WRITE_LIMITS).await;
+    let b = a.second_node(&NO_WRITE_LIMITS).await;
     let r = bench_nodes(
         &[&a, &b],
         "fanout-small",

@@ -123,8 +123,10 @@ async fn postgres_restart_under_load_loses_no_acknowledged_post() {
     }
     let pg = PrivatePg::start();
     let url = fresh_database(&pg.base()).await;
+    // Posts as fast as the outage allows: a load test, without per-account limits.
     let server = Server::demo_opts(ServerOpts {
         database_url: Some(url),
+        flags: NO_WRITE_LIMITS.iter().map(|f| f.to_string()).collect(),
         ..ServerOpts::default()
     })
     .await;
@@ -133,7 +135,7 @@ async fn postgres_restart_under_load_loses_no_acknowledged_post() {
     let start_last = g.last_seq(&child).await;
     // A second node whose subscriber sees everything through the outage: its
     // listener must reconnect and catch up from the database.
-    let b = server.second_node(&[]).await;
+    let b = server.second_node(&NO_WRITE_LIMITS).await;
     let watcher = b.login("coordinator.yamada").await;
     let mut ws_b = watcher.ws().await;
     let (_, watched_from) = ws_b.subscribe(&child, start_last).await;

@@ -9,6 +9,7 @@ use crate::auth::token::TokenUse;
 use crate::domain::Core;
 use crate::error::Result;
 use crate::ids::{AccountId, SessionId};
+use crate::store::AccountRow;
 
 /// A year: the device is remembered for as long as it keeps logging in.
 const DEVICE_TTL_SECS: i64 = 365 * 24 * 3600;
@@ -24,17 +25,22 @@ impl Core {
         (claims.typ == TokenUse::Device).then_some(claims.sub)
     }
 
-    /// Whether one of the browser's device tokens is for the account `login` names.
-    pub(super) async fn device_knows(&self, tokens: &[String], login: &str) -> Result<bool> {
+    /// The account `login` names, when one of the browser's device tokens
+    /// is for it (read only when the browser holds a valid token at all).
+    pub(super) async fn known_device_account(
+        &self,
+        tokens: &[String],
+        login: &str,
+    ) -> Result<Option<AccountRow>> {
         let known: Vec<AccountId> = tokens
             .iter()
             .filter_map(|t| self.device_account(t))
             .collect();
         if known.is_empty() {
-            return Ok(false);
+            return Ok(None);
         }
         let account = self.store.find_account_by_login(login).await?;
-        Ok(account.is_some_and(|a| known.contains(&a.id)))
+        Ok(account.filter(|a| known.contains(&a.id)))
     }
 
     /// The cookie value after a login to `account`: a new token for it

@@ -99,9 +99,10 @@ impl Core {
 
     /// `POST /auth/login`.
     pub async fn login(&self, input: LoginInput, client: &Client) -> Result<TokenPair> {
-        let known_device = self
-            .device_knows(&client.device_tokens, &input.login)
+        let known = self
+            .known_device_account(&client.device_tokens, &input.login)
             .await?;
+        let known_device = known.is_some();
         let blocked = if known_device {
             self.throttle.blocked_for_device(&input.login, &client.addr)
         } else {
@@ -110,7 +111,11 @@ impl Core {
         if let Some(retry_after) = blocked {
             return Err(Error::RateLimited { retry_after });
         }
-        let account = self.store.find_account_by_login(&input.login).await?;
+        // A known browser's account was read already.
+        let account = match known {
+            Some(a) => Some(a),
+            None => self.store.find_account_by_login(&input.login).await?,
+        };
         let stored = account.as_ref().and_then(|a| a.password_hash.clone());
         let lane = if known_device {
             Lane::Known

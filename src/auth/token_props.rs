@@ -44,7 +44,7 @@ fn forge(header: &Value, claims: &Value) -> String {
         URL_SAFE_NO_PAD.encode(claims.to_string())
     );
     let key = EncodingKey::from_secret(SECRET);
-    let sig = jsonwebtoken::crypto::sign(input.as_bytes(), &key, Algorithm::HS256).unwrap();
+    let sig = jsonwebtoken::crypto::sign(input.as_bytes(), &key, Algorithm::HS256).unwrap(); // ok: test code, a panic is a failed test
     format!("{input}.{sig}")
 }
 
@@ -54,7 +54,7 @@ fn unauthorized(keys: &TokenKeys, token: &str) -> bool {
 
 fn valid_token(keys: &TokenKeys) -> String {
     keys.issue(AccountId::new(), SessionId::new(), TokenUse::Access, 600)
-        .unwrap()
+        .unwrap() // ok: test code, a panic is a failed test
 }
 
 fn other_alg() -> impl Strategy<Value = Value> {
@@ -130,7 +130,7 @@ proptest! {
                 &jsonwebtoken::Header::new(alg),
                 &claims(),
                 &EncodingKey::from_secret(SECRET),
-            ).unwrap();
+            ).unwrap(); // ok: test code, a panic is a failed test
             prop_assert!(unauthorized(&keys(), &t));
         }
     }
@@ -155,7 +155,7 @@ proptest! {
         ],
     ) {
         let mut c = claims();
-        let obj = c.as_object_mut().unwrap();
+        let obj = c.as_object_mut().unwrap(); // ok: test code, a panic is a failed test
         if replace {
             // Any value of the wrong type, or another issuer or audience.
             let same_type = match missing {
@@ -212,8 +212,8 @@ proptest! {
             }
         }
         let token = forge(&json!({"alg": "HS256", "typ": "JWT"}), &c);
-        let verified = keys().verify(&token).unwrap();
-        prop_assert_eq!(verified.sub.to_string(), c["sub"].as_str().unwrap());
+        let verified = keys().verify(&token).unwrap(); // ok: test code, a panic is a failed test
+        prop_assert_eq!(verified.sub.to_string(), c["sub"].as_str().unwrap()); // ok: test code, a panic is a failed test
     }
 
     #[test]

@@ -10,7 +10,7 @@ use super::{matching_step, totp, STEP_SECS};
 use crate::ids::Timestamp;
 
 fn now_step() -> u64 {
-    u64::try_from(Timestamp::now().millis() / 1000).unwrap() / STEP_SECS
+    u64::try_from(Timestamp::now().millis() / 1000).unwrap() / STEP_SECS // ok: test code, a panic is a failed test
 }
 
 proptest! {
@@ -23,10 +23,10 @@ proptest! {
         code in prop_oneof![any::<String>(), "[0-9]{6}", " ?[0-9]{5,7} ?"],
     ) {
         let before = now_step();
-        let step = matching_step(&secret, &login, &code).unwrap();
+        let step = matching_step(&secret, &login, &code).unwrap(); // ok: test code, a panic is a failed test
         if let Some(s) = step {
-            let t = totp(&secret, &login).unwrap();
-            let s = u64::try_from(s).unwrap();
+            let t = totp(&secret, &login).unwrap(); // ok: test code, a panic is a failed test
+            let s = u64::try_from(s).unwrap(); // ok: test code, a panic is a failed test
             prop_assert!(s + 1 >= before && s <= now_step() + 1);
             prop_assert_eq!(t.generate(s * STEP_SECS), code.trim());
         }
@@ -37,9 +37,9 @@ proptest! {
         secret in prop::collection::vec(any::<u8>(), 16..64),
         pad in prop::sample::select(&["", " ", "\t", "\n", "  "][..]),
     ) {
-        let t = totp(&secret, "someone").unwrap();
+        let t = totp(&secret, "someone").unwrap(); // ok: test code, a panic is a failed test
         let code = t.generate(now_step() * STEP_SECS);
-        let step = matching_step(&secret, "someone", &format!("{pad}{code}{pad}")).unwrap();
+        let step = matching_step(&secret, "someone", &format!("{pad}{code}{pad}")).unwrap(); // ok: test code, a panic is a failed test
         prop_assert!(step.is_some());
     }
 }

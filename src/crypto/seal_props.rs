@@ -11,7 +11,7 @@ use proptest::test_runner::Config;
 use super::{CryptoError, DataKey, KeyRing};
 
 fn ring() -> KeyRing {
-    KeyRing::from_identity(&KeyRing::generate_identity()).unwrap()
+    KeyRing::from_identity(&KeyRing::generate_identity()).unwrap() // ok: test code, a panic is a failed test
 }
 
 proptest! {
@@ -25,8 +25,8 @@ proptest! {
         bit in 0u8..8,
     ) {
         let key = DataKey::generate();
-        let sealed = key.seal(&aad, &plain).unwrap();
-        prop_assert_eq!(&key.open(&aad, &sealed).unwrap()[..], &plain[..]);
+        let sealed = key.seal(&aad, &plain).unwrap(); // ok: test code, a panic is a failed test
+        prop_assert_eq!(&key.open(&aad, &sealed).unwrap()[..], &plain[..]); // ok: test code, a panic is a failed test
         let mut flipped = sealed.clone();
         flipped[at.index(sealed.len())] ^= 1 << bit;
         prop_assert!(matches!(key.open(&aad, &flipped), Err(CryptoError::Open)));
@@ -43,7 +43,7 @@ proptest! {
     ) {
         prop_assume!(aad != other);
         let key = DataKey::generate();
-        let sealed = key.seal(&aad, &plain).unwrap();
+        let sealed = key.seal(&aad, &plain).unwrap(); // ok: test code, a panic is a failed test
         prop_assert!(matches!(key.open(&other, &sealed), Err(CryptoError::Open)));
     }
 
@@ -67,7 +67,7 @@ proptest! {
     ) {
         let ring = ring();
         let key = DataKey::generate();
-        let wrapped = ring.wrap(&key).unwrap();
+        let wrapped = ring.wrap(&key).unwrap(); // ok: test code, a panic is a failed test
         let mut flipped = wrapped.clone();
         let i = at.index(wrapped.len());
         flipped[i] ^= 1 << bit;
@@ -91,7 +91,7 @@ proptest! {
 #[test]
 fn every_flipped_bit_of_a_wrapped_key_fails_to_unwrap() {
     let ring = ring();
-    let wrapped = ring.wrap(&DataKey::generate()).unwrap();
+    let wrapped = ring.wrap(&DataKey::generate()).unwrap(); // ok: test code, a panic is a failed test
     for i in 0..wrapped.len() * 8 {
         let mut flipped = wrapped.clone();
         flipped[i / 8] ^= 1 << (i % 8);

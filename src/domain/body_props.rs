@@ -183,7 +183,7 @@ proptest! {
             Ok(canonical) => {
                 prop_assert!(body.is_object());
                 // Canonical form is a fixed point.
-                let again = validate_body_of(kind, canonical.clone()).unwrap();
+                let again = validate_body_of(kind, canonical.clone()).unwrap(); // ok: test code, a panic is a failed test
                 prop_assert_eq!(again, canonical);
             }
             Err(e) => prop_assert!(refused_rightly(&body, &e), "{:?} for {}", e, body),
@@ -200,7 +200,7 @@ proptest! {
 
     #[test]
     fn well_formed_bodies_are_accepted_as_sent((kind, body) in kind_and_body()) {
-        let (k, canonical) = validate_body(kind.as_str(), body.clone()).unwrap();
+        let (k, canonical) = validate_body(kind.as_str(), body.clone()).unwrap(); // ok: test code, a panic is a failed test
         prop_assert_eq!(k, kind);
         prop_assert_eq!(canonical, body);
     }

@@ -289,7 +289,7 @@ mod tests {
         };
         CardRow {
             version,
-            card: key.seal(aad, &serde_json::to_vec(&card).unwrap()).unwrap(),
+            card: key.seal(aad, &serde_json::to_vec(&card).unwrap()).unwrap(), // ok: test code, a panic is a failed test
             updated_by: AccountId::new(),
             updated_at: 0,
         }
@@ -299,8 +299,8 @@ mod tests {
     fn a_version_opens_as_itself_only() {
         let (key, child) = (DataKey::generate(), ChildId::new());
         let v2 = row(&key, 2, &aad::emergency_card(child, 2), "v2");
-        assert_eq!(open_card(&key, child, &v2).unwrap().summary, "v2");
-        // Moved to another version, or another child: it does not open.
+        assert_eq!(open_card(&key, child, &v2).unwrap().summary, "v2"); // ok: test code, a panic is a failed test
+                                                                        // Moved to another version, or another child: it does not open.
         let moved = CardRow {
             version: 3,
             ..v2.clone()
@@ -309,7 +309,7 @@ mod tests {
         assert!(open_card(&key, ChildId::new(), &v2).is_err());
         // A card from before versions opens as version 1, and as no other.
         let old = row(&key, 1, &aad::emergency_card_unversioned(child), "old");
-        assert_eq!(open_card(&key, child, &old).unwrap().summary, "old");
+        assert_eq!(open_card(&key, child, &old).unwrap().summary, "old"); // ok: test code, a panic is a failed test
         let old_moved = CardRow { version: 2, ..old };
         assert!(open_card(&key, child, &old_moved).is_err());
     }

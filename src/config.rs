@@ -136,9 +136,12 @@ pub struct ServeArgs {
     /// Access token lifetime in seconds.
     #[arg(long, env = "RENRAKU_ACCESS_TOKEN_TTL", default_value_t = 900)]
     pub access_token_ttl: i64,
-    /// Bound of each WebSocket's outbound queue; a client that falls further behind is closed (1013).
+    /// Live events (frames) the hub queues for one WebSocket while its task is busy; past it the socket is closed (1013).
     #[arg(long, env = "RENRAKU_WS_QUEUE", default_value_t = 1024)]
     pub ws_queue: usize,
+    /// Bytes queued for one WebSocket, backlog included; a socket that stops reading is closed (1013).
+    #[arg(long, env = "RENRAKU_WS_QUEUE_BYTES", default_value_t = 4 << 20)]
+    pub ws_queue_bytes: usize,
     /// Posts (and revisions) per account per minute, as a bucket that refills continuously; 0: no limit.
     #[arg(long, env = "RENRAKU_MAX_POSTS_PER_MINUTE", default_value_t = 120)]
     pub max_posts_per_minute: u32,
@@ -246,6 +249,7 @@ impl ServeArgs {
             login_max_failures_per_address: 100,
             access_token_ttl: 900,
             ws_queue: 1024,
+            ws_queue_bytes: 4 << 20,
             max_posts_per_minute: 120,
             max_alerts_per_hour: 10,
             max_sockets_per_account: 20,

@@ -74,9 +74,9 @@ impl Core {
         (live, SocketEvents { events, close })
     }
 
-    /// The outbound queue bound of every socket (frames).
-    pub fn socket_queue(&self) -> usize {
-        self.settings.ws_queue.max(1)
+    /// The outbound queue bound of every socket (bytes, backlog included).
+    pub fn socket_queue_bytes(&self) -> usize {
+        self.settings.ws_queue_bytes.max(1)
     }
 }
 

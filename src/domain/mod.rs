@@ -54,6 +54,8 @@ pub struct Settings {
     pub session_max_age_ms: i64,
     pub invitation_ttl_ms: i64,
     pub ws_queue: usize,
+    /// Bytes queued for one socket (backlog included).
+    pub ws_queue_bytes: usize,
     /// Per-account write limits (0: none).
     pub max_posts_per_minute: u32,
     pub max_alerts_per_hour: u32,

@@ -254,3 +254,87 @@ async fn text_that_is_not_utf8_closes_1007() {
         .await;
     assert_eq!(ws.recv().await["type"], "ready");
 }
+
+/// A server with a small outbound bound (64 KiB) and a child whose backlog
+/// is many times that and larger than the kernel's socket buffers (about
+/// 36 MB of 60 KB entries): the guardian's session, the child and its count.
+async fn big_backlog() -> (Server, Session, String, usize) {
+    let mut flags = vec!["--ws-queue-bytes", "65536"];
+    flags.extend(NO_WRITE_LIMITS);
+    let server = Server::demo_with(&flags).await;
+    let g = server.login("guardian.sato").await;
+    let child = g.child_id(HINATA).await;
+    let before = g.all_entries(&child).await.len();
+    let text = "あ".repeat(20_000);
+    let n = 600;
+    for _ in 0..n {
+        let r = g
+            .post_entry(
+                &child,
+                "education",
+                "note",
+                serde_json::json!({ "text": text }),
+            )
+            .await;
+        assert_eq!(r.0, 201, "{}", r.1);
+    }
+    (server, g, child, before + n)
+}
+
+#[tokio::test]
+async fn a_subscriber_that_stops_reading_mid_backlog_is_closed_1013_within_10_s() {
+    let (server, g, child, total) = big_backlog().await;
+    let mut stuck = Ws::connect_auth_small_buffer(&server.api(), &g.access).await;
+    stuck
+        .send(serde_json::json!({"type": "subscribe", "child_id": child, "after_seq": 0}))
+        .await;
+    // Reads nothing for 10 s. A server still waiting for room would go on
+    // sending once the client reads; one that gave up sent a part only.
+    tokio::time::sleep(Duration::from_secs(10)).await;
+    let mut got = 0;
+    let ended = loop {
+        match stuck.next_frame(Duration::from_secs(5)).await {
+            Frame::Json(v) if v["type"] == "entry" => got += 1,
+            Frame::Json(v) => panic!("a stuck subscriber got {v} after {got} entries"),
+            Frame::Close(code) => break format!("close {code:?}"),
+            Frame::Ended(why) => break format!("dropped: {why}"),
+            Frame::Timeout => panic!("the stuck socket is still open after {got} entries"),
+            Frame::Other(o) => panic!("unexpected {o}"),
+        }
+    };
+    assert!(
+        ended == "close Some(1013)" || ended.starts_with("dropped"),
+        "{ended}"
+    );
+    assert!(
+        got < total,
+        "all {total} entries arrived: the server waited"
+    );
+    // The server serves the same account and child.
+    let mut ws = Ws::connect_auth(&server.api(), &g.access).await;
+    let (entries, _) = ws.subscribe(&child, total as i64 - 5).await;
+    assert_eq!(entries.len(), 5);
+}
+
+#[tokio::test]
+async fn a_subscriber_that_keeps_reading_gets_a_backlog_far_over_the_bound() {
+    let (server, g, child, total) = big_backlog().await;
+    let mut ws = Ws::connect_auth_small_buffer(&server.api(), &g.access).await;
+    ws.send(serde_json::json!({"type": "subscribe", "child_id": child, "after_seq": 0}))
+        .await;
+    // A slow reader: a pause every 100 entries.
+    let mut got = 0;
+    loop {
+        match ws.next_frame(Duration::from_secs(10)).await {
+            Frame::Json(v) if v["type"] == "entry" => {
+                got += 1;
+                if got % 100 == 0 {
+                    tokio::time::sleep(Duration::from_millis(300)).await;
+                }
+            }
+            Frame::Json(v) if v["type"] == "subscribed" => break,
+            other => panic!("after {got} entries: {other:?}"),
+        }
+    }
+    assert_eq!(got, total);
+}

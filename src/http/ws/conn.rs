@@ -4,9 +4,10 @@
 
 use axum::extract::ws::Message;
 use futures_util::{SinkExt, StreamExt};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, Semaphore};
 use tokio::time::Instant;
 
 use super::protocol::{close_message, error_frame, parse_frame, reason, ClientFrame, Sink, Stream};
@@ -25,6 +26,12 @@ const FLUSH_EVERY: usize = 64;
 const INVALID_DATA: u16 = 1007;
 /// How long a socket closed for not answering pings may take to send its close frame.
 const DEAD_DRAIN: Duration = Duration::from_secs(1);
+/// How long a backlog page or an answer may wait for room in the outbound
+/// queue before the client is judged to have stopped reading (with
+/// `DEAD_DRAIN`, the socket is gone well within the contract's 10 s).
+const STALL_LIMIT: Duration = Duration::from_secs(5);
+/// What a queued message counts for beyond its payload.
+const MESSAGE_OVERHEAD: usize = 64;
 
 /// The server's pings: a socket silent (no pong, no frame) for `timeout`
 /// is closed, so a vanished client does not hold its socket and
@@ -74,26 +81,97 @@ impl Heartbeat {
     }
 }
 
-/// The socket's outbound queue, as the domain sees it.
+/// The socket's outbound queue, as the domain sees it. Its bound counts
+/// bytes, backlog included: every queued message holds `room` for its size
+/// until the writer has flushed it, so a client that stops reading pins at
+/// most the bound, however long the backlog it asked for.
 struct Out {
-    tx: mpsc::Sender<Message>,
+    tx: mpsc::UnboundedSender<(Message, u32)>,
+    room: Arc<Semaphore>,
+    bound: usize,
     close: Arc<CloseSignal>,
+    /// Closed for not reading: the writer gets no time to drain.
+    stuck: AtomicBool,
 }
 
 impl Out {
-    /// Queues a message, waiting for room (backlog and answers).
+    fn new(
+        bound: usize,
+        close: Arc<CloseSignal>,
+    ) -> (
+        Self,
+        mpsc::UnboundedReceiver<(Message, u32)>,
+        Arc<Semaphore>,
+    ) {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let bound = bound.clamp(1, Semaphore::MAX_PERMITS.min(u32::MAX as usize));
+        let room = Arc::new(Semaphore::new(bound));
+        let out = Self {
+            tx,
+            room: room.clone(),
+            bound,
+            close,
+            stuck: AtomicBool::new(false),
+        };
+        (out, rx, room)
+    }
+
+    /// What a message counts for: its payload and a fixed overhead, at most
+    /// the whole bound (so that one large frame still passes, alone).
+    fn cost(&self, msg: &Message) -> u32 {
+        let len = match msg {
+            Message::Text(t) => t.len(),
+            Message::Binary(b) | Message::Ping(b) | Message::Pong(b) => b.len(),
+            Message::Close(_) => 0,
+        };
+        let size = len.saturating_add(MESSAGE_OVERHEAD).min(self.bound);
+        u32::try_from(size).unwrap_or(u32::MAX)
+    }
+
+    /// Queues a message, waiting for room (backlog and answers). A client
+    /// that frees no room for `STALL_LIMIT` has stopped reading: it is
+    /// closed (1013) and its connection dropped soon after.
     async fn push(&self, msg: Message) {
-        tokio::select! {
-            r = self.tx.send(msg) => if r.is_err() { self.close.close(close::NORMAL) },
-            _ = self.close.closed() => {}
+        let cost = self.cost(&msg);
+        let acquired = tokio::select! {
+            r = tokio::time::timeout(STALL_LIMIT, self.room.acquire_many(cost)) => r,
+            _ = self.close.closed() => return,
+        };
+        match acquired {
+            Ok(Ok(permit)) => {
+                permit.forget();
+                self.queue(msg, cost);
+            }
+            // The writer has ended: the connection is gone.
+            Ok(Err(_)) => self.close.close(close::NORMAL),
+            Err(_) => {
+                self.stuck.store(true, Ordering::Relaxed);
+                self.close
+                    .close_because(close::TRY_AGAIN_LATER, "not reading");
+            }
         }
     }
 
     /// Queues a frame without waiting: a client this far behind is closed (1013).
     fn try_push(&self, msg: Message) {
-        if self.tx.try_send(msg).is_err() {
-            self.close.close(close::TRY_AGAIN_LATER);
+        let cost = self.cost(&msg);
+        match self.room.try_acquire_many(cost) {
+            Ok(permit) => {
+                permit.forget();
+                self.queue(msg, cost);
+            }
+            Err(_) => self.close.close(close::TRY_AGAIN_LATER),
         }
+    }
+
+    fn queue(&self, msg: Message, cost: u32) {
+        if self.tx.send((msg, cost)).is_err() {
+            self.close.close(close::NORMAL);
+        }
+    }
+
+    fn stuck(&self) -> bool {
+        self.stuck.load(Ordering::Relaxed)
     }
 }
 
@@ -109,12 +187,8 @@ impl FrameSink for Out {
 
 pub async fn serve(state: AppState, who: Principal, sink: Sink, mut stream: Stream) {
     let (mut live, SocketEvents { mut events, close }) = state.core.open_socket(who).await;
-    let (tx, out_rx) = mpsc::channel(state.core.socket_queue());
-    let writer = tokio::spawn(write_loop(sink, out_rx, close.clone()));
-    let out = Out {
-        tx,
-        close: close.clone(),
-    };
+    let (out, out_rx, room) = Out::new(state.core.socket_queue_bytes(), close.clone());
+    let writer = tokio::spawn(write_loop(sink, out_rx, room, close.clone()));
     live.greet(&out).await;
     // One timer for the token, reset only when a renewal moves its expiry
     // (a timer made per loop turn would cost a timer-wheel entry per frame).
@@ -187,6 +261,7 @@ pub async fn serve(state: AppState, who: Principal, sink: Sink, mut stream: Stre
             }
         }
     }
+    let dead = dead || out.stuck();
     drop(out);
     finish_writing(writer, dead).await;
     // Leaves the hub last, so that shutdown can wait for close frames to go out.
@@ -235,16 +310,26 @@ async fn sleep_until(at: Option<i64>) {
 
 /// Sends what is queued, then the close frame; gives up on a client that
 /// stops reading for longer than `DRAIN_LIMIT` after the close was decided.
-async fn write_loop(mut sink: Sink, mut out: mpsc::Receiver<Message>, close: Arc<CloseSignal>) {
+/// The room a message held is given back once it has been flushed.
+async fn write_loop(
+    mut sink: Sink,
+    mut out: mpsc::UnboundedReceiver<(Message, u32)>,
+    room: Arc<Semaphore>,
+    close: Arc<CloseSignal>,
+) {
     let drain = async {
-        while let Some(msg) = out.recv().await {
+        while let Some((msg, cost)) = out.recv().await {
+            let mut freed = cost;
             if sink.feed(msg).await.is_err() {
                 return;
             }
             // What else is queued goes out with the same flush: fewer TLS
             // records and syscalls when entries arrive in bursts.
             for _ in 1..FLUSH_EVERY {
-                let Ok(more) = out.try_recv() else { break };
+                let Ok((more, cost)) = out.try_recv() else {
+                    break;
+                };
+                freed = freed.saturating_add(cost);
                 if sink.feed(more).await.is_err() {
                     return;
                 }
@@ -252,6 +337,7 @@ async fn write_loop(mut sink: Sink, mut out: mpsc::Receiver<Message>, close: Arc
             if sink.flush().await.is_err() {
                 return;
             }
+            room.add_permits(freed as usize);
         }
         let code = close.code();
         let why = close.reason().unwrap_or_else(|| reason(code));
@@ -266,6 +352,8 @@ async fn write_loop(mut sink: Sink, mut out: mpsc::Receiver<Message>, close: Arc
         _ = drain => {}
         _ = give_up => {}
     }
+    // Whoever still waits for room learns that the connection is gone.
+    room.close();
 }
 
 /// One client frame: handed to the domain, answered (or an `error` frame).

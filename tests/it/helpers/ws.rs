@@ -57,6 +57,34 @@ impl Ws {
         }
     }
 
+    /// Connects and authenticates over a TCP socket whose receive buffer is
+    /// small (16 KiB), so that a client that stops reading holds little of
+    /// what the server sends in its kernel.
+    pub async fn connect_auth_small_buffer(api: &Api, token: &str) -> Ws {
+        let req = api.ws_url.as_str().into_client_request().unwrap(); // ok: the test's own URL
+        let host = req.uri().authority().unwrap().to_string(); // ok: the test's own URL
+        let addr = tokio::net::lookup_host(host).await.unwrap().next().unwrap(); // ok: the test's own address
+        let socket = tokio::net::TcpSocket::new_v4().unwrap(); // ok: test set-up
+        socket.set_recv_buffer_size(16 * 1024).unwrap(); // ok: test set-up
+        let tcp = socket.connect(addr).await.unwrap(); // ok: the server is up
+        let connector = api.cert_pem.as_ref().map(|pem| {
+            tokio_tungstenite::Connector::Rustls(Arc::new(rustls_config(pem.as_slice())))
+        });
+        let (stream, _) =
+            tokio_tungstenite::client_async_tls_with_config(req, tcp, None, connector)
+                .await
+                .unwrap_or_else(|e| panic!("ws connect: {e}"));
+        let mut ws = Ws {
+            stream,
+            account_id: None,
+        };
+        ws.send(json!({"type": "auth", "access_token": token}))
+            .await;
+        let ready = ws.recv().await;
+        assert_eq!(ready["type"], "ready", "expected ready, got {ready}");
+        ws
+    }
+
     /// Connects without authenticating.
     pub async fn connect(api: &Api) -> Ws {
         let stream = Self::try_connect(api, None)

@@ -279,7 +279,8 @@ pub struct BenchArgs {
     pub admin_password: String,
     /// fanout-small (20 children × 5 members), fanout-wide (5 × 20),
     /// connections (10,000 idle subscribed sockets, then --rate posts/s for
-    /// --duration s) or alerts (one alert per child to its online contact).
+    /// --duration s), alerts (one alert per child to its online contact) or
+    /// login-flood (--connections concurrent bad logins for --duration s).
     #[arg(long, default_value = "fanout-small")]
     pub workload: String,
     /// Write the JSON report here too.
@@ -312,10 +313,11 @@ pub struct BenchArgs {
     #[arg(long)]
     pub rate: Option<f64>,
     /// Authenticated subscribed sockets in all (connections; default 10000),
-    /// spread evenly over the children.
+    /// spread evenly over the children; login-flood: concurrent bad logins
+    /// (default 2000).
     #[arg(long)]
     pub connections: Option<usize>,
-    /// Seconds of posting at --rate (connections).
+    /// Seconds of posting at --rate (connections); of flooding (login-flood).
     #[arg(long, default_value_t = 30.0)]
     pub duration: f64,
     /// Professional accounts in the pool the members or contacts are drawn

@@ -171,6 +171,39 @@ impl Client {
         Ok((token, id))
     }
 
+    /// A login as a browser would send it: with the `renraku_device` cookie
+    /// it holds (if any) and, behind a trusted proxy, the client address the
+    /// proxy saw. Returns the status and the device cookie set, if any.
+    pub async fn login_as_browser(
+        &self,
+        login: &str,
+        password: &str,
+        device: Option<&str>,
+        forwarded_for: &str,
+    ) -> anyhow::Result<(u16, Option<String>)> {
+        let mut req = self
+            .http
+            .post(format!("{}/api/v1/auth/login", self.bases[0]))
+            .header("x-forwarded-for", forwarded_for)
+            .json(&json!({"login": login, "password": password}));
+        if let Some(d) = device {
+            req = req.header("cookie", format!("renraku_device={d}"));
+        }
+        let res = req.send().await.context("login")?;
+        let cookie = res
+            .headers()
+            .get_all("set-cookie")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find_map(|c| c.strip_prefix("renraku_device="))
+            .and_then(|c| c.split(';').next())
+            .map(str::to_owned);
+        let status = res.status().as_u16();
+        // The body is read, so that the connection goes back to the pool.
+        let _ = res.bytes().await;
+        Ok((status, cookie))
+    }
+
     /// An authenticated socket (after `ready`).
     pub async fn socket(&self, token: &str) -> anyhow::Result<(WsSink, WsRead)> {
         let node = self.next_node.fetch_add(1, Ordering::Relaxed) % self.bases.len();

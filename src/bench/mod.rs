@@ -9,8 +9,10 @@
 //!
 //! Workloads: `fanout-small` and `fanout-wide` (posting throughput and
 //! fan-out latency, [`fanout`]), `connections` (many idle subscribed
-//! sockets, then a steady posting rate, [`connections`]) and `alerts`
-//! (emergency alerts to online contacts, [`alerts`]).
+//! sockets, then a steady posting rate, [`connections`]), `alerts`
+//! (emergency alerts to online contacts, [`alerts`]) and `login-flood`
+//! (thousands of concurrent bad logins while the rightful user logs in,
+//! [`login_flood`]).
 
 mod alert_contact;
 mod alerts;
@@ -18,6 +20,7 @@ mod client;
 mod connections;
 mod entries;
 mod fanout;
+mod login_flood;
 mod report;
 mod setup;
 
@@ -27,7 +30,13 @@ pub use crate::config::BenchArgs;
 use client::Client;
 
 /// Every workload `--workload` accepts (the error for an unknown name lists them).
-const WORKLOADS: &[&str] = &["fanout-small", "fanout-wide", "connections", "alerts"];
+const WORKLOADS: &[&str] = &[
+    "fanout-small",
+    "fanout-wide",
+    "connections",
+    "alerts",
+    "login-flood",
+];
 
 impl BenchArgs {
     /// `--posters`, or the workload's default.
@@ -58,6 +67,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         "fanout-wide" => fanout::run(&args, &client, &admin, 5, 20).await?,
         "connections" => connections::run(&args, &client, &admin).await?,
         "alerts" => alerts::run(&args, &client, &admin).await?,
+        "login-flood" => login_flood::run(&args, &client, &admin).await?,
         other => bail!("unknown workload {other:?}"),
     };
     report::merge(

@@ -79,6 +79,12 @@ pub struct Member {
     last_read_seq: i64,
     /// The member's display name as stored (authors of posts).
     name: Name,
+    /// The child's consent version of this membership's last change.
+    version: i64,
+    /// The child's consent version this membership is known to be current
+    /// at: an entry committed under a later version may follow a change not
+    /// seen here yet.
+    as_of: i64,
 }
 
 /// Proof that a member may post in one category of one child now: what
@@ -126,6 +132,8 @@ impl Member {
             expires_at: row.expires_at,
             last_read_seq: row.last_read_seq,
             name: row.display_name,
+            version: row.version,
+            as_of: row.as_of.max(row.version),
         })
     }
 
@@ -150,14 +158,32 @@ impl Member {
         self.last_read_seq
     }
 
-    /// A consent change (sent to open sockets) applied to a live subscription.
+    /// The child's consent version this membership is known current at.
+    pub fn as_of(&self) -> i64 {
+        self.as_of
+    }
+
+    /// Whether a change made at `version` is newer than what this holds
+    /// (an older one, arriving late from another node, is ignored).
+    pub fn is_older_than(&self, version: i64) -> bool {
+        version > self.version
+    }
+
+    /// A consent change (sent to open sockets) applied to a live
+    /// subscription, if it is newer than what the subscription holds.
     pub fn update(
         &mut self,
+        version: i64,
         categories: i64,
         can_post: bool,
         history_from: Option<i64>,
         expires_at: Option<i64>,
     ) {
+        if version <= self.version {
+            return;
+        }
+        self.version = version;
+        self.as_of = self.as_of.max(version);
         self.categories = categories;
         self.can_post = can_post;
         self.history_from = history_from;

@@ -25,6 +25,9 @@ pub struct LiveEntry {
     pub category: i64,
     /// The first revision's creation time (what `history_from` is checked against).
     pub first_created_at: i64,
+    /// The child's consent version the entry was committed under: a socket
+    /// whose consent is older reads it again before delivering.
+    pub consent_version: i64,
     /// The `entry` frame's text.
     pub frame: String,
     /// The entry's JSON alone (for the author's `posted`).
@@ -41,6 +44,9 @@ pub struct MemberState {
     pub can_post: bool,
     pub history_from: Option<i64>,
     pub expires_at: Option<i64>,
+    /// The child's consent version of this change: a socket never goes back
+    /// to an older state than the one it holds.
+    pub version: i64,
 }
 
 pub enum Event {
@@ -397,6 +403,7 @@ mod tests {
             seq,
             category: 1,
             first_created_at: 0,
+            consent_version: 0,
             frame: String::new(),
             entry: RawValue::from_string("null".into()).unwrap_or_else(|_| unreachable!()),
         })

@@ -122,7 +122,10 @@ pub async fn run(
             while Instant::now() < deadline {
                 tokio::time::sleep(RSS_EVERY).await;
                 if let Some(m) = rss_mib(pid) {
-                    points.push(json!([round(start.elapsed().as_secs_f64(), 0), round(m, 1)]));
+                    points.push(json!([
+                        round(start.elapsed().as_secs_f64(), 0),
+                        round(m, 1)
+                    ]));
                 }
             }
             points

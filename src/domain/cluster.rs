@@ -55,7 +55,8 @@ impl Core {
             ClusterMsg::Member { child, account } => {
                 self.members.forget(child, account);
                 if let Some(m) = self.store.get_membership(child, account).await? {
-                    self.hub.publish_membership(state_of(&write_of(&m)));
+                    self.hub
+                        .publish_membership(state_of(&write_of(&m), m.version));
                 }
                 Ok(())
             }
@@ -89,7 +90,8 @@ impl Core {
             self.catch_up(child).await?;
             for m in self.store.list_members(child).await? {
                 if self.hub.is_online(m.account_id) {
-                    self.hub.publish_membership(state_of(&write_of(&m)));
+                    self.hub
+                        .publish_membership(state_of(&write_of(&m), m.version));
                 }
             }
         }
@@ -134,12 +136,13 @@ impl Core {
             let rows = self.store.list_entries(child, after, PAGE, all).await?;
             let full = rows.len() as i64 == PAGE;
             for row in rows {
-                let (category, first_at) = (row.category, row.first_created_at);
+                let (category, first_at, consent) =
+                    (row.category, row.first_created_at, row.consent_version);
                 let entry = self.open_entry(&key, row)?;
                 after = entry.seq;
                 if !self
                     .hub
-                    .publish_entry(live_entry(&entry, category, first_at)?)
+                    .publish_entry(live_entry(&entry, category, first_at, consent)?)
                 {
                     return Ok(()); // a gap before it: reported, repaired next
                 }

@@ -152,9 +152,10 @@ fn answer(
     match r? {
         Written::Entry(row) => {
             let sealed = sealed.ok_or_else(|| Error::internal("entry op without its body"))?;
-            let (category, first_at) = (row.category, row.first_created_at);
+            let (category, first_at, consent) =
+                (row.category, row.first_created_at, row.consent_version);
             let entry = entry_of(row, sealed, names);
-            let live = live_entry(&entry, category, first_at)?;
+            let live = live_entry(&entry, category, first_at, consent)?;
             hub.publish_entry(live.clone());
             Ok(Committed::Entry(live, Box::new(entry)))
         }

@@ -21,6 +21,10 @@ use crate::ids::{AccountId, ChildId, EntryId, Seq, Timestamp};
 use crate::store::{EntryRow, NewAccess, NewEntry, WriteOp};
 use crate::vocab::EntryKind;
 
+/// How many times a page is read again because consent changed meanwhile
+/// before the reader is asked to come back (503 `busy`).
+const MAX_CONSENT_RETRIES: usize = 8;
+
 const MAX_PAGE: i64 = 500;
 
 #[derive(Serialize)]
@@ -255,27 +259,43 @@ impl Core {
         limit: Option<i64>,
     ) -> Result<EntryPage> {
         let me = self.member(child, who.account).await?;
-        let (entries, last_seq) = self
+        let (entries, last_seq, _) = self
             .read_entries(&me, after_seq, limit.unwrap_or(100))
             .await?;
         Ok(EntryPage { entries, last_seq })
     }
 
     /// Visible entries after `after_seq` (at most `limit`) and the child's
-    /// last seq, read before the entries; logs the read. Used by HTTP and the WebSocket backlog.
+    /// last seq, read before the entries; logs the read. Used by HTTP and
+    /// the WebSocket backlog. Also returns the consent the page was read
+    /// with: `me`, or `me` read again when the page held an entry committed
+    /// after a consent change that `me` does not reflect (403 if that change
+    /// ended the membership).
     pub async fn read_entries(
         &self,
         me: &Consent,
         after_seq: Seq,
         limit: i64,
-    ) -> Result<(Vec<Entry>, Seq)> {
+    ) -> Result<(Vec<Entry>, Seq, Consent)> {
         let limit = limit.clamp(1, MAX_PAGE);
         let child = me.child();
-        let last_seq = self.store.get_child(child).await?.last_seq;
-        let rows = self
-            .store
-            .list_entries(child, after_seq, limit, me.visibility())
-            .await?;
+        let mut me = me.clone();
+        let mut attempts = 0;
+        let (rows, last_seq) = loop {
+            let last_seq = self.store.get_child(child).await?.last_seq;
+            let rows = self
+                .store
+                .list_entries(child, after_seq, limit, me.visibility())
+                .await?;
+            if rows.iter().all(|r| r.consent_version <= me.as_of()) {
+                break (rows, last_seq);
+            }
+            attempts += 1;
+            if attempts > MAX_CONSENT_RETRIES {
+                return Err(Error::Busy { retry_after: 1 });
+            }
+            me = self.member(child, me.account()).await?;
+        };
         let key = self.child_key(child).await?;
         let entries = rows
             .into_iter()
@@ -287,7 +307,7 @@ impl Core {
         };
         self.log_access(child, me.account(), "read_entries", detail)
             .await?;
-        Ok((entries, last_seq))
+        Ok((entries, last_seq, me))
     }
 
     /// `POST /children/{id}/entries/{entry}/revisions` (the author only).

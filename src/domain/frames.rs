@@ -113,6 +113,7 @@ pub(super) fn live_entry(
     entry: &Entry,
     category: i64,
     first_created_at: i64,
+    consent_version: i64,
 ) -> Result<Arc<LiveEntry>> {
     let json = entry_json(entry)?;
     let frame = ServerFrame::Entry { entry: &json }.to_text();
@@ -121,6 +122,7 @@ pub(super) fn live_entry(
         seq: entry.seq,
         category,
         first_created_at,
+        consent_version,
         frame,
         entry: json,
     }))

@@ -48,6 +48,7 @@ pub struct LiveSocket {
     who: Principal,
     /// Leaves the hub when the socket is dropped.
     guard: ConnGuard,
+    close: Arc<CloseSignal>,
     subs: HashMap<ChildId, Sub>,
 }
 
@@ -69,6 +70,7 @@ impl Core {
             core: self.clone(),
             who,
             guard,
+            close: close.clone(),
             subs: HashMap::new(),
         };
         (live, SocketEvents { events, close })
@@ -179,7 +181,8 @@ impl LiveSocket {
             // Consent is read again for every page, so a long backlog never
             // outlives a revocation or narrowing made while it is sent.
             let member = core.member(child, self.who.account).await?;
-            let (page, last_seq) = core.read_entries(&member, delivered, BACKLOG_PAGE).await?;
+            let (page, last_seq, member) =
+                core.read_entries(&member, delivered, BACKLOG_PAGE).await?;
             let full = page.len() as i64 == BACKLOG_PAGE;
             for entry in &page {
                 let json = entry_json(entry)?;
@@ -219,9 +222,9 @@ impl LiveSocket {
     }
 
     /// What the hub queued for this socket, as the frame to send (if any).
-    pub fn on_event(&mut self, ev: Event) -> Option<String> {
+    pub async fn on_event(&mut self, ev: Event) -> Option<String> {
         match ev {
-            Event::Entry(e) => self.on_entry(&e),
+            Event::Entry(e) => self.on_entry(&e).await,
             Event::Membership(m) => Some(self.on_membership(&m)),
             Event::Frame(frame) => Some(frame.to_string()),
             Event::Receipt {
@@ -239,23 +242,58 @@ impl LiveSocket {
         }
     }
 
-    fn on_entry(&mut self, e: &LiveEntry) -> Option<String> {
-        let sub = self.subs.get_mut(&e.child_id)?;
+    async fn on_entry(&mut self, e: &LiveEntry) -> Option<String> {
+        let sub = self.subs.get(&e.child_id)?;
         if e.seq <= sub.delivered {
             return None; // already sent with the backlog
         }
+        if e.consent_version > sub.member.as_of() {
+            // Committed after a consent change this socket has not been
+            // told of yet (made on another node, or its event still on its
+            // way): the membership is read again before anything is sent.
+            self.refresh(e.child_id).await?;
+        }
+        let sub = self.subs.get_mut(&e.child_id)?;
         sub.delivered = e.seq;
         sub.member
             .sees(e.category, e.first_created_at, Timestamp::now())
             .then(|| e.frame.clone())
     }
 
+    /// Reads the subscription's membership again. One that has ended ends
+    /// the subscription (its `membership` frame comes with the change's
+    /// event); a failed read closes the socket (the client resumes).
+    async fn refresh(&mut self, child: ChildId) -> Option<()> {
+        match self.core.member(child, self.who.account).await {
+            Ok(member) => {
+                let sub = self.subs.get_mut(&child)?;
+                sub.member = member;
+                Some(())
+            }
+            Err(Error::Internal(e)) => {
+                tracing::error!(error = %e, "reading a membership again");
+                self.close.close(close::TRY_AGAIN_LATER);
+                None
+            }
+            Err(_) => {
+                self.end(child);
+                None
+            }
+        }
+    }
+
     /// A consent change: an ended membership ends the subscription; a
-    /// narrowed one applies to the next entry.
+    /// narrowed one applies to the next entry. A change older than the
+    /// consent the subscription holds (read again meanwhile) changes
+    /// nothing, but its frame is still sent: the client sees every change.
     fn on_membership(&mut self, m: &MemberState) -> String {
         let status = consent::effective_status(m.status, m.expires_at, Timestamp::now());
+        let newer = self
+            .subs
+            .get(&m.child_id)
+            .is_some_and(|s| s.member.is_older_than(m.version));
         if status != Status::Active {
-            if self.subs.contains_key(&m.child_id) {
+            if newer {
                 self.end(m.child_id);
             }
             return ServerFrame::Membership {
@@ -266,8 +304,13 @@ impl LiveSocket {
             .to_text();
         }
         if let Some(sub) = self.subs.get_mut(&m.child_id) {
-            sub.member
-                .update(m.categories, m.can_post, m.history_from, m.expires_at);
+            sub.member.update(
+                m.version,
+                m.categories,
+                m.can_post,
+                m.history_from,
+                m.expires_at,
+            );
         }
         ServerFrame::Membership {
             child_id: m.child_id,

@@ -94,8 +94,9 @@ fn label(account: AccountId, role: impl std::fmt::Display, name: &Name) -> Strin
 }
 
 /// A membership as the hub tells it to the member's sockets.
-pub(super) fn state_of(m: &MemberWrite) -> MemberState {
+pub(super) fn state_of(m: &MemberWrite, version: i64) -> MemberState {
     MemberState {
+        version,
         child_id: m.child_id,
         account_id: m.account_id,
         status: m.status,
@@ -159,9 +160,9 @@ impl Core {
         let written = w.upsert_membership(&m, log).await;
         // Whatever the outcome, the next post reads the membership again.
         self.members.forget(m.child_id, m.account_id);
-        written?;
+        let version = written?;
         // Published while the writer is held, so it is ordered with entries.
-        self.hub.publish_membership(state_of(&m));
+        self.hub.publish_membership(state_of(&m, version));
         drop(w);
         Ok(Member::from_row(
             self,

@@ -17,9 +17,9 @@ use crate::ids::ChildId;
 use sha2::{Digest, Sha256};
 use sqlx::Row;
 
-/// Each child's head as a write starts: its last seq and the hash of its
-/// last access-log record.
-pub(super) struct Heads(pub(super) HashMap<ChildId, (i64, String)>);
+/// Each child's head as a write starts: its last seq, the hash of its last
+/// access-log record and its consent version (which entries record).
+pub(super) struct Heads(pub(super) HashMap<ChildId, (i64, String, i64)>);
 
 impl Heads {
     /// The next seq of `child`, taken.
@@ -30,6 +30,14 @@ impl Heads {
             .ok_or(StoreError::Corrupt("child vanished during a batch"))?;
         head.0 += 1;
         Ok(head.0)
+    }
+
+    /// The consent version of `child` as the batch holds its row.
+    pub(super) fn consent(&self, child: ChildId) -> StoreResult<i64> {
+        self.0
+            .get(&child)
+            .map(|h| h.2)
+            .ok_or(StoreError::Corrupt("child vanished during a batch"))
     }
 
     /// The chain hash of `log`, appended to its child's chain.
@@ -67,8 +75,8 @@ pub(super) async fn lock_heads(
     // `begin immediate` holds the only write lock before anything is read,
     // so there one statement does both.
     let returning = match backend {
-        Backend::Sqlite => format!("id, last_seq, {HEAD_HASH}"),
-        Backend::Postgres => "id, last_seq".to_owned(),
+        Backend::Sqlite => format!("id, last_seq, consent_version, {HEAD_HASH}"),
+        Backend::Postgres => "id, last_seq, consent_version".to_owned(),
     };
     let sql = format!(
         "{prefix}update child set last_seq = last_seq + case id{cases} else 0 end \
@@ -95,7 +103,8 @@ pub(super) async fn lock_heads(
             .iter()
             .find(|(c, _)| *c == child)
             .map_or(0, |(_, n)| *n);
-        heads.insert(child, (last - count, hash.unwrap_or_default()));
+        let consent: i64 = r.try_get("consent_version")?;
+        heads.insert(child, (last - count, hash.unwrap_or_default(), consent));
     }
     if heads.len() != n {
         return Err(StoreError::NotFound);
@@ -109,7 +118,7 @@ pub(super) async fn lock_heads(
 /// PostgreSQL: fills in the hash of each locked child's head.
 async fn read_hashes(
     conn: &mut sqlx::AnyConnection,
-    heads: &mut HashMap<ChildId, (i64, String)>,
+    heads: &mut HashMap<ChildId, (i64, String, i64)>,
 ) -> StoreResult<()> {
     let sql = format!(
         "select id, {HEAD_HASH} from child where id in ({})",

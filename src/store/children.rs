@@ -8,8 +8,9 @@ use crate::ids::{AccountId, ChildId};
 
 const MEMBER_SELECT: &str = "select m.child_id, m.account_id, m.role, m.status, m.categories, \
      m.can_post, m.purpose, m.history_from, m.expires_at, m.granted_by, m.last_read_seq, \
-     a.display_name, a.display_sealed, a.profession, a.org_id, a.disabled_at \
-     from membership m join account a on a.id = m.account_id";
+     a.display_name, a.display_sealed, a.profession, a.org_id, a.disabled_at, \
+     m.version, c.consent_version \
+     from membership m join account a on a.id = m.account_id join child c on c.id = m.child_id";
 
 impl Store {
     pub async fn get_child(&self, child: ChildId) -> StoreResult<ChildRow> {
@@ -91,21 +92,32 @@ impl Writer {
         .await
         .map_err(conflict)?;
         for m in members {
-            upsert_membership(&mut tx, m, c.created_at).await?;
+            upsert_membership(&mut tx, m, c.created_at, 0).await?;
         }
         append_access(&mut tx, self.backend, &log).await?;
         tx.commit().await?;
         Ok(())
     }
 
-    /// Inserts or replaces a membership (keeping its read position) and logs it.
+    /// Inserts or replaces a membership (keeping its read position) and
+    /// logs it; returns the child's new consent version. Raising it takes
+    /// the child's row lock, which a post's batch also takes: an entry
+    /// committed after this change records this version or a later one.
     pub async fn upsert_membership(
         &mut self,
         m: &MemberWrite,
         log: NewAccess<'_>,
-    ) -> StoreResult<()> {
+    ) -> StoreResult<i64> {
         let mut tx = sqlx::Connection::begin(&mut *self.conn).await?;
-        upsert_membership(&mut tx, m, log.at).await?;
+        let version: i64 = sqlx::query_scalar(
+            "update child set consent_version = consent_version + 1 where id = $1 \
+             returning consent_version",
+        )
+        .bind(m.child_id.to_string())
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or(StoreError::NotFound)?;
+        upsert_membership(&mut tx, m, log.at, version).await?;
         append_access(&mut tx, self.backend, &log).await?;
         let msg = super::ClusterMsg::Member {
             child: m.child_id,
@@ -113,7 +125,7 @@ impl Writer {
         };
         super::cluster::notify(&mut tx, self.backend, &self.node, msg).await?;
         tx.commit().await?;
-        Ok(())
+        Ok(version)
     }
 
     /// Raises the member's read position (never lowers it); returns the stored value.
@@ -153,16 +165,18 @@ async fn upsert_membership(
     conn: &mut sqlx::AnyConnection,
     m: &MemberWrite,
     now: i64,
+    version: i64,
 ) -> StoreResult<()> {
     sqlx::query(
         "insert into membership (child_id, account_id, role, status, categories, can_post, \
-         purpose, history_from, expires_at, granted_by, last_read_seq, created_at, updated_at) \
-         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 0, $11, $11) \
+         purpose, history_from, expires_at, granted_by, last_read_seq, created_at, updated_at, \
+         version) values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 0, $11, $11, $12) \
          on conflict (child_id, account_id) do update set role = excluded.role, \
          status = excluded.status, categories = excluded.categories, \
          can_post = excluded.can_post, purpose = excluded.purpose, \
          history_from = excluded.history_from, expires_at = excluded.expires_at, \
-         granted_by = excluded.granted_by, updated_at = excluded.updated_at",
+         granted_by = excluded.granted_by, updated_at = excluded.updated_at, \
+         version = excluded.version",
     )
     .bind(m.child_id.to_string())
     .bind(m.account_id.to_string())
@@ -175,6 +189,7 @@ async fn upsert_membership(
     .bind(m.expires_at)
     .bind(m.granted_by.map(|g| g.to_string()))
     .bind(now)
+    .bind(version)
     .execute(&mut *conn)
     .await?;
     Ok(())

@@ -180,6 +180,11 @@ pub struct MemberRow {
     pub org_id: Option<OrgId>,
     /// The member's account is disabled (a leaver).
     pub disabled: bool,
+    /// The child's consent version of this membership's last change.
+    pub version: i64,
+    /// The child's consent version when the row was read: the row is the
+    /// membership as of that version.
+    pub as_of: i64,
 }
 
 impl MemberRow {
@@ -200,6 +205,8 @@ impl MemberRow {
             profession: r.try_get("profession")?,
             org_id: opt_id(r, "org_id")?,
             disabled: r.try_get::<Option<i64>, _>("disabled_at")?.is_some(),
+            version: r.try_get("version")?,
+            as_of: r.try_get("consent_version")?,
         })
     }
 }
@@ -236,6 +243,8 @@ pub struct EntryRow {
     /// The first revision's `created_at`: what `history_from` is checked
     /// against, so a correction is visible exactly when its entry is.
     pub first_created_at: i64,
+    /// The child's consent version when the entry was committed.
+    pub consent_version: i64,
 }
 
 impl EntryRow {
@@ -254,6 +263,7 @@ impl EntryRow {
             client_id: r.try_get("client_id")?,
             created_at: r.try_get("created_at")?,
             first_created_at: r.try_get("first_created_at")?,
+            consent_version: r.try_get("consent_version")?,
         })
     }
 }

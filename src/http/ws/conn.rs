@@ -214,7 +214,7 @@ pub async fn serve(state: AppState, who: Principal, sink: Sink, mut stream: Stre
             }
             ev = events.recv() => match ev {
                 Some(ev) => {
-                    if let Some(frame) = live.on_event(ev) {
+                    if let Some(frame) = live.on_event(ev).await {
                         out.try_push(Message::Text(frame.into()));
                     }
                 }

@@ -56,7 +56,7 @@ fn key(e: &NewEntry) -> Key {
 /// relies on it checks it in the database (SQLite only; on PostgreSQL other
 /// nodes write too, and every batch reads the heads).
 #[derive(Default)]
-pub struct HeadCache(HashMap<ChildId, (i64, String)>);
+pub struct HeadCache(HashMap<ChildId, (i64, String, i64)>);
 
 /// Children remembered at most; beyond, the cache starts over.
 const HEAD_CACHE_MAX: usize = 100_000;
@@ -134,6 +134,8 @@ pub(super) struct Plan<'a> {
     pub(super) inserts: Vec<&'a NewEntry>,
     /// The seq of each insert.
     pub(super) seqs: Vec<i64>,
+    /// The consent version each insert is committed under.
+    pub(super) consents: Vec<i64>,
     /// Each access-log record with its chain hash.
     pub(super) logs: Vec<(&'a NewAccess<'static>, String)>,
     /// New alerts: row, next step's time, deliveries.
@@ -160,6 +162,7 @@ impl<'a> Plan<'a> {
             out: Vec::with_capacity(ops.len()),
             inserts: Vec::new(),
             seqs: Vec::new(),
+            consents: Vec::new(),
             logs: Vec::new(),
             alerts: Vec::new(),
             start: Heads(HashMap::new()),
@@ -204,12 +207,14 @@ impl<'a> Plan<'a> {
                 continue;
             }
             let seq = heads.next_seq(entry.child_id)?;
+            let consent = heads.consent(entry.child_id)?;
             written.insert(k, plan.out.len());
             plan.inserts.push(entry);
             plan.seqs.push(seq);
+            plan.consents.push(consent);
             plan.logs.push((log, heads.chain(log)?));
             plan.out
-                .push(Written::Entry(row_of(entry, seq, author_name)));
+                .push(Written::Entry(row_of(entry, seq, consent, author_name)));
         }
         plan.start = start;
         plan.end = heads;
@@ -217,7 +222,7 @@ impl<'a> Plan<'a> {
     }
 }
 
-fn row_of(e: &NewEntry, seq: i64, author_name: &Name) -> EntryRow {
+fn row_of(e: &NewEntry, seq: i64, consent_version: i64, author_name: &Name) -> EntryRow {
     EntryRow {
         id: e.id,
         child_id: e.child_id,
@@ -232,6 +237,7 @@ fn row_of(e: &NewEntry, seq: i64, author_name: &Name) -> EntryRow {
         client_id: e.client_id.clone(),
         created_at: e.created_at,
         first_created_at: e.first_created_at,
+        consent_version,
     }
 }
 

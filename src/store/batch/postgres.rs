@@ -36,7 +36,7 @@ pub(super) async fn batch(
     let msgs = messages(&plan);
     let (sql, notify_binds) = inserts_sql(&plan, node, &msgs);
     let mut q = sqlx::query(&sql);
-    q = bind_entries(q, &plan.inserts, &plan.seqs);
+    q = bind_entries(q, &plan.inserts, &plan.seqs, &plan.consents);
     q = bind_logs(q, &plan.logs);
     q = bind_alerts(q, &plan.alerts);
     q = bind_deliveries(q, &plan.alerts);

@@ -20,7 +20,7 @@ fn rows(n: usize, from: usize, cols: usize, row: impl Fn(usize) -> String) -> Op
 
 type AnyQuery<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>;
 
-pub(super) const ENTRY_COLS: usize = 12;
+pub(super) const ENTRY_COLS: usize = 13;
 pub(super) const LOG_COLS: usize = 6;
 
 /// Multi-row insert of `n` entries, parameters after `from`. With
@@ -37,7 +37,8 @@ pub(super) fn entries_sql(n: usize, from: usize, skip_taken: bool) -> Option<Str
     };
     Some(format!(
         "insert into entry (id, child_id, seq, author_id, category, kind, body, revision, \
-         supersedes, client_id, created_at, first_created_at) values {values}{on_conflict}"
+         supersedes, client_id, created_at, first_created_at, consent_version) \
+         values {values}{on_conflict}"
     ))
 }
 
@@ -45,8 +46,9 @@ pub(super) fn bind_entries<'q>(
     mut q: AnyQuery<'q>,
     entries: &[&NewEntry],
     seqs: &[i64],
+    consents: &[i64],
 ) -> AnyQuery<'q> {
-    for (e, &seq) in entries.iter().zip(seqs) {
+    for ((e, &seq), &consent) in entries.iter().zip(seqs).zip(consents) {
         q = q
             .bind(e.id.to_string())
             .bind(e.child_id.to_string())
@@ -59,7 +61,8 @@ pub(super) fn bind_entries<'q>(
             .bind(e.supersedes.map(|s| s.to_string()))
             .bind(e.client_id.clone())
             .bind(e.created_at)
-            .bind(e.first_created_at);
+            .bind(e.first_created_at)
+            .bind(consent);
     }
     q
 }

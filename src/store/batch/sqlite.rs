@@ -76,7 +76,7 @@ fn guarded_update(counts: &[(ChildId, i64)], start: &Heads) -> (String, Vec<Guar
             p + 4
         ));
         ids.push(format!("${}", p + 1));
-        let (seq, hash) = start.0.get(child).cloned().unwrap_or_default();
+        let (seq, hash, _) = start.0.get(child).cloned().unwrap_or_default();
         args.push((*child, seq, hash, *count));
     }
     let sql = format!(
@@ -119,7 +119,7 @@ async fn sqlite_inserts(
     for (child, seq, hash, count) in guard_args {
         q = q.bind(child.to_string()).bind(seq).bind(hash).bind(count);
     }
-    let q = bind_entries(q, &plan.inserts, &plan.seqs);
+    let q = bind_entries(q, &plan.inserts, &plan.seqs, &plan.consents);
     let q = bind_deliveries(
         bind_alerts(bind_logs(q, &plan.logs), &plan.alerts),
         &plan.alerts,

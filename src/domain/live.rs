@@ -157,6 +157,12 @@ impl LiveSocket {
                 return Err(e);
             }
         };
+        if sink.is_closed() {
+            // The backlog stopped part way (the client stopped reading):
+            // `subscribed` would claim all of it was sent.
+            core.hub.unsubscribe(self.guard.id, child);
+            return Ok(());
+        }
         let subscribed = ServerFrame::Subscribed {
             child_id: child,
             last_seq: delivered,

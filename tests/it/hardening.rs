@@ -295,7 +295,10 @@ async fn a_subscriber_that_stops_reading_mid_backlog_is_closed_1013_within_10_s(
     let ended = loop {
         match stuck.next_frame(Duration::from_secs(5)).await {
             Frame::Json(v) if v["type"] == "entry" => got += 1,
-            Frame::Json(v) => panic!("a stuck subscriber got {v} after {got} entries"),
+            Frame::Json(v) => panic!(
+                "a stuck subscriber got {v} after {got} entries; server log:\n{}",
+                server.log()
+            ),
             Frame::Close(code) => break format!("close {code:?}"),
             Frame::Ended(why) => break format!("dropped: {why}"),
             Frame::Timeout => panic!("the stuck socket is still open after {got} entries"),

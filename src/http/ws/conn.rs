@@ -133,9 +133,12 @@ impl Out {
     /// closed (1013) and its connection dropped soon after.
     async fn push(&self, msg: Message) {
         let cost = self.cost(&msg);
+        // Nothing is queued once the socket is closing: what follows a
+        // truncated backlog must not reach the client.
         let acquired = tokio::select! {
-            r = tokio::time::timeout(STALL_LIMIT, self.room.acquire_many(cost)) => r,
+            biased;
             _ = self.close.closed() => return,
+            r = tokio::time::timeout(STALL_LIMIT, self.room.acquire_many(cost)) => r,
         };
         match acquired {
             Ok(Ok(permit)) => {
@@ -145,6 +148,7 @@ impl Out {
             // The writer has ended: the connection is gone.
             Ok(Err(_)) => self.close.close(close::NORMAL),
             Err(_) => {
+                tracing::info!("closing a WebSocket that stopped reading (1013)");
                 self.stuck.store(true, Ordering::Relaxed);
                 self.close
                     .close_because(close::TRY_AGAIN_LATER, "not reading");
@@ -153,7 +157,13 @@ impl Out {
     }
 
     /// Queues a frame without waiting: a client this far behind is closed (1013).
+    /// Once closing, nothing more is queued: a frame dropped for want of
+    /// room must not be followed by later ones (the client would resume
+    /// after a gap).
     fn try_push(&self, msg: Message) {
+        if self.close.is_closed() {
+            return;
+        }
         let cost = self.cost(&msg);
         match self.room.try_acquire_many(cost) {
             Ok(permit) => {

@@ -103,7 +103,7 @@ pub async fn open_core(args: &ServeArgs) -> anyhow::Result<Core> {
 
 impl App {
     /// Everything that can fail happens here, before serving: keys, database, bind, TLS.
-    pub async fn build(args: &ServeArgs, core: Core) -> anyhow::Result<Self> {
+    pub async fn build(args: &ServeArgs, core: Arc<Core>) -> anyhow::Result<Self> {
         let _ = rustls::crypto::ring::default_provider().install_default();
         let dir = DataDir::new(&args.data.data_dir);
         let tls = if args.insecure_http {
@@ -124,7 +124,7 @@ impl App {
         listener.set_nonblocking(true)?;
         let local_addr = listener.local_addr()?;
         Ok(Self {
-            core: Arc::new(core),
+            core,
             local_addr,
             listener,
             tls,

@@ -121,7 +121,7 @@ fn lock_for_serving(args: &ServeArgs) -> anyhow::Result<Option<ServeLock>> {
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let shutdown = shutdown_signal();
     let _lock = lock_for_serving(&args)?;
-    let core = open_core(&args).await?;
+    let core = std::sync::Arc::new(open_core(&args).await?);
     start(args, core, shutdown).await
 }
 
@@ -134,7 +134,7 @@ async fn demo(mut args: ServeArgs) -> anyhow::Result<()> {
         .init()
         .context("preparing the data dir")?;
     let _lock = lock_for_serving(&args)?;
-    let core = open_core(&args).await?;
+    let core = std::sync::Arc::new(open_core(&args).await?);
     if renraku::demo::load(&core).await? {
         println!("loaded the demo dataset; every demo password is `renraku-demo`");
         println!("logins: {}", renraku::demo::logins().join(", "));
@@ -144,7 +144,7 @@ async fn demo(mut args: ServeArgs) -> anyhow::Result<()> {
 
 async fn start(
     args: ServeArgs,
-    core: renraku::domain::Core,
+    core: std::sync::Arc<renraku::domain::Core>,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     if args.insecure_http {

@@ -7,6 +7,7 @@ pub mod data;
 use anyhow::{anyhow, Context};
 use serde_json::Value;
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use crate::domain::{
     CardInput, ContactInput, Core, NewAccount, NewChild, NewEntryInput, NewMember, NewOrg,
@@ -23,13 +24,13 @@ pub fn logins() -> Vec<&'static str> {
 }
 
 struct Loader<'a> {
-    core: &'a Core,
+    core: &'a Arc<Core>,
     accounts: HashMap<&'static str, Principal>,
     now: Timestamp,
 }
 
 /// Loads the demo into an empty database; false if it was not empty.
-pub async fn load(core: &Core) -> anyhow::Result<bool> {
+pub async fn load(core: &Arc<Core>) -> anyhow::Result<bool> {
     if !core.is_empty().await? {
         return Ok(false);
     }

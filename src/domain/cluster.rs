@@ -57,6 +57,9 @@ impl Core {
                 if let Some(m) = self.store.get_membership(child, account).await? {
                     self.hub
                         .publish_membership(state_of(&write_of(&m), m.version));
+                    if m.status == crate::vocab::Status::Requested {
+                        self.announce_request(m).await?;
+                    }
                 }
                 Ok(())
             }

@@ -8,6 +8,7 @@ use serde::Serialize;
 use serde_json::value::RawValue;
 use std::sync::Arc;
 
+use super::members::Member;
 use super::views::{Alert, Entry};
 use crate::error::{Error, Result};
 use crate::hub::LiveEntry;
@@ -48,6 +49,11 @@ pub enum ServerFrame<'a> {
         child_id: ChildId,
         account_id: AccountId,
         seq: Seq,
+    },
+    /// A professional asked to join: sent to the child's guardians.
+    MembershipRequest {
+        child_id: ChildId,
+        member: &'a Member,
     },
     Membership {
         child_id: ChildId,

@@ -2,6 +2,8 @@
 //! guardian, revoke, narrow, expiry. Every change is logged and reaches the
 //! member's open sockets before the answer is sent.
 
+use std::sync::Arc;
+
 use serde::{Deserialize, Deserializer, Serialize};
 
 use super::{Core, Principal};
@@ -32,7 +34,7 @@ pub struct Member {
 }
 
 impl Member {
-    fn from_row(core: &Core, r: MemberRow, now: Timestamp) -> Self {
+    pub(super) fn from_row(core: &Core, r: MemberRow, now: Timestamp) -> Self {
         Self {
             display_name: core.name(r.account_id, &r.display_name),
             status: consent::effective_status(r.status, r.expires_at, now),
@@ -171,9 +173,10 @@ impl Core {
         ))
     }
 
-    /// `POST /children/{id}/members`: a grant by a guardian, a request by anyone else.
+    /// `POST /children/{id}/members`: a grant by a guardian, a request by
+    /// anyone else. A request reaches the guardians at once (frame, push).
     pub async fn add_member(
-        &self,
+        self: &Arc<Self>,
         who: &Principal,
         child: ChildId,
         new: NewMember,
@@ -228,7 +231,19 @@ impl Core {
             expires_at: new.expires_at.map(|t| t.millis()),
             granted_by,
         };
-        self.commit_member(who, m, detail).await
+        let (child, account) = (m.child_id, m.account_id);
+        let view = self.commit_member(who, m, detail).await?;
+        if status == Status::Requested {
+            let announced = match self.member_row(child, account).await {
+                Ok(row) => self.announce_request(row).await,
+                Err(e) => Err(e),
+            };
+            match announced {
+                Ok(guardians) => self.push_request(guardians),
+                Err(e) => tracing::error!(error = %e, "announcing a request"),
+            }
+        }
+        Ok(view)
     }
 
     /// `POST /children/{id}/members/{account}/approve` (guardian).

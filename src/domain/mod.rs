@@ -15,6 +15,7 @@ mod limits;
 pub mod live;
 mod member_cache;
 mod members;
+mod requests;
 mod sessions;
 mod views;
 
@@ -24,6 +25,7 @@ pub use children::{Child, ChildSummary, NewChild};
 pub use emergency::{AlertInput, Card, CardInput, CardVersion, Contact, ContactInput};
 pub use entries::{AccessRecord, EntryPage, NewEntryInput, Posted, RevisionInput};
 pub use members::{Member, MemberPatch, NewMember};
+pub use requests::PendingRequest;
 pub use sessions::{
     session_sweep_loop, AcceptInput, Client, LoginInput, PasswordChange, RecoveryCodes,
     SessionView, TokenPair, TotpEnrollment, TotpStatus, DEVICE_TOKEN_SEPARATOR,

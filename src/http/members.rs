@@ -9,12 +9,13 @@ use axum::{Json, Router};
 use super::error::ApiError;
 use super::extract::{child_and, child_id, Auth, JsonBody, One, Two};
 use super::AppState;
-use crate::domain::{Member, MemberPatch, NewMember};
+use crate::domain::{Member, MemberPatch, NewMember, PendingRequest};
 use crate::ids::AccountId;
 
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/children/{id}/members", get(list_members).post(add_member))
+        .route("/requests", get(pending_requests))
         .route("/children/{id}/members/{account}", patch(update_member))
         .route(
             "/children/{id}/members/{account}/approve",
@@ -24,6 +25,14 @@ pub fn router() -> Router<AppState> {
             "/children/{id}/members/{account}/revoke",
             post(revoke_member),
         )
+}
+
+/// `GET /api/v1/requests`: the pending requests to the caller's children.
+async fn pending_requests(
+    State(s): State<AppState>,
+    Auth(who): Auth,
+) -> Result<Json<Vec<PendingRequest>>, ApiError> {
+    Ok(Json(s.core.pending_requests(&who).await?))
 }
 
 /// `GET /api/v1/children/{id}/members`

@@ -30,6 +30,7 @@ mod lockout;
 mod logs;
 mod pg_outage;
 mod push;
+mod requests;
 mod revisions;
 mod sessions;
 mod totp_recovery;

@@ -23,7 +23,7 @@ pub struct PushTasks {
 }
 
 impl PushTasks {
-    pub(super) fn spawn(&self, send: impl Future<Output = ()> + Send + 'static) {
+    pub(in crate::domain) fn spawn(&self, send: impl Future<Output = ()> + Send + 'static) {
         self.tracker.spawn(send);
     }
 

@@ -28,6 +28,7 @@ mod hardening;
 mod limits;
 mod lockout;
 mod logs;
+mod matrix;
 mod pg_outage;
 mod push;
 mod revisions;

@@ -198,6 +198,7 @@ async fn http_cell(w: &World, method: &str, path: &str, case: Case, rel: Rel) ->
             );
             path.to_string()
         }
+        ("GET", "/api/v1/accounts") if case == Case::Managed => format!("{path}?managed=true"),
         ("GET", "/api/v1/accounts") => format!("{path}?query={}", super::world::CANDIDATE),
         ("POST", p) if p.starts_with("/api/v1/accounts/{id}/") => {
             let (id, code) = invited(w).await;
@@ -242,9 +243,19 @@ async fn http_cell(w: &World, method: &str, path: &str, case: Case, rel: Rel) ->
             fill(path, &[base])
         }
         ("POST", "/api/v1/children/{id}/entries/{entry}/revisions") => {
-            let e = w.guardian().note(base, "medical", "行列の原本").await;
+            let (child, entry) = match case {
+                Case::Own => w.own_entry(rel).await,
+                Case::OtherChild => (w.base.clone(), w.other_entry.clone()),
+                _ => {
+                    let e = w.guardian().note(base, "medical", "行列の原本").await;
+                    (
+                        w.base.clone(),
+                        e["id"].as_str().unwrap_or_default().to_string(),
+                    )
+                }
+            };
             body = Some(json!({"body": {"text": "行列の訂正"}, "reason": "行列"}));
-            fill(path, &[base, e["id"].as_str().unwrap_or_default()])
+            fill(path, &[&child, &entry])
         }
         ("PUT", "/api/v1/children/{id}/emergency-card") => {
             body = Some(card_body());

@@ -33,6 +33,10 @@
 //!   writes `201` for a membership granted at once (`active`) and `202` for
 //!   one only asked for (`requested`, granting nothing until a guardian
 //!   approves).
+//! - A revision of one's `own` entry: the entry was posted while the
+//!   caller could post it; then `mro` lost posting rights, `req` was
+//!   revoked and asked for again, `rev` revoked, `exp` expired. The admin
+//!   and the non-member have no entry of their own: they try the guardian's.
 //! - The `case` says which target a path id or body names, where the
 //!   endpoint takes one (see `cells.rs` for how each is made). Cells that
 //!   change state run on fixtures of their own, so no cell sees another's
@@ -121,6 +125,10 @@ pub enum Case {
     NewAccount,
     /// A `medical` entry the guardian has just posted.
     GuardiansEntry,
+    /// An entry of another child (the guardian's, who is guardian there too).
+    OtherChild,
+    /// The administrators' list (`?managed=true`).
+    Managed,
 }
 
 impl Case {
@@ -134,6 +142,8 @@ impl Case {
             Case::Others => " [another account's]",
             Case::NewAccount => " [a new account]",
             Case::GuardiansEntry => " [the guardian's entry]",
+            Case::OtherChild => " [another child's]",
+            Case::Managed => " [managed]",
         }
     }
 }
@@ -199,6 +209,7 @@ pub const POLICY: &[Row] = &[
     // Accounts and organizations: admins administer; the directory is not for youths.
     http("POST",   "/api/v1/accounts",                                  NewAccount,     [201, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 401]),
     http("GET",    "/api/v1/accounts",                                  Plain,          [200, 200, 200, 403, 200, 200, 200, 200, 200, 200, 200, 401]),
+    http("GET",    "/api/v1/accounts",                                  Managed,        [200, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 401]),
     http("POST",   "/api/v1/accounts/{id}/disable",                     NewAccount,     [204, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 401]),
     http("POST",   "/api/v1/accounts/{id}/enable",                      NewAccount,     [204, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 401]),
     http("POST",   "/api/v1/accounts/{id}/reset",                       NewAccount,     [200, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 401]),
@@ -222,6 +233,8 @@ pub const POLICY: &[Row] = &[
     http("GET",    "/api/v1/children/{id}/entries",                     Plain,          [404, 200, 200, 200, 200, 200, 200, 403, 403, 403, 404, 401]),
     http("POST",   "/api/v1/children/{id}/entries",                     Plain,          [404, 201, 201, 201, 201, 403, 403, 403, 403, 403, 404, 401]),
     http("POST",   "/api/v1/children/{id}/entries/{entry}/revisions",   GuardiansEntry, [404, 201, 403, 403, 403, 404, 403, 403, 403, 403, 404, 401]),
+    http("POST",   "/api/v1/children/{id}/entries/{entry}/revisions",   Own,            [404, 201, 201, 201, 201, 201, 403, 403, 403, 403, 404, 401]),
+    http("POST",   "/api/v1/children/{id}/entries/{entry}/revisions",   OtherChild,     [404, 404, 404, 404, 404, 404, 404, 403, 403, 403, 404, 401]),
     http("GET",    "/api/v1/children/{id}/access-log",                  Plain,          [404, 200, 200, 200, 403, 403, 403, 403, 403, 403, 404, 401]),
     // Emergency: every active member reads; guardians and medical posters write the card.
     http("GET",    "/api/v1/children/{id}/emergency-card",              Plain,          [404, 200, 200, 200, 200, 200, 200, 403, 403, 403, 404, 401]),

@@ -43,6 +43,8 @@ pub struct World {
     pub base: String,
     /// An open alert of the base child (contacts: guardian, member with the category).
     pub alert: String,
+    /// A `medical` entry of another child, by the guardian (guardian there too).
+    pub other_entry: String,
     children_made: std::cell::Cell<u32>,
 }
 
@@ -87,6 +89,7 @@ impl World {
             candidate_id,
             base: String::new(),
             alert: String::new(),
+            other_entry: String::new(),
             children_made: std::cell::Cell::new(0),
         };
         // The disabled account: its session was live, then the admin disabled it.
@@ -98,7 +101,55 @@ impl World {
         setup_ok(&r, 204, "disable");
         w.base = w.child_with(&RELS).await;
         w.dress_base().await;
+        let other = w.child_with(&[]).await;
+        let e = w.guardian().note(&other, "medical", "別の子の記録").await;
+        w.other_entry = e["id"].as_str().unwrap_or_default().to_string();
         w
+    }
+
+    /// An entry `rel`'s account posted while it could, and the child it is
+    /// in; then the relation is made to hold (see `policy.rs`). The admin,
+    /// the non-member and the disabled account get the guardian's.
+    pub async fn own_entry(&self, rel: Rel) -> (String, String) {
+        let id = |e: Value| e["id"].as_str().unwrap_or_default().to_string();
+        let me = self.actor(rel);
+        let base = self.base.clone();
+        match rel {
+            Rel::Guardian | Rel::CoGuardian | Rel::Youth | Rel::MemberCat => (
+                base.clone(),
+                id(me.note(&base, "medical", "自分の記録").await),
+            ),
+            Rel::MemberNoCat => (
+                base.clone(),
+                id(me.note(&base, "education", "自分の記録").await),
+            ),
+            Rel::Admin | Rel::NonMember | Rel::Disabled => {
+                let e = self.guardian().note(&base, "medical", "保護者の記録").await;
+                (base, id(e))
+            }
+            Rel::ReadOnly | Rel::Requested | Rel::Revoked | Rel::Expired => {
+                let child = self.child_with(&[]).await;
+                let account = me.account_id.clone();
+                self.grant(&child, &account, json!(["medical", "health"]), true, None)
+                    .await;
+                let e = id(me.note(&child, "medical", "自分の記録").await);
+                let path = format!("/api/v1/children/{child}/members/{account}");
+                let g = self.guardian();
+                let r = match rel {
+                    Rel::ReadOnly => g.patch(&path, &json!({"can_post": false})).await,
+                    Rel::Expired => {
+                        let past = rfc3339_in(time::Duration::minutes(-1));
+                        g.patch(&path, &json!({"expires_at": past})).await
+                    }
+                    _ => g.post_empty(&format!("{path}/revoke")).await,
+                };
+                setup_ok(&r, 200, "end the author's rights");
+                if rel == Rel::Requested {
+                    self.request(&child, &account).await;
+                }
+                (child, e)
+            }
+        }
     }
 
     pub fn actor(&self, rel: Rel) -> &Session {

@@ -19,14 +19,48 @@ pub struct Answer {
     pub detail: String,
 }
 
-fn answer(r: Resp) -> Answer {
-    Answer {
-        status: r.0,
-        detail: r.1.to_string(),
+/// The error codes the contract pairs with each error status.
+fn codes_for(status: u16) -> &'static [&'static str] {
+    match status {
+        400 => &["bad_request", "weak_password"],
+        401 => &[
+            "unauthorized",
+            "invalid_credentials",
+            "totp_required",
+            "session_expired",
+        ],
+        403 => &["forbidden", "totp_enrollment_required"],
+        404 => &["not_found"],
+        409 => &["conflict"],
+        429 => &["rate_limited"],
+        _ => &[],
     }
 }
 
-/// The path with each `{…}` replaced by the next of `args`.
+/// An HTTP answer; an error whose body is not the contract's
+/// `{"error": {"code", "message"}}` with a code of its status counts as
+/// status 0, so that it shows as a mismatch.
+fn answer(r: Resp) -> Answer {
+    let detail = r.1.to_string();
+    if r.0 >= 400 {
+        let code = r.1.pointer("/error/code").and_then(Value::as_str);
+        let has_message = r.1.pointer("/error/message").is_some_and(Value::is_string);
+        if !code.is_some_and(|c| codes_for(r.0).contains(&c)) || !has_message {
+            return Answer {
+                status: 0,
+                detail: format!("{} with an error body off the contract: {detail}", r.0),
+            };
+        }
+    }
+    Answer {
+        status: r.0,
+        detail,
+    }
+}
+
+/// The path with each `{…}` replaced by the next of `args`, each a UUID
+/// (a cell whose ids are missing would get the router's 404, not the
+/// policy's: it panics instead).
 fn fill(template: &str, args: &[&str]) -> String {
     let mut out = String::new();
     let mut rest = template;
@@ -34,9 +68,16 @@ fn fill(template: &str, args: &[&str]) -> String {
     while let Some(open) = rest.find('{') {
         out.push_str(&rest[..open]);
         let close = rest[open..].find('}').map_or(rest.len(), |c| open + c + 1);
-        out.push_str(args.next().copied().unwrap_or("MISSING"));
+        let arg = args.next().copied().unwrap_or_default();
+        assert!(
+            uuid::Uuid::parse_str(arg).is_ok(),
+            "matrix: {template}: {:?} is not an id",
+            arg
+        );
+        out.push_str(arg);
         rest = &rest[close..];
     }
+    assert!(args.next().is_none(), "matrix: {template}: ids left over");
     out.push_str(rest);
     out
 }

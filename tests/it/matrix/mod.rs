@@ -94,3 +94,68 @@ async fn authorization_matrix() {
     );
     server.check_logs();
 }
+
+/// Routes an enrolment-only token opens: TOTP enrolment, nothing else.
+const ENROLMENT_ROUTES: [(&str, &str); 2] = [
+    ("POST", "/api/v1/me/totp"),
+    ("POST", "/api/v1/me/totp/confirm"),
+];
+
+/// Routes that take no bearer token at all (their rows say so: the
+/// disabled account's cell is not 401), and the ones whose credential is
+/// in the body.
+fn is_public(method: &str, path: &str) -> bool {
+    let body_credential = ["/api/v1/auth/login", "/api/v1/auth/refresh"];
+    body_credential.contains(&path)
+        || POLICY.iter().any(|r| {
+            matches!(r.call, Call::Http(m, p) if m == method && p == path) && r.want[11] != 401
+        })
+}
+
+/// A column the relations cannot give: the token a professional gets when
+/// the policy asks it to enrol TOTP first. Every route the server has (read
+/// from the source, as above) is called with it; only enrolment and public
+/// routes may answer anything but 401, and the WebSocket refuses it.
+#[tokio::test]
+async fn an_enrolment_token_opens_nothing_but_enrolment() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let routes = routes::server_routes(root).unwrap_or_else(|e| panic!("reading the routes: {e}"));
+    let server = Server::demo_with(&["--totp-policy", "professionals"]).await;
+    let api = server.api();
+    let r = api.login_raw("doctor.ito", DEMO_PASSWORD, None).await;
+    assert_err(&r, 403, "totp_enrollment_required");
+    let token = r.1["enrollment_token"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no enrollment_token in {}", r.1))
+        .to_string();
+    let mut wrong = Vec::new();
+    let mut calls = 0;
+    for (method, path) in &routes {
+        if (method.as_str(), path.as_str()) == routes::WS_ROUTE || is_public(method, path) {
+            continue;
+        }
+        // Ids of nothing: the token is refused before any id is looked at.
+        let mut url = path.clone();
+        while let (Some(a), Some(b)) = (url.find('{'), url.find('}')) {
+            url.replace_range(a..=b, &uuid::Uuid::now_v7().to_string());
+        }
+        let m = reqwest::Method::from_bytes(method.as_bytes()).unwrap_or(reqwest::Method::GET);
+        let body = (path.ends_with("/confirm")).then(|| serde_json::json!({"code": "000000"}));
+        let (st, v) = api.request(m, &url, Some(&token), body.as_ref()).await;
+        calls += 1;
+        let opens = ENROLMENT_ROUTES.contains(&(method.as_str(), path.as_str()));
+        if opens == (st == 401) {
+            wrong.push(format!("{method} {path} with an enrolment token: {st} {v}"));
+        }
+    }
+    let mut ws = Ws::connect(&api).await;
+    ws.send(serde_json::json!({"type": "auth", "access_token": token}))
+        .await;
+    let f = ws.next_frame(std::time::Duration::from_secs(5)).await;
+    if !matches!(&f, Frame::Json(v) if v["code"] == "unauthorized") {
+        wrong.push(format!("ws auth with an enrolment token: {f:?}"));
+    }
+    eprintln!("enrolment token: {calls} routes called");
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+    server.check_logs();
+}

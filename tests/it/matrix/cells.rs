@@ -116,7 +116,7 @@ async fn second_session(w: &World, rel: Rel) -> Session {
     if rel == Rel::Disabled {
         return w.actor(rel).clone();
     }
-    w.api.login(login_of(rel)).await
+    w.api.login_with(login_of(rel), w.password(rel), None).await
 }
 
 /// The id of the session `s` is.
@@ -130,11 +130,11 @@ async fn session_id(s: &Session) -> String {
         .to_string()
 }
 
-/// A new professional account, invited by the admin: its id and code.
-async fn invited(w: &World) -> (String, String) {
+/// A new professional account, invited by the admin into `org`: its id and code.
+async fn invited(w: &World, org: &str) -> (String, String) {
     let login = unique("matrix.");
     let body = json!({"login": login, "display_name": "行列 検査", "kind": "professional",
-        "profession": "doctor"});
+        "profession": "doctor", "org_id": org});
     let i = create_invited(w.actor(Rel::Admin), body).await;
     (i.id, i.code)
 }
@@ -189,14 +189,14 @@ async fn http_cell(w: &World, method: &str, path: &str, case: Case, rel: Rel) ->
     let base = w.base.as_str();
     let url = match (method, path) {
         ("POST", "/api/v1/auth/accept-invitation") => {
-            let (_, code) = invited(w).await;
+            let (_, code) = invited(w, &w.own_org).await;
             let pw = strong_password(&w.api.registry);
             register_code(&w.api.registry, "invitation code", &code);
             body = Some(json!({"code": code, "password": pw}));
             path.to_string()
         }
         ("POST", "/api/v1/auth/login") => {
-            let r = w.api.login_raw(login_of(rel), DEMO_PASSWORD, None).await;
+            let r = w.api.login_raw(login_of(rel), w.password(rel), None).await;
             return answer(r);
         }
         ("POST", "/api/v1/auth/refresh") => {
@@ -217,11 +217,11 @@ async fn http_cell(w: &World, method: &str, path: &str, case: Case, rel: Rel) ->
         }
         ("POST", "/api/v1/me/password") => {
             let new = strong_password(&w.api.registry);
-            body = Some(json!({"current_password": DEMO_PASSWORD, "new_password": new}));
+            body = Some(json!({"current_password": w.password(rel), "new_password": new}));
             path.to_string()
         }
         ("POST", "/api/v1/me/totp") | ("POST", "/api/v1/me/totp/recovery-codes") => {
-            body = Some(json!({"password": DEMO_PASSWORD}));
+            body = Some(json!({"password": w.password(rel)}));
             path.to_string()
         }
         ("POST", "/api/v1/me/totp/confirm") => {
@@ -229,7 +229,7 @@ async fn http_cell(w: &World, method: &str, path: &str, case: Case, rel: Rel) ->
             path.to_string()
         }
         ("DELETE", "/api/v1/me/totp") => {
-            body = Some(json!({"password": DEMO_PASSWORD, "code": "000000"}));
+            body = Some(json!({"password": w.password(rel), "code": "000000"}));
             path.to_string()
         }
         ("POST", "/api/v1/accounts") => {
@@ -242,7 +242,11 @@ async fn http_cell(w: &World, method: &str, path: &str, case: Case, rel: Rel) ->
         ("GET", "/api/v1/accounts") if case == Case::Managed => format!("{path}?managed=true"),
         ("GET", "/api/v1/accounts") => format!("{path}?query={}", super::world::CANDIDATE),
         ("POST", p) if p.starts_with("/api/v1/accounts/{id}/") => {
-            let (id, code) = invited(w).await;
+            let org = match case {
+                Case::OtherOrg => &w.other_org,
+                _ => &w.own_org,
+            };
+            let (id, code) = invited(w, org).await;
             register_code(&w.api.registry, "invitation code", &code);
             fill(path, &[&id])
         }

@@ -11,13 +11,16 @@
 //!   only), `mro` an active member with `medical` but without posting
 //!   rights, `req` a requested (not yet approved) member, `rev` a revoked
 //!   member, `exp` an expired member, `non` a professional with no
-//!   membership, `dis` a disabled account (its token, issued before it was
-//!   disabled, is dead).
+//!   membership, `oad` a professional who is its organization's
+//!   administrator (`org_admin`) and no member, `dis` a disabled account
+//!   (its token, issued before it was disabled, is dead).
 //! - For endpoints not about a child (`/auth/*`, `/me/*`, `/accounts`,
 //!   `/orgs`, `/alerts`, `/push/*`), a column means the caller's kind and
 //!   account: `adm` is an admin; `grd`, `cog` guardians; `yth` a youth;
 //!   `m+c` … `exp` professionals (no org administrator); `non` is a
 //!   `support_coordinator`, a profession that may register children;
+//!   `oad` administers the accounts of its organization (the hospital;
+//!   it is a social worker, a profession that may not register children);
 //!   `dis` a disabled professional.
 //! - The youth column is the youth *before* consent passes to them. "After
 //!   transfer" arrives with issue 19 (`POST /children/{id}/transfer`),
@@ -61,11 +64,15 @@ pub enum Rel {
     Revoked,
     Expired,
     NonMember,
+    OrgAdmin,
     Disabled,
 }
 
+/// How many columns.
+pub const COLUMNS: usize = 13;
+
 /// The columns, in table order.
-pub const RELS: [Rel; 12] = [
+pub const RELS: [Rel; COLUMNS] = [
     Rel::Admin,
     Rel::Guardian,
     Rel::CoGuardian,
@@ -77,6 +84,7 @@ pub const RELS: [Rel; 12] = [
     Rel::Revoked,
     Rel::Expired,
     Rel::NonMember,
+    Rel::OrgAdmin,
     Rel::Disabled,
 ];
 
@@ -94,6 +102,7 @@ impl Rel {
             Rel::Revoked => "revoked",
             Rel::Expired => "expired",
             Rel::NonMember => "non-member",
+            Rel::OrgAdmin => "organization administrator",
             Rel::Disabled => "disabled account",
         }
     }
@@ -121,8 +130,11 @@ pub enum Case {
     ARequest,
     /// Another account's session or subscription.
     Others,
-    /// A new account, invited by the admin for the cell.
+    /// A new professional, invited by the admin for the cell into the
+    /// organization the organization administrator administers.
     NewAccount,
+    /// The same, in another organization.
+    OtherOrg,
     /// A `medical` entry the guardian has just posted.
     GuardiansEntry,
     /// An entry of another child (the guardian's, who is guardian there too).
@@ -141,6 +153,7 @@ impl Case {
             Case::ARequest => " [a request]",
             Case::Others => " [another account's]",
             Case::NewAccount => " [a new account]",
+            Case::OtherOrg => " [a new account of another organization]",
             Case::GuardiansEntry => " [the guardian's entry]",
             Case::OtherChild => " [another child's]",
             Case::Managed => " [managed]",
@@ -151,7 +164,7 @@ impl Case {
 pub struct Row {
     pub call: Call,
     pub case: Case,
-    pub want: [u16; 12],
+    pub want: [u16; COLUMNS],
 }
 
 impl Row {
@@ -164,7 +177,7 @@ impl Row {
     }
 }
 
-const fn http(method: &'static str, path: &'static str, case: Case, want: [u16; 12]) -> Row {
+const fn http(method: &'static str, path: &'static str, case: Case, want: [u16; COLUMNS]) -> Row {
     Row {
         call: Call::Http(method, path),
         case,
@@ -172,7 +185,7 @@ const fn http(method: &'static str, path: &'static str, case: Case, want: [u16; 
     }
 }
 
-const fn frame(name: &'static str, want: [u16; 12]) -> Row {
+const fn frame(name: &'static str, want: [u16; COLUMNS]) -> Row {
     Row {
         call: Call::Frame(name),
         case: Case::Plain,
@@ -185,76 +198,79 @@ use Case::*;
 /// The policy. Keep the columns aligned: a reviewer reads it down a column.
 #[rustfmt::skip]
 pub const POLICY: &[Row] = &[
-    //                                                                                   adm  grd  cog  yth  m+c  m-c  mro  req  rev  exp  non  dis
+    //                                                                                   adm  grd  cog  yth  m+c  m-c  mro  req  rev  exp  non  oad  dis
     // Public: no token needed (the caller's is sent, and ignored).
-    http("GET",    "/healthz",                                          Plain,          [200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200]),
-    http("GET",    "/readyz",                                           Plain,          [200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200]),
-    http("GET",    "/api/v1/push/vapid-public-key",                     Plain,          [200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200]),
-    http("POST",   "/api/v1/auth/accept-invitation",                    NewAccount,     [200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200]),
+    http("GET",    "/healthz",                                          Plain,          [200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200]),
+    http("GET",    "/readyz",                                           Plain,          [200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200]),
+    http("GET",    "/api/v1/push/vapid-public-key",                     Plain,          [200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200]),
+    http("POST",   "/api/v1/auth/accept-invitation",                    NewAccount,     [200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200]),
     // Sessions: one's own, whoever one is.
-    http("POST",   "/api/v1/auth/login",                                Own,            [200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 401]),
-    http("POST",   "/api/v1/auth/refresh",                              Own,            [200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 401]),
-    http("POST",   "/api/v1/auth/logout",                               Own,            [204, 204, 204, 204, 204, 204, 204, 204, 204, 204, 204, 401]),
-    http("POST",   "/api/v1/auth/logout-all",                           Own,            [204, 204, 204, 204, 204, 204, 204, 204, 204, 204, 204, 401]),
-    http("GET",    "/api/v1/me",                                        Own,            [200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 401]),
-    http("GET",    "/api/v1/me/sessions",                               Own,            [200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 401]),
-    http("DELETE", "/api/v1/me/sessions/{id}",                          Own,            [204, 204, 204, 204, 204, 204, 204, 204, 204, 204, 204, 401]),
-    http("DELETE", "/api/v1/me/sessions/{id}",                          Others,         [404, 404, 404, 404, 404, 404, 404, 404, 404, 404, 404, 401]),
-    http("POST",   "/api/v1/me/password",                               Own,            [204, 204, 204, 204, 204, 204, 204, 204, 204, 204, 204, 401]),
-    http("GET",    "/api/v1/me/totp",                                   Own,            [200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 401]),
-    http("POST",   "/api/v1/me/totp",                                   Own,            [200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 401]),
-    http("POST",   "/api/v1/me/totp/confirm",                           Own,            [400, 400, 400, 400, 400, 400, 400, 400, 400, 400, 400, 401]),
-    http("DELETE", "/api/v1/me/totp",                                   Own,            [409, 409, 409, 409, 409, 409, 409, 409, 409, 409, 409, 401]),
-    http("POST",   "/api/v1/me/totp/recovery-codes",                    Own,            [409, 409, 409, 409, 409, 409, 409, 409, 409, 409, 409, 401]),
+    http("POST",   "/api/v1/auth/login",                                Own,            [200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 401]),
+    http("POST",   "/api/v1/auth/refresh",                              Own,            [200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 401]),
+    http("POST",   "/api/v1/auth/logout",                               Own,            [204, 204, 204, 204, 204, 204, 204, 204, 204, 204, 204, 204, 401]),
+    http("POST",   "/api/v1/auth/logout-all",                           Own,            [204, 204, 204, 204, 204, 204, 204, 204, 204, 204, 204, 204, 401]),
+    http("GET",    "/api/v1/me",                                        Own,            [200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 401]),
+    http("GET",    "/api/v1/me/sessions",                               Own,            [200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 401]),
+    http("DELETE", "/api/v1/me/sessions/{id}",                          Own,            [204, 204, 204, 204, 204, 204, 204, 204, 204, 204, 204, 204, 401]),
+    http("DELETE", "/api/v1/me/sessions/{id}",                          Others,         [404, 404, 404, 404, 404, 404, 404, 404, 404, 404, 404, 404, 401]),
+    http("POST",   "/api/v1/me/password",                               Own,            [204, 204, 204, 204, 204, 204, 204, 204, 204, 204, 204, 204, 401]),
+    http("GET",    "/api/v1/me/totp",                                   Own,            [200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 401]),
+    http("POST",   "/api/v1/me/totp",                                   Own,            [200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 401]),
+    http("POST",   "/api/v1/me/totp/confirm",                           Own,            [400, 400, 400, 400, 400, 400, 400, 400, 400, 400, 400, 400, 401]),
+    http("DELETE", "/api/v1/me/totp",                                   Own,            [409, 409, 409, 409, 409, 409, 409, 409, 409, 409, 409, 409, 401]),
+    http("POST",   "/api/v1/me/totp/recovery-codes",                    Own,            [409, 409, 409, 409, 409, 409, 409, 409, 409, 409, 409, 409, 401]),
     // Accounts and organizations: admins administer; the directory is not for youths.
-    http("POST",   "/api/v1/accounts",                                  NewAccount,     [201, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 401]),
-    http("GET",    "/api/v1/accounts",                                  Plain,          [200, 200, 200, 403, 200, 200, 200, 200, 200, 200, 200, 401]),
-    http("GET",    "/api/v1/accounts",                                  Managed,        [200, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 401]),
-    http("POST",   "/api/v1/accounts/{id}/disable",                     NewAccount,     [204, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 401]),
-    http("POST",   "/api/v1/accounts/{id}/enable",                      NewAccount,     [204, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 401]),
-    http("POST",   "/api/v1/accounts/{id}/reset",                       NewAccount,     [200, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 401]),
-    http("POST",   "/api/v1/orgs",                                      Plain,          [201, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 401]),
-    http("GET",    "/api/v1/orgs",                                      Plain,          [200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 401]),
+    http("POST",   "/api/v1/accounts",                                  NewAccount,     [201, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 201, 401]),
+    http("GET",    "/api/v1/accounts",                                  Plain,          [200, 200, 200, 403, 200, 200, 200, 200, 200, 200, 200, 200, 401]),
+    http("GET",    "/api/v1/accounts",                                  Managed,        [200, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 200, 401]),
+    http("POST",   "/api/v1/accounts/{id}/disable",                     NewAccount,     [204, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 204, 401]),
+    http("POST",   "/api/v1/accounts/{id}/disable",                     OtherOrg,       [204, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 401]),
+    http("POST",   "/api/v1/accounts/{id}/enable",                      NewAccount,     [204, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 204, 401]),
+    http("POST",   "/api/v1/accounts/{id}/enable",                      OtherOrg,       [204, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 401]),
+    http("POST",   "/api/v1/accounts/{id}/reset",                       NewAccount,     [200, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 200, 401]),
+    http("POST",   "/api/v1/accounts/{id}/reset",                       OtherOrg,       [200, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 401]),
+    http("POST",   "/api/v1/orgs",                                      Plain,          [201, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 401]),
+    http("GET",    "/api/v1/orgs",                                      Plain,          [200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 401]),
     // Children: admins and coordinating professions register them; members read them.
-    http("POST",   "/api/v1/children",                                  Plain,          [201, 403, 403, 403, 403, 403, 403, 403, 403, 403, 201, 401]),
-    http("GET",    "/api/v1/children",                                  Plain,          [200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 401]),
-    http("GET",    "/api/v1/children/{id}",                             Plain,          [404, 200, 200, 200, 200, 200, 200, 403, 403, 403, 404, 401]),
+    http("POST",   "/api/v1/children",                                  Plain,          [201, 403, 403, 403, 403, 403, 403, 403, 403, 403, 201, 403, 401]),
+    http("GET",    "/api/v1/children",                                  Plain,          [200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 401]),
+    http("GET",    "/api/v1/children/{id}",                             Plain,          [404, 200, 200, 200, 200, 200, 200, 403, 403, 403, 404, 404, 401]),
     // Members and consent: guardians decide; anyone active may ask; only oneself leaves.
-    http("GET",    "/api/v1/children/{id}/members",                     Plain,          [404, 200, 200, 200, 200, 200, 200, 403, 403, 403, 404, 401]),
-    http("POST",   "/api/v1/children/{id}/members",                     Plain,          [404, 201, 201, 202, 202, 202, 202, 403, 403, 403, 404, 401]),
-    http("POST",   "/api/v1/children/{id}/members/{account}/approve",   ARequest,       [404, 200, 200, 403, 403, 403, 403, 403, 403, 403, 404, 401]),
-    http("POST",   "/api/v1/children/{id}/members/{account}/revoke",    AMember,        [404, 200, 200, 403, 403, 403, 403, 403, 403, 403, 404, 401]),
-    http("POST",   "/api/v1/children/{id}/members/{account}/revoke",    OtherGuardian,  [404, 403, 403, 403, 403, 403, 403, 403, 403, 403, 404, 401]),
-    http("POST",   "/api/v1/children/{id}/members/{account}/revoke",    Own,            [404, 200, 200, 200, 200, 200, 200, 403, 403, 403, 404, 401]),
-    http("PATCH",  "/api/v1/children/{id}/members/{account}",           AMember,        [404, 200, 200, 403, 403, 403, 403, 403, 403, 403, 404, 401]),
-    http("PATCH",  "/api/v1/children/{id}/members/{account}",           OtherGuardian,  [404, 403, 403, 403, 403, 403, 403, 403, 403, 403, 404, 401]),
-    http("PATCH",  "/api/v1/children/{id}/members/{account}",           Own,            [404, 200, 200, 403, 403, 403, 403, 403, 403, 403, 404, 401]),
+    http("GET",    "/api/v1/children/{id}/members",                     Plain,          [404, 200, 200, 200, 200, 200, 200, 403, 403, 403, 404, 404, 401]),
+    http("POST",   "/api/v1/children/{id}/members",                     Plain,          [404, 201, 201, 202, 202, 202, 202, 403, 403, 403, 404, 404, 401]),
+    http("POST",   "/api/v1/children/{id}/members/{account}/approve",   ARequest,       [404, 200, 200, 403, 403, 403, 403, 403, 403, 403, 404, 404, 401]),
+    http("POST",   "/api/v1/children/{id}/members/{account}/revoke",    AMember,        [404, 200, 200, 403, 403, 403, 403, 403, 403, 403, 404, 404, 401]),
+    http("POST",   "/api/v1/children/{id}/members/{account}/revoke",    OtherGuardian,  [404, 403, 403, 403, 403, 403, 403, 403, 403, 403, 404, 404, 401]),
+    http("POST",   "/api/v1/children/{id}/members/{account}/revoke",    Own,            [404, 200, 200, 200, 200, 200, 200, 403, 403, 403, 404, 404, 401]),
+    http("PATCH",  "/api/v1/children/{id}/members/{account}",           AMember,        [404, 200, 200, 403, 403, 403, 403, 403, 403, 403, 404, 404, 401]),
+    http("PATCH",  "/api/v1/children/{id}/members/{account}",           OtherGuardian,  [404, 403, 403, 403, 403, 403, 403, 403, 403, 403, 404, 404, 401]),
+    http("PATCH",  "/api/v1/children/{id}/members/{account}",           Own,            [404, 200, 200, 403, 403, 403, 403, 403, 403, 403, 404, 404, 401]),
     // The notebook: members read what their categories cover; posting needs the category and the right.
-    http("GET",    "/api/v1/children/{id}/entries",                     Plain,          [404, 200, 200, 200, 200, 200, 200, 403, 403, 403, 404, 401]),
-    http("POST",   "/api/v1/children/{id}/entries",                     Plain,          [404, 201, 201, 201, 201, 403, 403, 403, 403, 403, 404, 401]),
-    http("POST",   "/api/v1/children/{id}/entries/{entry}/revisions",   GuardiansEntry, [404, 201, 403, 403, 403, 404, 403, 403, 403, 403, 404, 401]),
-    http("POST",   "/api/v1/children/{id}/entries/{entry}/revisions",   Own,            [404, 201, 201, 201, 201, 201, 403, 403, 403, 403, 404, 401]),
-    http("POST",   "/api/v1/children/{id}/entries/{entry}/revisions",   OtherChild,     [404, 404, 404, 404, 404, 404, 404, 403, 403, 403, 404, 401]),
-    http("GET",    "/api/v1/children/{id}/access-log",                  Plain,          [404, 200, 200, 200, 403, 403, 403, 403, 403, 403, 404, 401]),
+    http("GET",    "/api/v1/children/{id}/entries",                     Plain,          [404, 200, 200, 200, 200, 200, 200, 403, 403, 403, 404, 404, 401]),
+    http("POST",   "/api/v1/children/{id}/entries",                     Plain,          [404, 201, 201, 201, 201, 403, 403, 403, 403, 403, 404, 404, 401]),
+    http("POST",   "/api/v1/children/{id}/entries/{entry}/revisions",   GuardiansEntry, [404, 201, 403, 403, 403, 404, 403, 403, 403, 403, 404, 404, 401]),
+    http("POST",   "/api/v1/children/{id}/entries/{entry}/revisions",   Own,            [404, 201, 201, 201, 201, 201, 403, 403, 403, 403, 404, 404, 401]),
+    http("POST",   "/api/v1/children/{id}/entries/{entry}/revisions",   OtherChild,     [404, 404, 404, 404, 404, 404, 404, 403, 403, 403, 404, 404, 401]),
+    http("GET",    "/api/v1/children/{id}/access-log",                  Plain,          [404, 200, 200, 200, 403, 403, 403, 403, 403, 403, 404, 404, 401]),
     // Emergency: every active member reads; guardians and medical posters write the card.
-    http("GET",    "/api/v1/children/{id}/emergency-card",              Plain,          [404, 200, 200, 200, 200, 200, 200, 403, 403, 403, 404, 401]),
-    http("PUT",    "/api/v1/children/{id}/emergency-card",              Plain,          [404, 200, 200, 200, 200, 403, 403, 403, 403, 403, 404, 401]),
-    http("GET",    "/api/v1/children/{id}/emergency-card/versions",     Plain,          [404, 200, 200, 200, 200, 200, 200, 403, 403, 403, 404, 401]),
-    http("GET",    "/api/v1/children/{id}/emergency-contacts",          Plain,          [404, 200, 200, 200, 200, 200, 200, 403, 403, 403, 404, 401]),
-    http("PUT",    "/api/v1/children/{id}/emergency-contacts",          Plain,          [404, 200, 200, 403, 403, 403, 403, 403, 403, 403, 404, 401]),
-    http("POST",   "/api/v1/children/{id}/alerts",                      Plain,          [404, 201, 201, 201, 201, 201, 201, 403, 403, 403, 404, 401]),
-    http("GET",    "/api/v1/alerts",                                    Plain,          [200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 401]),
-    http("GET",    "/api/v1/alerts/{id}",                               Plain,          [404, 200, 200, 200, 200, 200, 200, 403, 403, 403, 404, 401]),
+    http("GET",    "/api/v1/children/{id}/emergency-card",              Plain,          [404, 200, 200, 200, 200, 200, 200, 403, 403, 403, 404, 404, 401]),
+    http("PUT",    "/api/v1/children/{id}/emergency-card",              Plain,          [404, 200, 200, 200, 200, 403, 403, 403, 403, 403, 404, 404, 401]),
+    http("GET",    "/api/v1/children/{id}/emergency-card/versions",     Plain,          [404, 200, 200, 200, 200, 200, 200, 403, 403, 403, 404, 404, 401]),
+    http("GET",    "/api/v1/children/{id}/emergency-contacts",          Plain,          [404, 200, 200, 200, 200, 200, 200, 403, 403, 403, 404, 404, 401]),
+    http("PUT",    "/api/v1/children/{id}/emergency-contacts",          Plain,          [404, 200, 200, 403, 403, 403, 403, 403, 403, 403, 404, 404, 401]),
+    http("POST",   "/api/v1/children/{id}/alerts",                      Plain,          [404, 201, 201, 201, 201, 201, 201, 403, 403, 403, 404, 404, 401]),
+    http("GET",    "/api/v1/alerts",                                    Plain,          [200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 401]),
+    http("GET",    "/api/v1/alerts/{id}",                               Plain,          [404, 200, 200, 200, 200, 200, 200, 403, 403, 403, 404, 404, 401]),
     // Contacts (tier 1 the guardian, tier 2 the member with the category) acknowledge.
-    http("POST",   "/api/v1/alerts/{id}/ack",                           Plain,          [404, 200, 403, 403, 200, 403, 403, 403, 403, 403, 404, 401]),
-    http("POST",   "/api/v1/push/subscriptions",                        Own,            [201, 201, 201, 201, 201, 201, 201, 201, 201, 201, 201, 401]),
-    http("DELETE", "/api/v1/push/subscriptions/{id}",                   Own,            [204, 204, 204, 204, 204, 204, 204, 204, 204, 204, 204, 401]),
-    http("DELETE", "/api/v1/push/subscriptions/{id}",                   Others,         [404, 404, 404, 404, 404, 404, 404, 404, 404, 404, 404, 401]),
+    http("POST",   "/api/v1/alerts/{id}/ack",                           Plain,          [404, 200, 403, 403, 200, 403, 403, 403, 403, 403, 404, 404, 401]),
+    http("POST",   "/api/v1/push/subscriptions",                        Own,            [201, 201, 201, 201, 201, 201, 201, 201, 201, 201, 201, 201, 401]),
+    http("DELETE", "/api/v1/push/subscriptions/{id}",                   Own,            [204, 204, 204, 204, 204, 204, 204, 204, 204, 204, 204, 204, 401]),
+    http("DELETE", "/api/v1/push/subscriptions/{id}",                   Others,         [404, 404, 404, 404, 404, 404, 404, 404, 404, 404, 404, 404, 401]),
     // WebSocket `GET /api/v1/ws`: one row per client frame, on the base child.
-    frame("auth",                                                                        [200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 401]),
-    frame("subscribe",                                                                   [404, 200, 200, 200, 200, 200, 200, 403, 403, 403, 404, 401]),
-    frame("unsubscribe",                                                                 [200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 401]),
-    frame("post",                                                                        [404, 200, 200, 200, 200, 403, 403, 403, 403, 403, 404, 401]),
-    frame("read",                                                                        [404, 200, 200, 200, 200, 200, 200, 403, 403, 403, 404, 401]),
-    frame("ack_alert",                                                                   [404, 200, 403, 403, 200, 403, 403, 403, 403, 403, 404, 401]),
+    frame("auth",                                                                        [200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 401]),
+    frame("subscribe",                                                                   [404, 200, 200, 200, 200, 200, 200, 403, 403, 403, 404, 404, 401]),
+    frame("unsubscribe",                                                                 [200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 401]),
+    frame("post",                                                                        [404, 200, 200, 200, 200, 403, 403, 403, 403, 403, 404, 404, 401]),
+    frame("read",                                                                        [404, 200, 200, 200, 200, 200, 200, 403, 403, 403, 404, 404, 401]),
+    frame("ack_alert",                                                                   [404, 200, 403, 403, 200, 403, 403, 403, 403, 403, 404, 404, 401]),
 ];

@@ -487,7 +487,7 @@ mod tests {
         policy.push(Row {
             call: Call::Http("GET", "/api/v1/gone"),
             case: Case::Plain,
-            want: [200; 12],
+            want: [200; super::super::policy::COLUMNS],
         });
         let problems = coverage(&routes, &frames, &policy);
         assert_eq!(

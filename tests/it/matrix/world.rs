@@ -23,6 +23,8 @@ pub fn login_of(rel: Rel) -> &'static str {
         Rel::Expired => "doctor.mori",
         // A support coordinator: a profession that may register children.
         Rel::NonMember => "coordinator.yamada",
+        // Made by `World::new`: no demo account administers an organization.
+        Rel::OrgAdmin => "matrix.orgadmin",
         Rel::Disabled => "msw.shimizu",
     }
 }
@@ -38,6 +40,11 @@ pub struct World {
     /// One session per column, in `RELS` order; the disabled account's is dead.
     pub actors: Vec<Session>,
     pub helper: Session,
+    /// The organization administrator's password (the others' is the demo's).
+    org_admin_password: String,
+    /// The organization the organization administrator administers, and another.
+    pub own_org: String,
+    pub other_org: String,
     pub candidate_id: String,
     /// The child on which every relation holds.
     pub base: String,
@@ -67,9 +74,23 @@ pub fn setup_ok(r: &Resp, status: u16, what: &str) -> Value {
 impl World {
     pub async fn new(server: &Server) -> World {
         let api = server.api();
+        let admin = server.login(login_of(Rel::Admin)).await;
+        let own_org = org_id(&admin, "みどり総合病院 小児科").await;
+        let other_org = org_id(&admin, "みどり市立第一小学校").await;
+        let org_admin_password = strong_password(&server.registry);
         let mut actors = Vec::new();
         for rel in RELS {
-            actors.push(server.login(login_of(rel)).await);
+            actors.push(match rel {
+                Rel::Admin => admin.clone(),
+                Rel::OrgAdmin => {
+                    let body = json!({"login": login_of(rel), "display_name": "行列 事務長",
+                        "kind": "professional", "profession": "social_worker",
+                        "org_id": own_org, "org_admin": true});
+                    let inv = create_invited(&admin, body).await;
+                    accept(&api, &inv.code, &org_admin_password).await
+                }
+                _ => server.login(login_of(rel)).await,
+            });
         }
         let helper = server.login(HELPER).await;
         let (st, found) = actors[0]
@@ -86,6 +107,9 @@ impl World {
             api,
             actors,
             helper,
+            org_admin_password,
+            own_org,
+            other_org,
             candidate_id,
             base: String::new(),
             alert: String::new(),
@@ -123,7 +147,7 @@ impl World {
                 base.clone(),
                 id(me.note(&base, "education", "自分の記録").await),
             ),
-            Rel::Admin | Rel::NonMember | Rel::Disabled => {
+            Rel::Admin | Rel::NonMember | Rel::OrgAdmin | Rel::Disabled => {
                 let e = self.guardian().note(&base, "medical", "保護者の記録").await;
                 (base, id(e))
             }
@@ -155,6 +179,14 @@ impl World {
     pub fn actor(&self, rel: Rel) -> &Session {
         let i = RELS.iter().position(|r| *r == rel).unwrap_or(0); // ok: RELS holds every Rel
         &self.actors[i]
+    }
+
+    /// The password of `rel`'s account.
+    pub fn password(&self, rel: Rel) -> &str {
+        match rel {
+            Rel::OrgAdmin => &self.org_admin_password,
+            _ => DEMO_PASSWORD,
+        }
     }
 
     pub fn guardian(&self) -> &Session {
@@ -223,7 +255,7 @@ impl World {
         let account = self.actor(rel).account_id.clone();
         let (cats, can_post) = categories(rel);
         match rel {
-            Rel::Admin | Rel::Guardian | Rel::CoGuardian | Rel::NonMember => {}
+            Rel::Admin | Rel::Guardian | Rel::CoGuardian | Rel::NonMember | Rel::OrgAdmin => {}
             Rel::Youth | Rel::MemberCat | Rel::MemberNoCat | Rel::ReadOnly | Rel::Disabled => {
                 self.grant(child, &account, cats, can_post, None).await
             }

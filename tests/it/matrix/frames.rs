@@ -76,7 +76,11 @@ async fn until_ref(ws: &mut Ws, refs: &[&str]) -> Answer {
         match ws.next_frame(Duration::from_secs(5)).await {
             Frame::Json(v) if refs.iter().any(|r| v["ref"] == *r) || v["type"] == "ready" => {
                 let status = match v["type"].as_str() {
-                    Some("error") => status_of_code(v["code"].as_str().unwrap_or_default()),
+                    // The contract's error frame: a code and a message.
+                    Some("error") if v["message"].is_string() => {
+                        status_of_code(v["code"].as_str().unwrap_or_default())
+                    }
+                    Some("error") => 599,
                     _ => 200,
                 };
                 return Answer {

@@ -38,8 +38,9 @@
 //!   approves).
 //! - A revision of one's `own` entry: the entry was posted while the
 //!   caller could post it; then `mro` lost posting rights, `req` was
-//!   revoked and asked for again, `rev` revoked, `exp` expired. The admin
-//!   and the non-member have no entry of their own: they try the guardian's.
+//!   revoked and asked for again, `rev` revoked, `exp` expired. The
+//!   admin, `non` and `oad` have no entry of their own: they try the
+//!   guardian's.
 //! - The `case` says which target a path id or body names, where the
 //!   endpoint takes one (see `cells.rs` for how each is made). Cells that
 //!   change state run on fixtures of their own, so no cell sees another's

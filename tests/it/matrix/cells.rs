@@ -313,7 +313,9 @@ async fn http_cell(w: &World, method: &str, path: &str, case: Case, rel: Rel) ->
             };
             fill(path, &[&id])
         }
-        ("GET", _) | ("POST", "/api/v1/auth/logout-all") => path.to_string(),
+        ("GET", p) | ("POST", p @ "/api/v1/auth/logout-all") if !p.contains('{') => {
+            path.to_string()
+        }
         _ => {
             return Answer {
                 status: 0,

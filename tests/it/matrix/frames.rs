@@ -38,7 +38,7 @@ pub async fn frame_cell(w: &World, name: &str, rel: Rel) -> Answer {
     }
     let base = &w.base;
     let frame = match name {
-        "subscribe" => json!({"type": "subscribe", "child_id": base, "after_seq": 1_000_000_000}),
+        "subscribe" => json!({"type": "subscribe", "child_id": base, "after_seq": 0}),
         "unsubscribe" => json!({"type": "unsubscribe", "child_id": base}),
         "post" => json!({"type": "post", "child_id": base, "client_id": new_client_id(),
             "category": "medical", "kind": "note", "body": {"text": "行列の記録"}}),
@@ -64,9 +64,44 @@ pub async fn frame_cell(w: &World, name: &str, rel: Rel) -> Answer {
     } else {
         &["cell"]
     };
-    let a = until_ref(&mut ws, refs).await;
+    let a = if name == "subscribe" {
+        backlog(&mut ws, rel).await
+    } else {
+        until_ref(&mut ws, refs).await
+    };
     ws.close().await;
     a
+}
+
+/// A subscription's answer: its backlog must show only what the caller's
+/// consent covers (see `content.rs`), then `subscribed`.
+async fn backlog(ws: &mut Ws, rel: Rel) -> Answer {
+    let mut entries = Vec::new();
+    loop {
+        match ws.next_frame(Duration::from_secs(5)).await {
+            Frame::Json(v) if v["type"] == "entry" => entries.push(v["entry"].clone()),
+            Frame::Json(v) if v["type"] == "subscribed" && v["ref"] == "cell" => {
+                return match super::content::entries_problem(rel, &entries) {
+                    Some(why) => Answer {
+                        status: 0,
+                        detail: format!("subscribed, but the backlog {why}"),
+                    },
+                    None => Answer {
+                        status: 200,
+                        detail: v.to_string(),
+                    },
+                };
+            }
+            Frame::Json(v) if v["ref"] == "cell" => return answer_of(v),
+            Frame::Json(_) => continue,
+            other => {
+                return Answer {
+                    status: 599,
+                    detail: format!("{other:?}"),
+                }
+            }
+        }
+    }
 }
 
 /// Reads until a frame answering one of `refs` (the `ready` of an `auth`
@@ -75,18 +110,7 @@ async fn until_ref(ws: &mut Ws, refs: &[&str]) -> Answer {
     loop {
         match ws.next_frame(Duration::from_secs(5)).await {
             Frame::Json(v) if refs.iter().any(|r| v["ref"] == *r) || v["type"] == "ready" => {
-                let status = match v["type"].as_str() {
-                    // The contract's error frame: a code and a message.
-                    Some("error") if v["message"].is_string() => {
-                        status_of_code(v["code"].as_str().unwrap_or_default())
-                    }
-                    Some("error") => 599,
-                    _ => 200,
-                };
-                return Answer {
-                    status,
-                    detail: v.to_string(),
-                };
+                return answer_of(v)
             }
             Frame::Json(_) => continue,
             Frame::Close(Some(4401)) => {
@@ -102,5 +126,21 @@ async fn until_ref(ws: &mut Ws, refs: &[&str]) -> Answer {
                 }
             }
         }
+    }
+}
+
+/// The answer a frame with the cell's ref stands for.
+fn answer_of(v: serde_json::Value) -> Answer {
+    let status = match v["type"].as_str() {
+        // The contract's error frame: a code and a message.
+        Some("error") if v["message"].is_string() => {
+            status_of_code(v["code"].as_str().unwrap_or_default())
+        }
+        Some("error") => 599,
+        _ => 200,
+    };
+    Answer {
+        status,
+        detail: v.to_string(),
     }
 }

@@ -7,6 +7,7 @@
 //! row without a route, fails the test.
 
 mod cells;
+mod content;
 mod frames;
 mod policy;
 mod routes;

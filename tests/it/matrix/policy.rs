@@ -41,6 +41,10 @@
 //!   revoked and asked for again, `rev` revoked, `exp` expired. The
 //!   admin, `non` and `oad` have no entry of their own: they try the
 //!   guardian's.
+//! - A 2xx answer must also hold the right things (`content.rs`): reads
+//!   only the caller's categories, lists only the children and alerts it
+//!   reads, the directory no family account but to the admin. A right
+//!   status with wrong content shows as `0`.
 //! - The `case` says which target a path id or body names, where the
 //!   endpoint takes one (see `cells.rs` for how each is made). Cells that
 //!   change state run on fixtures of their own, so no cell sees another's

@@ -64,6 +64,34 @@ fn categories(rel: Rel) -> (Value, bool) {
     }
 }
 
+/// The categories `rel` sees on the base child; `None` where it reads nothing.
+pub fn sees_on_base(rel: Rel) -> Option<Vec<String>> {
+    let names = |v: Value| -> Vec<String> {
+        v.as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|c| c.as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    match rel {
+        Rel::Guardian | Rel::CoGuardian => Some(names(json!([
+            "health",
+            "medical",
+            "welfare",
+            "childcare",
+            "education",
+            "employment",
+            "family"
+        ]))),
+        Rel::Youth | Rel::MemberCat | Rel::MemberNoCat | Rel::ReadOnly => {
+            Some(names(categories(rel).0))
+        }
+        _ => None,
+    }
+}
+
 /// Asserts a setup call answered `status` (a failed setup is not a cell).
 #[track_caller]
 pub fn setup_ok(r: &Resp, status: u16, what: &str) -> Value {
@@ -297,6 +325,11 @@ impl World {
             )
             .await;
         setup_ok(&r, 200, "contacts");
+        // Something in every column's categories, and something in none of
+        // the members' (`family`: the guardians' and the youth's only).
+        for category in ["medical", "education", "family"] {
+            g.note(base, category, "行列の土台").await;
+        }
         let alert = g.raise_alert(base, "行列の警報").await;
         self.alert = alert["id"].as_str().unwrap_or_default().to_string();
     }

@@ -163,3 +163,48 @@ async fn an_enrolment_token_opens_nothing_but_enrolment() {
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
     server.check_logs();
 }
+
+/// Every path the server routes, with each method it does not route: 405
+/// with `Allow` and the contract's error body, before any token is looked
+/// at (the table's rows are the methods it does route).
+#[tokio::test]
+async fn a_method_no_route_has_gets_405_in_the_contracts_shape() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let routes = routes::server_routes(root).unwrap_or_else(|e| panic!("reading the routes: {e}"));
+    let server = Server::demo().await;
+    let api = server.api();
+    let mut paths: std::collections::BTreeMap<&str, Vec<&str>> = Default::default();
+    for (m, p) in &routes {
+        paths.entry(p.as_str()).or_default().push(m.as_str());
+    }
+    let mut wrong = Vec::new();
+    let mut calls = 0;
+    for (path, methods) in &paths {
+        let mut url = path.to_string();
+        while let (Some(a), Some(b)) = (url.find('{'), url.find('}')) {
+            url.replace_range(a..=b, &uuid::Uuid::now_v7().to_string());
+        }
+        for m in ["GET", "POST", "PUT", "PATCH", "DELETE"] {
+            if methods.contains(&m) {
+                continue;
+            }
+            let method = reqwest::Method::from_bytes(m.as_bytes()).unwrap_or_default();
+            let resp = api.client.request(method, api.url(&url)).send().await;
+            let Ok(resp) = resp else {
+                wrong.push(format!("{m} {path}: {resp:?}"));
+                continue;
+            };
+            calls += 1;
+            let allow = resp.headers().get("allow").cloned();
+            let st = resp.status().as_u16();
+            let body: serde_json::Value = resp.json().await.unwrap_or_default();
+            let shaped = body["error"]["code"] == "method_not_allowed"
+                && body["error"]["message"].is_string();
+            if st != 405 || allow.is_none() || !shaped {
+                wrong.push(format!("{m} {path}: {st}, allow {allow:?}, {body}"));
+            }
+        }
+    }
+    eprintln!("unrouted methods: {calls} calls");
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}

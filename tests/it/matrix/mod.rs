@@ -10,6 +10,7 @@ mod cells;
 mod content;
 mod frames;
 mod policy;
+mod requests;
 mod routes;
 mod world;
 

@@ -4,6 +4,7 @@
 
 use serde_json::Value;
 
+use super::effects;
 use super::policy::{Call, Case, Rel, Row};
 use super::world::World;
 use crate::helpers::*;
@@ -56,19 +57,26 @@ fn answer(r: Resp) -> Answer {
     }
 }
 
-pub async fn call(w: &World, row: &Row, rel: Rel) -> Answer {
+/// Calls the cell of `row` and `rel`, whose expected answer is `want`.
+pub async fn call(w: &World, row: &Row, rel: Rel, want: u16) -> Answer {
     match row.call {
-        Call::Http(method, path) => http_cell(w, method, path, row.case, rel).await,
-        Call::Frame(name) => super::frames::frame_cell(w, name, rel).await,
+        Call::Http(method, path) => http_cell(w, method, path, row.case, rel, want).await,
+        Call::Frame(name) => super::frames::frame_cell(w, name, rel, want).await,
     }
 }
 
-async fn http_cell(w: &World, method: &str, path: &str, case: Case, rel: Rel) -> Answer {
+async fn http_cell(w: &World, method: &str, path: &str, case: Case, rel: Rel, want: u16) -> Answer {
     let Some(req) = super::requests::request(w, method, path, case, rel).await else {
         return Answer {
             status: 0,
             detail: "the matrix does not know how to call this row (requests.rs)".into(),
         };
+    };
+    let witness = (want >= 400 && effects::writes_to_a_child(method, path))
+        .then(|| effects::child_of(w, &req.url));
+    let before = match &witness {
+        Some(child) => Some(effects::snapshot(w, child, path.contains("alerts")).await),
+        None => None,
     };
     let m = reqwest::Method::from_bytes(method.as_bytes()).unwrap_or(reqwest::Method::GET);
     let r = w
@@ -77,6 +85,15 @@ async fn http_cell(w: &World, method: &str, path: &str, case: Case, rel: Rel) ->
         .await;
     // Tokens an answer holds are secrets the server's log must not show.
     w.api.record_tokens(&r.1);
+    if let (Some(child), Some(before), true) = (&witness, &before, r.0 >= 400) {
+        let after = effects::snapshot(w, child, path.contains("alerts")).await;
+        if let Some(what) = effects::changed(before, &after) {
+            return Answer {
+                status: 0,
+                detail: format!("refused with {}, yet {what}", r.0),
+            };
+        }
+    }
     if let Some(why) = (r.0 < 300 && case != Case::Managed)
         .then(|| super::content::problem(w, method, path, rel, &r.1))
         .flatten()

@@ -6,6 +6,7 @@ use std::time::Duration;
 use serde_json::json;
 
 use super::cells::Answer;
+use super::effects;
 use super::policy::Rel;
 use super::world::World;
 use crate::helpers::*;
@@ -26,7 +27,7 @@ fn status_of_code(code: &str) -> u16 {
 
 /// A frame cell: a socket authenticated with the caller's token, one frame
 /// with a ref, and the answer to that ref.
-pub async fn frame_cell(w: &World, name: &str, rel: Rel) -> Answer {
+pub async fn frame_cell(w: &World, name: &str, rel: Rel, want: u16) -> Answer {
     let me = w.actor(rel);
     let mut ws = Ws::connect(&w.api).await;
     w.api.registry.add_token("bearer token", &me.access);
@@ -53,6 +54,12 @@ pub async fn frame_cell(w: &World, name: &str, rel: Rel) -> Answer {
     };
     let mut frame = frame;
     frame["ref"] = json!("cell");
+    // A refused write leaves the child as it was (`effects.rs`).
+    let writes = matches!(name, "post" | "read" | "ack_alert");
+    let before = match want >= 400 && writes {
+        true => Some(effects::snapshot(w, base, name == "ack_alert").await),
+        false => None,
+    };
     ws.send(frame).await;
     // `read` answers nothing: a sentinel's answer says no error came first.
     let refs: &[&str] = if name == "read" {
@@ -70,6 +77,17 @@ pub async fn frame_cell(w: &World, name: &str, rel: Rel) -> Answer {
         until_ref(&mut ws, refs).await
     };
     ws.close().await;
+    if let (Some(before), true) = (&before, a.status >= 400) {
+        if let Some(what) = effects::changed(
+            before,
+            &effects::snapshot(w, base, name == "ack_alert").await,
+        ) {
+            return Answer {
+                status: 0,
+                detail: format!("refused with {}, yet {what}", a.status),
+            };
+        }
+    }
     a
 }
 

@@ -8,6 +8,7 @@
 
 mod cells;
 mod content;
+mod effects;
 mod frames;
 mod policy;
 mod requests;
@@ -59,7 +60,14 @@ fn every_route_and_frame_has_a_row() {
 async fn authorization_matrix() {
     let problems = coverage_problems();
     assert!(problems.is_empty(), "{}", problems.join("\n"));
-    let server = Server::demo_with(&["--push-insecure-origin", cells::PUSH_ORIGIN]).await;
+    // Info, not debug: thousands of requests at debug make a log of ~80 MB,
+    // which the leak check (when the server drops) reads once per secret.
+    let server = Server::demo_opts(ServerOpts {
+        flags: vec!["--push-insecure-origin".into(), cells::PUSH_ORIGIN.into()],
+        rust_log: "info".into(),
+        ..ServerOpts::default()
+    })
+    .await;
     let world = world::World::new(&server).await;
     let mut rows: Vec<&Row> = POLICY.iter().collect();
     rows.sort_by_key(|r| phase(r)); // stable: table order within a phase
@@ -68,7 +76,7 @@ async fn authorization_matrix() {
     let mut mismatches = Vec::new();
     for row in rows {
         for (rel, want) in RELS.iter().zip(row.want) {
-            let got = cells::call(&world, row, *rel).await;
+            let got = cells::call(&world, row, *rel, want).await;
             cells += 1;
             if got.status != want {
                 mismatches.push(format!(
@@ -95,7 +103,18 @@ async fn authorization_matrix() {
         mismatches.len(),
         mismatches.join("\n")
     );
+    let t1 = std::time::Instant::now();
     server.check_logs();
+    eprintln!(
+        "TIMING check_logs {:?} log {} bytes, {} secrets",
+        t1.elapsed(),
+        server.log().len(),
+        server.registry.all().len()
+    );
+    let t2 = std::time::Instant::now();
+    drop(world);
+    drop(server);
+    eprintln!("TIMING drop {:?}", t2.elapsed());
 }
 
 /// Routes an enrolment-only token opens: TOTP enrolment, nothing else.

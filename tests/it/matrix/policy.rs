@@ -45,6 +45,8 @@
 //!   only the caller's categories, lists only the children and alerts it
 //!   reads, the directory no family account but to the admin. A right
 //!   status with wrong content shows as `0`.
+//! - A refused write leaves the child as it was (`effects.rs`): a cell
+//!   refused as the table says, but whose child changed, shows as `0`.
 //! - The `case` says which target a path id or body names, where the
 //!   endpoint takes one (see `cells.rs` for how each is made). Cells that
 //!   change state run on fixtures of their own, so no cell sees another's

@@ -103,18 +103,7 @@ async fn authorization_matrix() {
         mismatches.len(),
         mismatches.join("\n")
     );
-    let t1 = std::time::Instant::now();
     server.check_logs();
-    eprintln!(
-        "TIMING check_logs {:?} log {} bytes, {} secrets",
-        t1.elapsed(),
-        server.log().len(),
-        server.registry.all().len()
-    );
-    let t2 = std::time::Instant::now();
-    drop(world);
-    drop(server);
-    eprintln!("TIMING drop {:?}", t2.elapsed());
 }
 
 /// Routes an enrolment-only token opens: TOTP enrolment, nothing else.

@@ -5,6 +5,13 @@
 //! differs from the table. The server's routes and client frames are read
 //! from the source (`routes.rs`), so a route or frame without a row, or a
 //! row without a route, fails the test.
+//!
+//! A cell compares more than the status: an error must have the contract's
+//! body, a 2xx answer the right content (`content.rs`), and a refused write
+//! must leave the child as it was (`effects.rs`). Two more tests walk every
+//! route the source declares: an enrolment-only token opens none but TOTP
+//! enrolment, and a method a path does not route answers 405 in the
+//! contract's shape.
 
 mod cells;
 mod content;

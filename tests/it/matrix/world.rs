@@ -48,7 +48,8 @@ pub struct World {
     pub candidate_id: String,
     /// The child on which every relation holds.
     pub base: String,
-    /// An open alert of the base child (contacts: guardian, member with the category).
+    /// An alert of the base child, open at first (contacts: the guardian, then
+    /// the member with the category).
     pub alert: String,
     /// A `medical` entry of another child, by the guardian (guardian there too).
     pub other_entry: String,

@@ -27,6 +27,9 @@ pub enum Error {
     Forbidden(Cow<'static, str>),
     #[error("not found")]
     NotFound,
+    /// The path exists, the method does not (the router's answer).
+    #[error("method not allowed")]
+    MethodNotAllowed,
     #[error("{0}")]
     Conflict(Cow<'static, str>),
     #[error("{0}")]
@@ -73,6 +76,7 @@ impl Error {
             Self::WeakPassword(_) => "weak_password",
             Self::Forbidden(_) => "forbidden",
             Self::NotFound => "not_found",
+            Self::MethodNotAllowed => "method_not_allowed",
             Self::Conflict(_) => "conflict",
             Self::PayloadTooLarge(_) => "payload_too_large",
             Self::RateLimited { .. } => "rate_limited",

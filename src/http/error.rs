@@ -57,6 +57,7 @@ pub fn status_of(e: &Error) -> StatusCode {
         | Error::SessionExpired => StatusCode::UNAUTHORIZED,
         Error::TotpEnrollmentRequired { .. } | Error::Forbidden(_) => StatusCode::FORBIDDEN,
         Error::NotFound => StatusCode::NOT_FOUND,
+        Error::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
         Error::Conflict(_) => StatusCode::CONFLICT,
         Error::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
         Error::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,

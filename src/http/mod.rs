@@ -101,6 +101,7 @@ pub fn router(state: AppState) -> Router {
         .nest("/api/v1", api)
         .merge(web::router())
         .fallback(web::static_file)
+        .method_not_allowed_fallback(web::method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(headers)
         .layer(

@@ -80,3 +80,9 @@ async fn readyz(State(s): State<AppState>) -> impl IntoResponse {
 pub async fn not_found() -> ApiError {
     ApiError(Error::NotFound)
 }
+
+/// A known path with a method it does not have: 405 (the router adds
+/// `Allow`), in the contract's error shape like every other error.
+pub async fn method_not_allowed() -> ApiError {
+    ApiError(Error::MethodNotAllowed)
+}

@@ -6,6 +6,8 @@
 //! (5), `at_rest` (6), `revisions` (7), `access_log` (8), `bad_input` (9),
 //! `logs` (10). `helpers` spawns servers and records every secret a test
 //! sees, so that each server's captured log can be checked for leaks.
+//! `matrix` (issue 18.5) holds the access policy as one table and calls
+//! every cell of it; a route or client frame without a row fails it.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod helpers;
@@ -28,6 +30,7 @@ mod hardening;
 mod limits;
 mod lockout;
 mod logs;
+mod matrix;
 mod pg_outage;
 mod push;
 mod requests;

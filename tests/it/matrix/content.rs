@@ -1,6 +1,7 @@
 //! What a 2xx answer may hold: a read shows only the categories the
 //! caller's consent covers (and something of them), lists name only the
-//! children and alerts the caller reads, and the directory lists
+//! children and alerts the caller reads (and pending requests only to the
+//! child's guardians), and the directory lists
 //! professionals to everyone but the admin. A cell whose status is right
 //! but whose content is not answers status 0, with the reason.
 
@@ -47,6 +48,14 @@ pub fn problem(w: &World, method: &str, path: &str, rel: Rel, body: &Value) -> O
         }
         ("GET", "/api/v1/alerts") if ids(body).contains(&w.alert.as_str()) != reads_base => {
             Some(format!("the base child's alert listed: {}", !reads_base))
+        }
+        ("GET", "/api/v1/requests") => {
+            // The base child has a pending request: only its guardians see it.
+            let listed = body
+                .as_array()
+                .is_some_and(|a| a.iter().any(|r| r["child_id"] == w.base.as_str()));
+            let decides = matches!(rel, Rel::Guardian | Rel::CoGuardian);
+            (listed != decides).then(|| format!("the base child's request listed: {listed}"))
         }
         ("GET", "/api/v1/accounts") => {
             let kinds: Vec<&str> = body

@@ -252,6 +252,8 @@ pub const POLICY: &[Row] = &[
     http("PATCH",  "/api/v1/children/{id}/members/{account}",           AMember,        [404, 200, 200, 403, 403, 403, 403, 403, 403, 403, 404, 404, 401]),
     http("PATCH",  "/api/v1/children/{id}/members/{account}",           OtherGuardian,  [404, 403, 403, 403, 403, 403, 403, 403, 403, 403, 404, 404, 401]),
     http("PATCH",  "/api/v1/children/{id}/members/{account}",           Own,            [404, 200, 200, 403, 403, 403, 403, 403, 403, 403, 404, 404, 401]),
+    // Pending requests: every account lists those to the children whose consent it holds (none but guardians').
+    http("GET",    "/api/v1/requests",                                  Plain,          [200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 401]),
     // The notebook: members read what their categories cover; posting needs the category and the right.
     http("GET",    "/api/v1/children/{id}/entries",                     Plain,          [404, 200, 200, 200, 200, 200, 200, 403, 403, 403, 404, 404, 401]),
     http("POST",   "/api/v1/children/{id}/entries",                     Plain,          [404, 201, 201, 201, 201, 403, 403, 403, 403, 403, 404, 404, 401]),

@@ -119,6 +119,10 @@ pub struct ServeArgs {
     /// How long an invitation code stays good, in seconds (default 7 days).
     #[arg(long, env = "RENRAKU_INVITATION_TTL", default_value_t = 604_800)]
     pub invitation_ttl: u64,
+    /// From this age (in full years, Japan's calendar) a young person may
+    /// take over their notebook's consent by asking.
+    #[arg(long, env = "RENRAKU_CONSENT_AGE", default_value_t = 18)]
+    pub consent_age: u32,
     /// Failed logins per account within 15 minutes before 429.
     #[arg(
         long,
@@ -245,6 +249,7 @@ impl ServeArgs {
             session_idle_timeout: 1800,
             session_max_age: 43_200,
             invitation_ttl: 604_800,
+            consent_age: 18,
             login_max_failures_per_account: 5,
             login_max_failures_per_address: 100,
             access_token_ttl: 900,

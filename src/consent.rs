@@ -85,6 +85,18 @@ pub struct Member {
     /// at: an entry committed under a later version may follow a change not
     /// seen here yet.
     as_of: i64,
+    /// This member decides on the child's consent: a guardian until consent
+    /// passes to the youth, the youth after.
+    holder: bool,
+}
+
+/// Whether a membership row's member holds its child's consent (active or not).
+pub fn is_holder(role: Role, transferred: bool) -> bool {
+    match role {
+        Role::Guardian => !transferred,
+        Role::Youth => transferred,
+        _ => false,
+    }
 }
 
 /// Proof that a member may post in one category of one child now: what
@@ -134,6 +146,7 @@ impl Member {
             name: row.display_name,
             version: row.version,
             as_of: row.as_of.max(row.version),
+            holder: is_holder(row.role, row.transferred),
         })
     }
 
@@ -201,12 +214,20 @@ impl Member {
         self.role == Role::Guardian
     }
 
-    /// Guardians manage consent. (Consent passes to the youth later: not yet modelled.)
-    pub fn require_guardian(&self) -> Result<()> {
-        if self.is_guardian() {
+    /// Whether this member decides on the child's consent now.
+    pub fn holds_consent(&self) -> bool {
+        self.holder
+    }
+
+    /// The consent holder manages consent: the guardians, until consent
+    /// passes to the youth.
+    pub fn require_holder(&self) -> Result<()> {
+        if self.holder {
             Ok(())
         } else {
-            Err(Error::forbidden("only a guardian may do this"))
+            Err(Error::forbidden(
+                "only the one who holds consent (a guardian, or the young person after the transfer) may do this",
+            ))
         }
     }
 

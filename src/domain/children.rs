@@ -31,10 +31,10 @@ pub struct NewChild {
 
 /// The sealed part of a child.
 #[derive(Serialize, Deserialize)]
-struct Profile {
+pub(super) struct Profile {
     name: String,
     name_kana: String,
-    birth_date: String,
+    pub(super) birth_date: String,
     disease_group: u8,
     diagnosis: String,
 }
@@ -48,6 +48,9 @@ pub struct Child {
     pub disease_group: u8,
     pub diagnosis: String,
     pub created_at: Timestamp,
+    /// Who decides on consent: `guardians`, or `youth` once it has passed.
+    pub consent_holder: &'static str,
+    pub consent_transferred_at: Option<Timestamp>,
 }
 
 #[derive(Serialize, Debug)]
@@ -118,6 +121,7 @@ impl Core {
             profile: key.seal(&aad::profile(id), &plain)?,
             last_seq: 0,
             created_at: now.millis(),
+            consent_transferred_at: None,
         };
         let members: Vec<MemberWrite> = new
             .guardians
@@ -154,10 +158,12 @@ impl Core {
             disease_group: profile.disease_group,
             diagnosis: profile.diagnosis,
             created_at: now,
+            consent_holder: "guardians",
+            consent_transferred_at: None,
         })
     }
 
-    fn open_profile(&self, row: &ChildRow) -> Result<Profile> {
+    pub(super) fn open_profile(&self, row: &ChildRow) -> Result<Profile> {
         let key = self.keys.child_key(row.id, &row.wrapped_key)?;
         let plain = key.open(&aad::profile(row.id), &row.profile)?;
         serde_json::from_slice(&plain).map_err(Error::internal)
@@ -193,20 +199,31 @@ impl Core {
         let p = self.open_profile(&row)?;
         self.log_access(child, who.account, "read_profile", "profile".into())
             .await?;
-        Ok(Child {
-            id: row.id,
-            name: p.name,
-            name_kana: p.name_kana,
-            birth_date: p.birth_date,
-            disease_group: p.disease_group,
-            diagnosis: p.diagnosis,
-            created_at: Timestamp(row.created_at),
-        })
+        Ok(child_view(&row, p))
     }
 
     /// The child's display name, for alerts and the demo (never logged).
     pub async fn child_name(&self, child: ChildId) -> Result<String> {
         let row = self.store.get_child(child).await?;
         Ok(self.open_profile(&row)?.name)
+    }
+}
+
+/// The child as `GET /children/{id}` shows it.
+pub(super) fn child_view(row: &ChildRow, p: Profile) -> Child {
+    Child {
+        id: row.id,
+        name: p.name,
+        name_kana: p.name_kana,
+        birth_date: p.birth_date,
+        disease_group: p.disease_group,
+        diagnosis: p.diagnosis,
+        created_at: Timestamp(row.created_at),
+        consent_holder: if row.consent_transferred_at.is_some() {
+            "youth"
+        } else {
+            "guardians"
+        },
+        consent_transferred_at: row.consent_transferred_at.map(Timestamp),
     }
 }

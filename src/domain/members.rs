@@ -87,7 +87,7 @@ pub struct MemberPatch {
 
 /// Who a log record is about: a staff member's name, or a family member's
 /// role and id (family names are sealed and stay out of the log).
-fn label(account: AccountId, role: impl std::fmt::Display, name: &Name) -> String {
+pub(super) fn label(account: AccountId, role: impl std::fmt::Display, name: &Name) -> String {
     if name.sealed.is_some() {
         format!("{role} {account}")
     } else {
@@ -206,10 +206,10 @@ impl Core {
         }
         let role = match target.kind {
             AccountKind::Youth => Role::Youth,
-            AccountKind::Guardian if me.is_guardian() => Role::Guardian,
+            AccountKind::Guardian if me.holds_consent() => Role::Guardian,
             _ => Role::Member,
         };
-        let (status, granted_by) = if me.is_guardian() {
+        let (status, granted_by) = if me.holds_consent() {
             (Status::Active, Some(who.account))
         } else {
             (Status::Requested, None)
@@ -253,7 +253,7 @@ impl Core {
         child: ChildId,
         account: AccountId,
     ) -> Result<Member> {
-        self.member(child, who.account).await?.require_guardian()?;
+        self.member(child, who.account).await?.require_holder()?;
         let row = self.member_row(child, account).await?;
         if row.status != Status::Requested {
             return Err(Error::Conflict(
@@ -280,11 +280,18 @@ impl Core {
     ) -> Result<Member> {
         let me = self.member(child, who.account).await?;
         if account != who.account {
-            me.require_guardian()?;
+            me.require_holder()?;
         }
         let row = self.member_row(child, account).await?;
-        if row.role == Role::Guardian && account != who.account {
+        // Co-guardians cannot end one another's membership (the young
+        // person holding consent can end a guardian's).
+        if row.role == Role::Guardian && account != who.account && me.role() == Role::Guardian {
             return Err(Error::forbidden("a guardian's membership is theirs to end"));
+        }
+        if account == who.account && me.role() == Role::Youth && me.holds_consent() {
+            return Err(Error::Conflict(
+                "the young person holds this notebook's consent and cannot leave it".into(),
+            ));
         }
         if row.status == Status::Revoked {
             return Err(Error::Conflict("already revoked".into()));
@@ -303,11 +310,12 @@ impl Core {
         account: AccountId,
         patch: MemberPatch,
     ) -> Result<Member> {
-        self.member(child, who.account).await?.require_guardian()?;
+        let me = self.member(child, who.account).await?;
+        me.require_holder()?;
         let row = self.member_row(child, account).await?;
         // As with revoke: a co-guardian cannot narrow, expire or silence
         // another guardian; only the guardian itself changes its own.
-        if row.role == Role::Guardian && account != who.account {
+        if row.role == Role::Guardian && account != who.account && me.role() == Role::Guardian {
             return Err(Error::forbidden(
                 "a guardian's membership is theirs to change",
             ));

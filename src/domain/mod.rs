@@ -17,6 +17,7 @@ mod member_cache;
 mod members;
 mod requests;
 mod sessions;
+mod transfer;
 mod views;
 
 pub use accounts::{Account, NewAccount, NewOrg, Org};
@@ -55,6 +56,8 @@ pub struct Settings {
     pub session_idle_ms: i64,
     pub session_max_age_ms: i64,
     pub invitation_ttl_ms: i64,
+    /// From this age the young person may take over consent by asking.
+    pub consent_age: u32,
     pub ws_queue: usize,
     /// Bytes queued for one socket (backlog included).
     pub ws_queue_bytes: usize,

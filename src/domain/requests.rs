@@ -1,5 +1,5 @@
 //! Pending membership requests reach the people who hold a child's consent
-//! (its guardians): `GET /requests`, a `membership_request` frame on their
+//! (its guardians, or the young person after the transfer): `GET /requests`, a `membership_request` frame on their
 //! open sockets on every node, and a Web Push whose text says nothing about
 //! the child or the person asking.
 
@@ -15,7 +15,7 @@ use crate::error::Result;
 use crate::ids::{AccountId, ChildId, Timestamp};
 use crate::push::Outcome;
 use crate::store::MemberRow;
-use crate::vocab::{Role, Status};
+use crate::vocab::Status;
 
 /// One pending request, as `GET /requests` lists it.
 #[derive(Serialize)]
@@ -27,7 +27,7 @@ pub struct PendingRequest {
 
 /// Whether `m` decides on requests to its child now.
 fn holds_consent(m: &MemberRow, now: Timestamp) -> bool {
-    m.role == Role::Guardian && consent::is_active(m, now)
+    consent::is_holder(m.role, m.transferred) && consent::is_active(m, now)
 }
 
 impl Core {

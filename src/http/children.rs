@@ -1,8 +1,9 @@
-//! Children: register one, list mine, read a profile.
+//! Children: register one, list mine, read a profile, pass consent to the
+//! young person.
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 
 use super::error::ApiError;
@@ -14,6 +15,16 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/children", get(list_children).post(create_child))
         .route("/children/{id}", get(get_child))
+        .route("/children/{id}/transfer", post(transfer))
+}
+
+/// `POST /api/v1/children/{id}/transfer`: consent passes to the young person.
+async fn transfer(
+    State(s): State<AppState>,
+    Auth(who): Auth,
+    p: One,
+) -> Result<Json<Child>, ApiError> {
+    Ok(Json(s.core.transfer_consent(&who, child_id(p)?).await?))
 }
 
 /// `GET /api/v1/children`

@@ -9,13 +9,14 @@ use crate::ids::{AccountId, ChildId};
 const MEMBER_SELECT: &str = "select m.child_id, m.account_id, m.role, m.status, m.categories, \
      m.can_post, m.purpose, m.history_from, m.expires_at, m.granted_by, m.last_read_seq, \
      a.display_name, a.display_sealed, a.profession, a.org_id, a.disabled_at, \
-     m.version, c.consent_version \
+     m.version, c.consent_version, c.consent_transferred_at \
      from membership m join account a on a.id = m.account_id join child c on c.id = m.child_id";
 
 impl Store {
     pub async fn get_child(&self, child: ChildId) -> StoreResult<ChildRow> {
         let row = sqlx::query(
-            "select id, wrapped_key, profile, last_seq, created_at from child where id = $1",
+            "select id, wrapped_key, profile, last_seq, created_at, consent_transferred_at \
+             from child where id = $1",
         )
         .bind(child.to_string())
         .fetch_optional(&mut *self.reader().await?)
@@ -126,6 +127,37 @@ impl Writer {
         super::cluster::notify(&mut tx, self.backend, &self.node, msg).await?;
         tx.commit().await?;
         Ok(version)
+    }
+
+    /// Passes the child's consent to its youth member, once: sets the time,
+    /// raises the consent version, logs it and tells the other nodes.
+    /// `Conflict` when it has passed already.
+    pub async fn transfer_consent(
+        &mut self,
+        child: ChildId,
+        youth: AccountId,
+        log: NewAccess<'_>,
+    ) -> StoreResult<()> {
+        let mut tx = sqlx::Connection::begin(&mut *self.conn).await?;
+        let moved = sqlx::query(
+            "update child set consent_transferred_at = $2, consent_version = consent_version + 1 \
+             where id = $1 and consent_transferred_at is null",
+        )
+        .bind(child.to_string())
+        .bind(log.at)
+        .execute(&mut *tx)
+        .await?;
+        if moved.rows_affected() == 0 {
+            return Err(StoreError::Conflict);
+        }
+        append_access(&mut tx, self.backend, &log).await?;
+        let msg = super::ClusterMsg::Member {
+            child,
+            account: youth,
+        };
+        super::cluster::notify(&mut tx, self.backend, &self.node, msg).await?;
+        tx.commit().await?;
+        Ok(())
     }
 
     /// Raises the member's read position (never lowers it); returns the stored value.

@@ -147,6 +147,8 @@ pub struct ChildRow {
     pub profile: Vec<u8>,
     pub last_seq: i64,
     pub created_at: i64,
+    /// When consent passed to the youth (None: the guardians hold it).
+    pub consent_transferred_at: Option<i64>,
 }
 
 impl ChildRow {
@@ -157,6 +159,7 @@ impl ChildRow {
             profile: r.try_get("profile")?,
             last_seq: r.try_get("last_seq")?,
             created_at: r.try_get("created_at")?,
+            consent_transferred_at: r.try_get("consent_transferred_at")?,
         })
     }
 }
@@ -185,6 +188,8 @@ pub struct MemberRow {
     /// The child's consent version when the row was read: the row is the
     /// membership as of that version.
     pub as_of: i64,
+    /// Consent has passed to the child's youth member.
+    pub transferred: bool,
 }
 
 impl MemberRow {
@@ -207,6 +212,9 @@ impl MemberRow {
             disabled: r.try_get::<Option<i64>, _>("disabled_at")?.is_some(),
             version: r.try_get("version")?,
             as_of: r.try_get("consent_version")?,
+            transferred: r
+                .try_get::<Option<i64>, _>("consent_transferred_at")?
+                .is_some(),
         })
     }
 }

@@ -37,3 +37,4 @@ mod requests;
 mod revisions;
 mod sessions;
 mod totp_recovery;
+mod transfer;

@@ -194,7 +194,7 @@ impl Core {
         child: ChildId,
         input: Vec<ContactInput>,
     ) -> Result<Vec<Contact>> {
-        self.member(child, who.account).await?.require_guardian()?;
+        self.member(child, who.account).await?.require_holder()?;
         if input.len() > 50 {
             return Err(Error::bad_request("at most 50 contacts"));
         }

@@ -242,6 +242,8 @@ pub const POLICY: &[Row] = &[
     http("POST",   "/api/v1/children",                                  Plain,          [201, 403, 403, 403, 403, 403, 403, 403, 403, 403, 201, 403, 401]),
     http("GET",    "/api/v1/children",                                  Plain,          [200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 401]),
     http("GET",    "/api/v1/children/{id}",                             Plain,          [404, 200, 200, 200, 200, 200, 200, 403, 403, 403, 404, 404, 401]),
+    // Consent passes to the young person: a guardian or the admin (the youth, aged 11 here, is under --consent-age).
+    http("POST",   "/api/v1/children/{id}/transfer",                    Plain,          [200, 200, 200, 403, 403, 403, 403, 403, 403, 403, 404, 404, 401]),
     // Members and consent: guardians decide; anyone active may ask; only oneself leaves.
     http("GET",    "/api/v1/children/{id}/members",                     Plain,          [404, 200, 200, 200, 200, 200, 200, 403, 403, 403, 404, 404, 401]),
     http("POST",   "/api/v1/children/{id}/members",                     Plain,          [404, 201, 201, 202, 202, 202, 202, 403, 403, 403, 404, 404, 401]),

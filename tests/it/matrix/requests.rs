@@ -171,6 +171,16 @@ async fn notebook(
             }
             r.url = fill(path, &[&child, &member_target(w, case, rel)]);
         }
+        // A transfer: a child of the cell's own, with a youth member (aged 11).
+        ("POST", "/api/v1/children/{id}/transfer") => {
+            let rels: &[Rel] = if rel == Rel::Youth {
+                &[Rel::Youth]
+            } else {
+                &[rel, Rel::Youth]
+            };
+            let child = w.child_with(rels).await;
+            r.url = fill(path, &[&child]);
+        }
         ("GET", "/api/v1/children/{id}/entries") => {
             r.url = format!("{}?after_seq=0&limit=500", fill(path, &[base]));
         }

@@ -779,4 +779,82 @@ export const tests = [
       await shot(page, '39-accounts-org-admin', { fullPage: true });
     },
   },
+
+  {
+    name: '18. a professional\'s request appears live on the guardian\'s open page and is approved with a narrower scope',
+    async run(s, shot) {
+      const guardian = await s.login('guardian.sato');
+      await guardian.waitForSelector('.child-card');
+      assert(await guardian.locator('#requests').count() === 0, 'no request waits before');
+      const coord = await s.login('coordinator.yamada');
+      await openNotebook(coord, HINATA);
+      await coord.click('.tabs a[data-tab=members]');
+      await coord.fill('form.add-member input[name=query]', '鈴木');
+      await coord.click('form.add-member .search-row button');
+      await coord.locator('form.add-member .search-results button').first().click();
+      await coord.locator('form.add-member fieldset.checks input[value=health]').check();
+      await coord.locator('form.add-member fieldset.checks input[value=family]').check();
+      await coord.fill('form.add-member input[name=purpose]', '訪問看護の情報共有');
+      await coord.click('form.add-member button[type=submit]');
+      await coord.locator('.members-requested .member', { hasText: '鈴木' }).waitFor();
+
+      // Live on the guardian's open page: the request and the child's badge.
+      const item = guardian.locator('#requests .request', { hasText: '鈴木' });
+      await item.waitFor({ timeout: 10_000 });
+      assert((await item.textContent()).includes(HINATA), 'the request names the child');
+      assert(await guardian.locator('.child-card', { hasText: HINATA }).locator('.badge-requests').count() === 1,
+        'the child card carries a request badge');
+      await shot(guardian, '40-request-live');
+      // Approved with health only (family unchecked).
+      await item.locator('.narrow-request').click();
+      await guardian.locator('dialog[open] fieldset.checks input[value=family]').uncheck();
+      await shot(guardian, '41-request-approve-narrowed');
+      await guardian.locator('dialog[open] button.primary').click();
+      await eventually(async () => (await guardian.locator('#requests').count()) === 0, 'the request is gone');
+      await coord.reload();
+      const member = coord.locator('.members-active .member', { hasText: '鈴木' });
+      await member.waitFor({ timeout: 10_000 });
+      const cats = await member.locator('.chip').allTextContents();
+      assert(cats.length === 1 && cats[0].includes('保健'), `approved with health only: ${cats}`);
+    },
+  },
+
+  {
+    name: '19. a youth sees no guardian buttons until consent passes to them; then they decide',
+    async run(s, shot) {
+      const REN = '渡辺 蓮';
+      const youth = await s.login('youth.watanabe');
+      await openNotebook(youth, REN);
+      await youth.click('.tabs a[data-tab=members]');
+      await youth.locator('#consent-note').waitFor();
+      assert(await youth.locator('#consent-note').getAttribute('data-holder') === 'guardians', 'the guardians hold consent');
+      for (const sel of ['.approve-btn', '.revoke-btn', '.edit-btn']) {
+        assert(await youth.locator(sel).count() === 0, `no ${sel} for the youth before the transfer`);
+      }
+      await shot(youth, '42-youth-before-transfer');
+      // At 16, the youth's own request is refused (the consent age is 18).
+      await youth.click('#transfer-btn');
+      await youth.locator('dialog[open] button.primary').click();
+      await youth.locator('.toast.error', { hasText: '18歳' }).waitFor({ timeout: 10_000 });
+      assert(await youth.locator('#consent-note').getAttribute('data-holder') === 'guardians', 'nothing changed');
+
+      const guardian = await s.login('guardian.watanabe');
+      await openNotebook(guardian, REN);
+      await guardian.click('.tabs a[data-tab=members]');
+      await guardian.click('#transfer-btn');
+      await shot(guardian, '43-transfer-confirm');
+      await guardian.locator('dialog[open] button.primary').click();
+      await eventually(async () => (await guardian.locator('#consent-note').getAttribute('data-holder')) === 'youth',
+        'consent passed');
+      assert(await guardian.locator('.revoke-btn, .edit-btn').count() === 0, 'the guardian no longer manages consent');
+
+      await youth.reload();
+      await youth.locator('#consent-note[data-holder=youth]').waitFor();
+      const row = youth.locator('.members-active .member', { hasText: '清水' });
+      await row.locator('.revoke-btn').click();
+      await youth.locator('dialog[open] button.danger').click();
+      await youth.locator('.members-ended .member', { hasText: '清水' }).waitFor();
+      await shot(youth, '44-youth-decides');
+    },
+  },
 ];

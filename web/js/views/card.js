@@ -22,9 +22,13 @@ export async function cardView(main, childId) {
     return;
   }
   const me = members.find((m) => m.account_id === account()?.id);
-  const family = me && me.status === 'active' && (me.role === 'guardian' || me.role === 'youth');
+  // The contacts are the consent holder's to set: the guardians, or the
+  // young person after the transfer. The card: a guardian, or a member who
+  // sees medical and may post (as the server checks).
+  const holderRole = child.consent_holder === 'youth' ? 'youth' : 'guardian';
+  const family = Boolean(me && me.status === 'active' && me.role === holderRole);
   const canEdit = me && me.status === 'active'
-    && (me.role === 'guardian' || me.role === 'youth' || me.categories.includes('medical'));
+    && (me.role === 'guardian' || (me.categories.includes('medical') && me.can_post));
   const body = h('div', { class: 'stack' });
   mount(main, childHead(child, 'card', me?.role), body);
 

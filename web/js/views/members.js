@@ -1,6 +1,8 @@
-// Members and consent. Guardians (and a youth with consent): approve pending
-// requests, see and narrow each member's scope, revoke, add. Professionals:
-// see the members, request access for a colleague, leave.
+// Members and consent. The consent holder (the guardians, or the young
+// person once consent has passed to them): approve pending requests, see and
+// narrow each member's scope, revoke, add, pass consent on. Everyone else
+// (professionals, and the youth before the transfer): see the members,
+// request access for a colleague, leave.
 
 import { h, mount, field } from '../dom.js';
 import { t, label, formatDateTime, CATEGORIES } from '../i18n.js';
@@ -19,7 +21,9 @@ export async function membersView(main, childId) {
   };
   try { await load(); } catch (e) { mount(main, failure(e, () => membersView(main, childId))); return; }
   const me = members.find((m) => m.account_id === account()?.id);
-  const family = me && (me.role === 'guardian' || me.role === 'youth');
+  // Who decides: a guardian until consent passes to the young person.
+  const holderRole = child.consent_holder === 'youth' ? 'youth' : 'guardian';
+  const family = Boolean(me && me.status === 'active' && me.role === holderRole);
   const body = h('div', { class: 'stack' });
   mount(main, childHead(child, 'members', me?.role), h('h2', { class: 'section-title' }, t('members_title')), body);
 
@@ -35,11 +39,12 @@ export async function membersView(main, childId) {
     const active = members.filter((m) => m.status === 'active');
     const ended = members.filter((m) => m.status === 'revoked' || m.status === 'expired');
     mount(body,
+      consentNote(),
       requested.length ? section(t('members_requested'), requested, 'requested') : null,
       section(t('members_active'), active, 'active'),
       ended.length ? section(t('members_ended'), ended, 'ended') : null,
       addForm(child, family, refresh),
-      !family && me ? h('p', {}, h('button', {
+      !family && me && me.role !== 'youth' ? h('p', {}, h('button', {
         type: 'button', class: 'linkish danger-text', onclick: () => leave(),
       }, t('leave'))) : null);
   }
@@ -52,7 +57,9 @@ export async function membersView(main, childId) {
 
   function memberItem(m) {
     const mine = m.account_id === account()?.id;
-    const guardianRow = m.role === 'guardian' || m.role === 'youth';
+    // Before the transfer no guardian manages another, nor the youth's row;
+    // after it the young person decides on everyone, guardians included.
+    const guardianRow = holderRole === 'guardian' ? (m.role === 'guardian' || m.role === 'youth') : m.role === 'youth';
     return h('li', { class: ['member', `status-${m.status}`, m.disabled ? 'member-disabled' : null],
       dataset: m.disabled ? { accountId: m.account_id, disabled: 'true' } : { accountId: m.account_id } },
       h('div', { class: 'member-head' },
@@ -80,6 +87,41 @@ export async function membersView(main, childId) {
           h('button', { type: 'button', class: 'secondary small edit-btn', onclick: () => edit(m) }, t('edit_consent')),
           h('button', { type: 'button', class: 'danger small revoke-btn', onclick: () => revoke(m) }, t('revoke')),
         ] : null) : null);
+  }
+
+  // Who manages consent, and the way to pass it to the young person: the
+  // guardian's button, or the youth's own request (refused under the age).
+  function consentNote() {
+    const youth = members.find((m) => m.role === 'youth' && m.status === 'active');
+    const passed = child.consent_holder === 'youth';
+    const text = passed
+      ? t('consent_holder_youth', { date: formatDateTime(child.consent_transferred_at) })
+      : t('consent_holder_guardians');
+    const canPass = !passed && youth && me?.status === 'active'
+      && (me.role === 'guardian' || me.role === 'youth');
+    return h('div', { class: 'card consent-note', id: 'consent-note', dataset: { holder: child.consent_holder } },
+      h('p', {}, text),
+      canPass ? h('button', {
+        type: 'button', class: 'secondary small', id: 'transfer-btn',
+        onclick: () => transfer(youth),
+      }, me.role === 'youth' ? t('transfer_request_button') : t('transfer_button')) : null);
+  }
+
+  async function transfer(youth) {
+    const text = me.role === 'youth'
+      ? t('transfer_self_confirm') : t('transfer_confirm', { name: youth.display_name });
+    const ok = await confirmDialog(me.role === 'youth' ? t('transfer_request_button') : t('transfer_button'),
+      text, me.role === 'youth' ? t('transfer_request_button') : t('transfer_button'));
+    if (!ok) return;
+    try {
+      await post(`/children/${childId}/transfer`);
+      toast(t('transfer_done'));
+      await membersView(main, childId);
+    } catch (e) {
+      // The youth's own request before the consent age.
+      const young = e.code === 'forbidden' && me.role === 'youth';
+      toast(young ? t('transfer_too_young') : errorText(e), 'error');
+    }
   }
 
   async function revoke(m) {
@@ -120,7 +162,7 @@ export async function membersView(main, childId) {
   draw();
 }
 
-function categoryBoxes(selected) {
+export function categoryBoxes(selected) {
   const inputs = CATEGORIES.map((c) => h('input', { type: 'checkbox', value: c, checked: selected.includes(c) }));
   const el = h('fieldset', { class: 'checks' },
     h('legend', {}, t('member_categories')),

@@ -93,7 +93,7 @@ impl Writer {
         for m in members {
             upsert_membership(&mut tx, m, c.created_at).await?;
         }
-        append_access(&mut tx, self.backend, &log).await?;
+        append_access(&mut tx, self.backend, &self.key, &log).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -106,7 +106,7 @@ impl Writer {
     ) -> StoreResult<()> {
         let mut tx = sqlx::Connection::begin(&mut *self.conn).await?;
         upsert_membership(&mut tx, m, log.at).await?;
-        append_access(&mut tx, self.backend, &log).await?;
+        append_access(&mut tx, self.backend, &self.key, &log).await?;
         let msg = super::ClusterMsg::Member {
             child: m.child_id,
             account: m.account_id,

@@ -13,6 +13,7 @@ mod helpers;
 mod access_log;
 mod accounts;
 mod at_rest;
+mod audit;
 mod audit_chain;
 mod auth;
 mod authz_fixes;

@@ -7,7 +7,7 @@ use std::collections::{HashMap, HashSet};
 
 use super::sql::NewAlert;
 use crate::ids::{AccountId, ChildId};
-use crate::store::chain::Heads;
+use crate::store::chain::{ChainKey, Heads};
 use crate::store::entries::ENTRY_SELECT;
 use crate::store::{
     AlertRow, EntryRow, Name, NewAccess, NewEntry, Notified, StoreError, StoreResult,
@@ -154,6 +154,7 @@ impl<'a> Plan<'a> {
         ops: &'a [WriteOp],
         existing: &HashMap<Key, EntryRow>,
         start: Heads,
+        chain_key: &ChainKey,
     ) -> StoreResult<Self> {
         let mut heads = Heads(start.0.clone());
         let mut plan = Plan {
@@ -170,7 +171,7 @@ impl<'a> Plan<'a> {
         for op in ops {
             let (entry, author_name, log) = match op {
                 WriteOp::Access(log) => {
-                    plan.logs.push((log, heads.chain(log)?));
+                    plan.logs.push((log, heads.chain(chain_key, log)?));
                     plan.out.push(Written::Logged);
                     continue;
                 }
@@ -180,7 +181,7 @@ impl<'a> Plan<'a> {
                     notified,
                     log,
                 } => {
-                    plan.logs.push((log, heads.chain(log)?));
+                    plan.logs.push((log, heads.chain(chain_key, log)?));
                     plan.alerts.push((alert, *next_at, notified));
                     plan.out.push(Written::Alert);
                     continue;
@@ -207,7 +208,7 @@ impl<'a> Plan<'a> {
             written.insert(k, plan.out.len());
             plan.inserts.push(entry);
             plan.seqs.push(seq);
-            plan.logs.push((log, heads.chain(log)?));
+            plan.logs.push((log, heads.chain(chain_key, log)?));
             plan.out
                 .push(Written::Entry(row_of(entry, seq, author_name)));
         }

@@ -32,5 +32,6 @@ mod logs;
 mod pg_outage;
 mod push;
 mod revisions;
+mod security_log;
 mod sessions;
 mod totp_recovery;

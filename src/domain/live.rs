@@ -25,6 +25,8 @@ use crate::store::WriteOp;
 use crate::vocab::Status;
 
 const BACKLOG_PAGE: i64 = 200;
+/// See [`LiveSocket::flush_reads`].
+const FLUSH_SLACK_MS: i64 = 1000;
 
 /// Where a socket's frames go, in order (the http layer's outbound queue).
 pub trait FrameSink {
@@ -231,9 +233,13 @@ impl LiveSocket {
         self.reads.due()
     }
 
-    /// Sends the `read_live` records whose minute has passed.
+    /// Sends the `read_live` records whose minute has passed. A timer may
+    /// fire a little before the wall clock reaches its due time (the two
+    /// clocks differ): runs due within [`FLUSH_SLACK_MS`] go too, so that
+    /// the timer is never left due with nothing to do.
     pub fn flush_reads(&mut self) {
-        let ops = self.reads.take_due(Timestamp::now().millis());
+        let now = Timestamp::now().millis();
+        let ops = self.reads.take_due(now.saturating_add(FLUSH_SLACK_MS));
         self.send_reads(ops);
     }
 

@@ -192,6 +192,8 @@ pub async fn serve(state: AppState, who: Principal, sink: Sink, mut stream: Stre
             }
             _ = &mut reads_timer, if reads_due.is_some() => {
                 live.flush_reads();
+                // Rearmed at the top of the loop, even if nothing moved.
+                reads_due = Some(i64::MIN);
             }
             _ = sleep_until(expiry) => {
                 for frame in live.expire() {

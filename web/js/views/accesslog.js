@@ -80,11 +80,39 @@ export function detailText(r, names) {
     case 'read_alert':
       return count ? t('logd_alert_read', { n: count[1] }) : t('logd_alert_one');
     case 'read_members': return count ? t('logd_members', { n: count[1] }) : '';
+    case 'read_profile': return t('logd_profile');
+    case 'emergency_card_read': {
+      const n = d.match(/\((\d+)\)/);
+      return n ? t('logd_card_versions', { n: n[1] }) : t('logd_card');
+    }
     case 'read_access_log': return count ? t('logd_log_read', { n: count[1] }) : '';
     case 'denied': return t('logd_denied', { what: deniedWhat(d) });
+    case 'member_change': return memberChange(d, names);
     default:
       return d.replace(UUID, (id) => names.get(id.toLowerCase()) ?? t('logd_someone'));
   }
+}
+
+/** A membership or card change in words: names for ids, labels for categories. */
+function memberChange(d, names) {
+  let m = d.match(/^registered the child with (\d+) guardian/);
+  if (m) return t('logd_mc_registered', { n: m[1] });
+  m = d.match(/^updated the emergency card \(version (\d+)\)/);
+  if (m) return t('logd_mc_card', { n: m[1] });
+  m = d.match(/^set (\d+) emergency contact/);
+  if (m) return t('logd_mc_contacts', { n: m[1] });
+  m = d.match(/^(\w+): (.*?)(?: \[([^\]]*)\])?(?: until (\S+))?$/);
+  if (!m) return d.replace(UUID, (id) => names.get(id.toLowerCase()) ?? t('logd_someone'));
+  const [, verb, who, cats, until] = m;
+  // A family member is stored as "<kind> <id>" (their name is sealed).
+  const person = who.replace(/^(?:guardian|youth|professional|admin|member) (?=[0-9a-f]{8}-)/, '')
+    .replace(UUID, (id) => names.get(id.toLowerCase()) ?? t('logd_someone'));
+  const parts = [`${label('logd_mc', verb)}: ${person}`];
+  if (cats !== undefined) {
+    parts.push(`［${cats ? cats.split(', ').map((c) => label('cat', c)).join('・') : t('logd_mc_none')}］`);
+  }
+  if (until) parts.push(t('logd_mc_until', { at: formatDateTime(until) }));
+  return parts.join(' ');
 }
 
 /** `GET /api/v1/children/{id}/access-log` → 「アクセス記録の閲覧」. */

@@ -1,4 +1,4 @@
-// The browser tests of issues 4 and 17. Each test gets a Session `s` (fresh
+// The browser tests of issues 4, 17 and 18. Each test gets a Session `s` (fresh
 // browser contexts, request and console recording) and the screenshot helper
 // `shot`. Waits are explicit (selectors, polling with timeouts); no sleep is
 // an assertion. Tests share one demo server: none changes the password or

@@ -23,7 +23,7 @@ use crate::datadir::DataDir;
 use crate::domain::live::close;
 use crate::domain::{Core, Settings};
 use crate::http::{self, AppState};
-use crate::store::Store;
+use crate::store::{ChainKey, Store};
 
 pub struct App {
     pub core: Arc<Core>,
@@ -62,9 +62,14 @@ pub async fn open_core(args: &ServeArgs) -> anyhow::Result<Core> {
         );
     }
     let keys = dir.load_keys()?;
-    let store = Store::open(&dir.root, args.data.database_url().as_deref())
+    let chain_key = ChainKey::from_bytes(&keys.audit_key).context("the audit chain key")?;
+    let store = Store::open(&dir.root, args.data.database_url().as_deref(), chain_key)
         .await
         .context("opening the database")?;
+    if keys.audit_key_fresh {
+        carry_chains_over(&store).await?;
+        dir.commit_audit_key()?;
+    }
     let secs = |s: u64| i64::try_from(s.max(1)).unwrap_or(i64::MAX / 1000);
     let settings = Settings {
         totp_policy: args.totp_policy.unwrap_or(TotpPolicy::Professionals),
@@ -78,6 +83,8 @@ pub async fn open_core(args: &ServeArgs) -> anyhow::Result<Core> {
         max_posts_per_minute: args.max_posts_per_minute,
         max_alerts_per_hour: args.max_alerts_per_hour,
         max_sockets_per_account: args.max_sockets_per_account,
+        // At most 60 s: a `read_live` record appears within 65 s of its delivery.
+        live_audit_window_ms: secs(args.live_audit_window.min(60)).saturating_mul(1000),
     };
     let throttle = Throttle::new(
         args.login_max_failures_per_account,
@@ -100,6 +107,22 @@ pub async fn open_core(args: &ServeArgs) -> anyhow::Result<Core> {
         delay_ms,
     )
     .await?)
+}
+
+/// The first start with a chain key re-chains the records written with
+/// plain SHA-256 under it (see `store/verify.rs`).
+async fn carry_chains_over(store: &Store) -> anyhow::Result<()> {
+    let (done, broken) = store
+        .rechain_legacy()
+        .await
+        .context("re-chaining the access log under the new key")?;
+    if done > 0 {
+        tracing::info!(children = done, "access log re-chained under the audit key");
+    }
+    for child in broken {
+        tracing::warn!(child = %child, "access log chain already broken before the upgrade: left as it was");
+    }
+    Ok(())
 }
 
 impl App {

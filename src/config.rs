@@ -27,6 +27,11 @@ pub enum Command {
     Init(DataArgs),
     /// Load generator: measures a running server over the real protocol.
     Bench(BenchArgs),
+    /// The access log's audit trail.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
     /// Administration of a data dir.
     Admin {
         #[command(subcommand)]
@@ -38,6 +43,14 @@ pub enum Command {
 pub enum AdminCommand {
     /// Create an admin account (the first one, or another).
     CreateAdmin(CreateAdminArgs),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum AuditCommand {
+    /// Check every child's access-log chain under the data dir's key: exit
+    /// 0 when all are whole; otherwise print the id of the first broken
+    /// record of each broken chain and exit 1.
+    Verify(DataArgs),
 }
 
 #[derive(Args, Debug, Clone)]
@@ -202,6 +215,15 @@ pub struct ServeArgs {
         hide = true
     )]
     pub ws_pong_timeout: u64,
+    /// Seconds over which one socket's live deliveries of one child are
+    /// coalesced into one `read_live` access-log record (tests shorten it).
+    #[arg(
+        long,
+        env = "RENRAKU_LIVE_AUDIT_WINDOW",
+        default_value_t = 60,
+        hide = true
+    )]
+    pub live_audit_window: u64,
     /// VAPID subject: how push services can reach the operator.
     #[arg(
         long,
@@ -266,6 +288,7 @@ impl ServeArgs {
             keep_alive_timeout: 60,
             ws_ping_interval: 30,
             ws_pong_timeout: 60,
+            live_audit_window: 60,
         }
     }
 }

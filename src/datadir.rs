@@ -6,6 +6,7 @@
 //! DIR/keys/master.age       master age X25519 identity (0600)
 //! DIR/keys/token-signing.key  base64 HS256 key for access tokens (0600)
 //! DIR/keys/vapid.key        base64url P-256 private key for Web Push (0600)
+//! DIR/keys/audit-chain.key  base64 64-byte HMAC key of the access log's chain (0600)
 //! DIR/tls/cert.pem, key.pem   self-signed development pair (generated if absent)
 //! DIR/serve.lock            locked by the one server serving the SQLite database
 //! ```
@@ -36,6 +37,12 @@ pub struct Keys {
     pub ring: KeyRing,
     pub token_key: Zeroizing<Vec<u8>>,
     pub vapid_key: Zeroizing<Vec<u8>>,
+    /// The access log's chain key.
+    pub audit_key: Zeroizing<Vec<u8>>,
+    /// The chain key was made by this start (or by one interrupted before
+    /// re-chaining): the old SHA-256 chains are to be carried over, then
+    /// [`DataDir::commit_audit_key`] called.
+    pub audit_key_fresh: bool,
 }
 
 impl DataDir {
@@ -59,6 +66,15 @@ impl DataDir {
 
     pub fn vapid_path(&self) -> PathBuf {
         self.keys_dir().join("vapid.key")
+    }
+
+    pub fn audit_key_path(&self) -> PathBuf {
+        self.keys_dir().join("audit-chain.key")
+    }
+
+    /// Where a new chain key waits until the old chains are carried over.
+    fn audit_key_pending_path(&self) -> PathBuf {
+        self.keys_dir().join("audit-chain.key.pending")
     }
 
     pub fn cert_path(&self) -> PathBuf {
@@ -192,11 +208,51 @@ impl DataDir {
         let vapid_key = base64::engine::general_purpose::URL_SAFE_NO_PAD
             .decode(String::from_utf8_lossy(&vapid_text).trim())
             .context("VAPID key is not base64url")?;
+        let (audit_key, audit_key_fresh) = self.audit_key_or_new()?;
         Ok(Keys {
             ring,
             token_key: Zeroizing::new(token_key),
             vapid_key: Zeroizing::new(vapid_key),
+            audit_key,
+            audit_key_fresh,
         })
+    }
+
+    /// The chain key, made (as pending) if there is none. The key becomes
+    /// final only once the server has carried the old chains over: the one
+    /// moment SHA-256 records are re-chained is the key's creation, which
+    /// nobody with only database access can bring about again.
+    fn audit_key_or_new(&self) -> anyhow::Result<(Zeroizing<Vec<u8>>, bool)> {
+        if self.audit_key_path().exists() {
+            return Ok((self.read_audit_key()?, false));
+        }
+        let pending = self.audit_key_pending_path();
+        if !pending.exists() {
+            // 64 bytes: SHA-256's block size, the longest key HMAC-SHA256
+            // uses as it is.
+            let mut key = Zeroizing::new([0u8; 64]);
+            rand::rngs::OsRng.fill_bytes(key.as_mut());
+            let text = Zeroizing::new(format!(
+                "{}\n",
+                base64::engine::general_purpose::STANDARD.encode(key.as_ref())
+            ));
+            write_private(&pending, text.as_bytes())?;
+        }
+        Ok((read_key(&pending)?, true))
+    }
+
+    /// The chain key as it is (`renraku audit verify` makes none).
+    pub fn read_audit_key(&self) -> anyhow::Result<Zeroizing<Vec<u8>>> {
+        read_key(&self.audit_key_path())
+    }
+
+    /// Makes a pending chain key final, once the old chains are carried over.
+    pub fn commit_audit_key(&self) -> anyhow::Result<()> {
+        let (from, to) = (self.audit_key_pending_path(), self.audit_key_path());
+        fs::rename(&from, &to).with_context(|| format!("renaming {}", from.display()))?;
+        fs::File::open(self.keys_dir())
+            .and_then(|d| d.sync_all())
+            .with_context(|| format!("syncing {}", self.keys_dir().display()))
     }
 }
 
@@ -210,6 +266,18 @@ fn write_private(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     f.write_all(bytes)?;
     f.sync_all()?;
     Ok(())
+}
+
+/// A base64 key file of at least 32 bytes.
+fn read_key(path: &Path) -> anyhow::Result<Zeroizing<Vec<u8>>> {
+    let text = read_private(path)?;
+    let key = base64::engine::general_purpose::STANDARD
+        .decode(String::from_utf8_lossy(&text).trim())
+        .with_context(|| format!("{} is not base64", path.display()))?;
+    if key.len() < 32 {
+        bail!("{} must hold at least 32 bytes", path.display());
+    }
+    Ok(Zeroizing::new(key))
 }
 
 fn read_private(path: &Path) -> anyhow::Result<Zeroizing<Vec<u8>>> {

@@ -11,9 +11,11 @@
 //! - `crypto`: key ring (age-wrapped per-child data keys), sealing of rows; no I/O.
 //! - `store`: the only place with SQL (sqlx `Any`: SQLite and PostgreSQL);
 //!   `batch/` commits many writes in one transaction with a fixed number of
-//!   statements; `chain` extends a child's hash-chained access log, always
-//!   under the child's row lock; `conn`, `wal` and `error` hold the
-//!   connections, SQLite's WAL policy and the store's error.
+//!   statements; `chain` extends a child's access log, chained with an HMAC
+//!   under a key from the data dir, always under the child's row lock;
+//!   `verify` checks the chains and carries the old SHA-256 ones over;
+//!   `security` holds the administrators' security log; `conn`, `wal` and
+//!   `error` hold the connections, SQLite's WAL policy and the store's error.
 //! - `auth`: primitives only: passwords (argon2id), tokens (JWT HS256,
 //!   pinned), TOTP, login throttling.
 //! - `consent`: membership rules turned into capabilities that prove a check
@@ -22,14 +24,17 @@
 //!   sessions, accounts, children, members, entries, access log,
 //!   `emergency/` (cards and contacts, alerts, escalation, push), the live
 //!   socket (`live`: subscriptions and the consent they were granted,
-//!   updated on every change), the server's WebSocket frames (`frames`, one
+//!   updated on every change; `live_reads` coalesces its deliveries into
+//!   `read_live` records), the security log's batching writer
+//!   (`security_log`), the server's WebSocket frames (`frames`, one
 //!   typed enum), the views clients get (`views`), the committer that
 //!   group-commits posts, alerts and access-log records, and the cluster task
 //!   that applies other nodes' commits; take capabilities.
 //! - `push`: Web Push sending (VAPID, aes128gcm) and the SSRF guard on endpoints.
 //! - `hub`: live fan-out: per-child subscribers, bounded per-connection
 //!   queues, control events; it carries frames, it does not build them.
-//! - `http`: axum router, error table, extractors, one file per resource;
+//! - `http`: axum router, error table, extractors, one file per resource,
+//!   `denied` (reports refused child requests to the domain);
 //!   `ws/`: the WebSocket handshake, client frames and the socket loop,
 //!   which drives `domain::live`.
 //! - `app`: composition root: build (open store, keys, bind) and run until shutdown.

@@ -5,11 +5,11 @@ use anyhow::Context;
 use clap::Parser;
 use renraku::app::{open_core, App};
 use renraku::config::{
-    AdminCommand, Cli, Command, CreateAdminArgs, DataArgs, ServeArgs, TotpPolicy,
+    AdminCommand, AuditCommand, Cli, Command, CreateAdminArgs, DataArgs, ServeArgs, TotpPolicy,
 };
 use renraku::datadir::{DataDir, ServeLock};
 use renraku::domain::NewAccount;
-use renraku::store::Store;
+use renraku::store::{ChainKey, Store};
 use renraku::vocab::AccountKind;
 use std::io::Write;
 
@@ -33,9 +33,13 @@ async fn main() -> std::process::ExitCode {
         Command::Admin {
             command: AdminCommand::CreateAdmin(args),
         } => create_admin(args).await,
+        Command::Audit {
+            command: AuditCommand::Verify(args),
+        } => audit_verify(args).await,
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) if e.is::<ChainsBroken>() => std::process::ExitCode::FAILURE,
         Err(e) => {
             eprintln!("renraku: {e:#}");
             std::process::ExitCode::FAILURE
@@ -70,12 +74,59 @@ fn log_filter() -> tracing_subscriber::EnvFilter {
 async fn init(args: DataArgs) -> anyhow::Result<()> {
     let dir = DataDir::new(&args.data_dir);
     dir.init()?;
-    dir.load_keys()?;
-    Store::open(&dir.root, args.database_url().as_deref())
+    let keys = dir.load_keys()?;
+    let chain_key = ChainKey::from_bytes(&keys.audit_key).context("the audit chain key")?;
+    Store::open(&dir.root, args.database_url().as_deref(), chain_key)
         .await?
         .close()
         .await;
     println!("initialised {}", args.data_dir.display());
+    Ok(())
+}
+
+/// Some chains are broken (their records were printed).
+#[derive(Debug)]
+struct ChainsBroken;
+
+impl std::fmt::Display for ChainsBroken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("broken access-log chains")
+    }
+}
+
+impl std::error::Error for ChainsBroken {}
+
+/// `renraku audit verify`: every child's chain, with progress on stderr;
+/// each broken chain's first broken record on stdout.
+async fn audit_verify(args: DataArgs) -> anyhow::Result<()> {
+    let dir = DataDir::new(&args.data_dir);
+    // Read, never made here: a missing key is the server's to create.
+    let key = dir.read_audit_key().context(
+        "no audit chain key: start the server once on this data dir (it creates the key and \
+         re-chains the existing records under it)",
+    )?;
+    let chain_key = ChainKey::from_bytes(&key).context("the audit chain key")?;
+    let store = Store::open(&dir.root, args.database_url().as_deref(), chain_key).await?;
+    let children = store.list_child_ids().await?;
+    let total = children.len();
+    let mut broken = 0usize;
+    let mut last_report = std::time::Instant::now();
+    for (n, child) in children.into_iter().enumerate() {
+        if let Some(record) = store.verify_chain(child).await? {
+            broken += 1;
+            println!("child {child}: chain broken at record {record}");
+        }
+        if last_report.elapsed() >= std::time::Duration::from_secs(1) {
+            eprintln!("checked {}/{total} children", n + 1);
+            last_report = std::time::Instant::now();
+        }
+    }
+    store.close().await;
+    eprintln!("checked {total}/{total} children, {broken} broken");
+    std::io::stdout().flush()?;
+    if broken > 0 {
+        return Err(ChainsBroken.into());
+    }
     Ok(())
 }
 

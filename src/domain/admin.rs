@@ -98,6 +98,8 @@ impl Core {
         if let Some(p) = &new.password {
             crate::auth::password::check_strength("password", p, &new.login, &new.display_name)?;
             let row = self.insert_account(new).await?;
+            let by = format!("created with a password by {}", who.account);
+            self.security_event("account_created", Some(row.id), None, by);
             return Ok(Created::WithPassword(Account::of(self, &row)));
         }
         let row = self.insert_account(new).await?;
@@ -127,6 +129,9 @@ impl Core {
             expires_at: invitation.expires_at.millis(),
         })
         .await?;
+        drop(w);
+        let by = format!("by {}", who.account);
+        self.security_event("invitation_created", Some(account), None, by);
         Ok(invitation)
     }
 
@@ -174,6 +179,9 @@ impl Core {
         drop(w);
         self.closed(&ended, EndReason::Disabled);
         tracing::info!(account = %row.id, "account disabled");
+        let detail = format!("by {}; sessions ended: count={}", who.account, ended.len());
+        self.security_event("account_disabled", Some(row.id), None, detail);
+        self.sessions_ended(row.id, EndReason::Disabled, ended.len());
         Ok(())
     }
 
@@ -182,6 +190,9 @@ impl Core {
         let row = self.managed_target(who, target).await?;
         let mut w = self.store.writer().await?;
         w.enable_account(row.id).await?;
+        drop(w);
+        let by = format!("by {}", who.account);
+        self.security_event("account_enabled", Some(row.id), None, by);
         Ok(())
     }
 
@@ -206,6 +217,9 @@ impl Core {
             })?;
         drop(w);
         self.closed(&ended, EndReason::Reset);
+        let detail = format!("by {}; sessions ended: count={}", who.account, ended.len());
+        self.security_event("account_reset", Some(row.id), None, detail);
+        self.sessions_ended(row.id, EndReason::Reset, ended.len());
         Ok(invitation)
     }
 }

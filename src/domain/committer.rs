@@ -55,6 +55,59 @@ impl Committer {
         Self { tx }
     }
 
+    /// Queues ops without waiting for their commit (records nobody awaits:
+    /// the live-read coalescer). `Err` gives back the ops that found the
+    /// queue full, for a later try.
+    pub(super) fn offer(&self, ops: Vec<WriteOp>) -> std::result::Result<(), Vec<WriteOp>> {
+        let mut left = Vec::new();
+        for op in ops {
+            if !left.is_empty() {
+                left.push(op);
+                continue;
+            }
+            let (done, _) = oneshot::channel();
+            let job = Job {
+                op,
+                sealed: None,
+                done,
+            };
+            if let Err(e) = self.tx.try_send(job) {
+                let job = match e {
+                    mpsc::error::TrySendError::Full(j) | mpsc::error::TrySendError::Closed(j) => j,
+                };
+                left.push(job.op);
+            }
+        }
+        if left.is_empty() {
+            Ok(())
+        } else {
+            Err(left)
+        }
+    }
+
+    /// Queues several ops at once and waits for all of their commits.
+    pub(super) async fn commit_all(&self, ops: Vec<WriteOp>) -> Result<()> {
+        let mut answers = Vec::with_capacity(ops.len());
+        for op in ops {
+            let (done, answer) = oneshot::channel();
+            self.tx
+                .send(Job {
+                    op,
+                    sealed: None,
+                    done,
+                })
+                .await
+                .map_err(|_| Error::internal("committer stopped"))?;
+            answers.push(answer);
+        }
+        for answer in answers {
+            answer
+                .await
+                .map_err(|_| Error::internal("committer dropped an op"))??;
+        }
+        Ok(())
+    }
+
     /// Queues an op and waits for its commit. Once queued, the op is
     /// committed (or fails) even if the caller goes away.
     pub(super) async fn commit(&self, op: WriteOp, sealed: Option<Sealed>) -> Result<Committed> {

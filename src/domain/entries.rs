@@ -130,7 +130,7 @@ impl Core {
         child: ChildId,
         input: NewEntryInput,
     ) -> Result<Posted> {
-        self.limits.post(who.account)?;
+        self.limited(who, self.limits.post(who.account), "posts")?;
         self.post_at(who, child, input, None).await
     }
 
@@ -320,7 +320,7 @@ impl Core {
         at: Option<Timestamp>,
     ) -> Result<Posted> {
         if at.is_none() {
-            self.limits.post(who.account)?;
+            self.limited(who, self.limits.post(who.account), "posts")?;
         }
         let me = self.poster(child, who.account).await?;
         let prev = self
@@ -393,6 +393,10 @@ impl Core {
         self.member(child, who.account).await?.require_family()?;
         let limit = limit.unwrap_or(500).clamp(1, 1000);
         let rows = self.store.list_access(child, after, limit).await?;
+        // Logged after the read: the answer never holds its own record.
+        let detail = format!("{} records after {after}", rows.len());
+        self.log_access(child, who.account, "read_access_log", detail)
+            .await?;
         Ok(rows
             .into_iter()
             .map(|(id, r)| AccessRecord {

@@ -14,15 +14,19 @@ use std::sync::Arc;
 use tokio::sync::mpsc;
 
 use super::frames::{entry_json, Grant, ServerFrame};
+use super::live_reads::LiveReads;
 use super::{Core, Principal};
 use crate::consent::{self, category_names};
 use crate::error::{Error, Result};
 pub use crate::hub::{close, CloseSignal, Event};
 use crate::hub::{ConnGuard, LiveEntry, MemberState};
 use crate::ids::{ChildId, Seq, Timestamp};
+use crate::store::WriteOp;
 use crate::vocab::Status;
 
 const BACKLOG_PAGE: i64 = 200;
+/// See [`LiveSocket::flush_reads`].
+const FLUSH_SLACK_MS: i64 = 1000;
 
 /// Where a socket's frames go, in order (the http layer's outbound queue).
 pub trait FrameSink {
@@ -50,6 +54,8 @@ pub struct LiveSocket {
     guard: ConnGuard,
     close: Arc<CloseSignal>,
     subs: HashMap<ChildId, Sub>,
+    /// What was delivered live, for the `read_live` records.
+    reads: LiveReads,
 }
 
 impl Core {
@@ -66,12 +72,14 @@ impl Core {
         if cap > 0 && self.hub.sockets_of(who.account) > cap {
             close.close(close::TOO_MANY);
         }
+        let reads = LiveReads::new(who.account, self.settings.live_audit_window_ms);
         let live = LiveSocket {
             core: self.clone(),
             who,
             guard,
             close: close.clone(),
             subs: HashMap::new(),
+            reads,
         };
         (live, SocketEvents { events, close })
     }
@@ -224,7 +232,35 @@ impl LiveSocket {
     fn end(&mut self, child: ChildId) -> bool {
         let was = self.subs.remove(&child).is_some();
         self.core.hub.unsubscribe(self.guard.id, child);
+        let ops = self.reads.take_child(child);
+        self.send_reads(ops);
         was
+    }
+
+    /// When [`LiveSocket::flush_reads`] is next to be called (epoch ms).
+    pub fn reads_due(&self) -> Option<i64> {
+        self.reads.due()
+    }
+
+    /// Sends the `read_live` records whose minute has passed. A timer may
+    /// fire a little before the wall clock reaches its due time (the two
+    /// clocks differ): runs due within [`FLUSH_SLACK_MS`] go too, so that
+    /// the timer is never left due with nothing to do.
+    pub fn flush_reads(&mut self) {
+        let now = Timestamp::now().millis();
+        let ops = self.reads.take_due(now.saturating_add(FLUSH_SLACK_MS));
+        self.send_reads(ops);
+    }
+
+    /// Hands records to the committer without waiting for their commit;
+    /// what its full queue refuses is kept and tried again.
+    fn send_reads(&mut self, ops: Vec<WriteOp>) {
+        if ops.is_empty() {
+            return;
+        }
+        if let Err(left) = self.core.committer.offer(ops) {
+            self.reads.give_back(left, Timestamp::now().millis());
+        }
     }
 
     /// What the hub queued for this socket, as the frame to send (if any).
@@ -261,9 +297,15 @@ impl LiveSocket {
         }
         let sub = self.subs.get_mut(&e.child_id)?;
         sub.delivered = e.seq;
-        sub.member
-            .sees(e.category, e.first_created_at, Timestamp::now())
-            .then(|| e.frame.clone())
+        let now = Timestamp::now();
+        if !sub.member.sees(e.category, e.first_created_at, now) {
+            return None;
+        }
+        if self.reads.delivered(e.child_id, e.seq, now.millis()) {
+            let ops = self.reads.take_due(now.millis());
+            self.send_reads(ops);
+        }
+        Some(e.frame.clone())
     }
 
     /// Reads the subscription's membership again. One that has ended ends
@@ -353,5 +395,19 @@ impl LiveSocket {
                 .to_text()
             })
             .collect()
+    }
+}
+
+impl Drop for LiveSocket {
+    /// The socket's last `read_live` records. A committer queue still full
+    /// at this point loses them; that is logged (counts only).
+    fn drop(&mut self) {
+        let ops = self.reads.take_all();
+        if let Err(left) = self.core.committer.offer(ops) {
+            tracing::warn!(
+                records = left.len(),
+                "read_live records lost: committer queue full"
+            );
+        }
     }
 }

@@ -130,6 +130,9 @@ impl Core {
         self.member(child, who.account).await?;
         let now = Timestamp::now();
         let rows = self.store.list_members(child).await?;
+        let detail = format!("{} members", rows.len());
+        self.log_access(child, who.account, "read_members", detail)
+            .await?;
         Ok(rows
             .into_iter()
             .map(|r| Member::from_row(self, r, now))

@@ -13,9 +13,11 @@ mod entries;
 pub mod frames;
 mod limits;
 pub mod live;
+mod live_reads;
 mod member_cache;
 mod members;
 mod requests;
+mod security_log;
 mod sessions;
 mod transfer;
 mod views;
@@ -46,6 +48,7 @@ use crate::hub::Hub;
 use crate::ids::{AccountId, ChildId, OrgId, SessionId, Timestamp};
 use crate::store::{AccountRow, Backend, Name, NewAccess, Store, WriteOp};
 use crate::vocab::AccountKind;
+use security_log::SecurityEvent;
 
 /// Behaviour switches from the configuration.
 #[derive(Clone, Debug)]
@@ -65,6 +68,19 @@ pub struct Settings {
     pub max_posts_per_minute: u32,
     pub max_alerts_per_hour: u32,
     pub max_sockets_per_account: usize,
+    /// The `read_live` coalescing window, ms.
+    pub live_audit_window_ms: i64,
+}
+
+/// One row of the security log, as administrators read it.
+#[derive(serde::Serialize)]
+pub struct SecurityRecord {
+    pub id: i64,
+    pub at: Timestamp,
+    pub event: String,
+    pub account_id: Option<String>,
+    pub address: Option<String>,
+    pub detail: String,
 }
 
 /// An authenticated caller: the account and the session its token belongs to.
@@ -128,6 +144,8 @@ pub struct Core {
     activity: sessions::Activity,
     /// Per-account limits on posts and alerts.
     limits: limits::Limits,
+    /// The administrators' security log (batched writes).
+    security: security_log::SecurityLog,
 }
 
 impl Core {
@@ -156,7 +174,9 @@ impl Core {
         let activity = sessions::Activity::new(settings.session_idle_ms);
         let limits =
             limits::Limits::new(settings.max_posts_per_minute, settings.max_alerts_per_hour);
+        let security = security_log::SecurityLog::start(store.clone());
         Ok(Self {
+            security,
             limits,
             activity,
             members,
@@ -279,5 +299,99 @@ impl Core {
         };
         self.committer.commit(WriteOp::Access(log), None).await?;
         Ok(())
+    }
+
+    /// Reports an authentication event to the security log (queued, never
+    /// waits; see `security_log`).
+    pub(crate) fn security_event(
+        &self,
+        event: &'static str,
+        account: Option<AccountId>,
+        address: Option<&str>,
+        detail: impl Into<String>,
+    ) {
+        self.security.record(SecurityEvent {
+            event,
+            account,
+            address: address.map(str::to_owned),
+            detail: detail.into(),
+        });
+    }
+
+    /// A per-account limit's verdict; a refusal goes to the security log.
+    pub(crate) fn limited(&self, who: &Principal, verdict: Result<()>, what: &str) -> Result<()> {
+        if verdict.is_err() {
+            self.security_event("rate_limited", Some(who.account), None, what);
+        }
+        verdict
+    }
+
+    /// `GET /admin/security-log?after&limit` (admins).
+    pub async fn security_log(
+        &self,
+        who: &Principal,
+        after: i64,
+        limit: Option<i64>,
+    ) -> Result<Vec<SecurityRecord>> {
+        if !who.is_admin() {
+            return Err(crate::error::Error::forbidden(
+                "only an administrator may read the security log",
+            ));
+        }
+        let limit = limit.unwrap_or(500).clamp(1, 1000);
+        let rows = self.store.list_security(after, limit).await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| SecurityRecord {
+                id: r.id,
+                at: Timestamp(r.at),
+                event: r.event,
+                account_id: r.account_id,
+                address: r.address,
+                detail: r.detail,
+            })
+            .collect())
+    }
+
+    /// Records of one kind by one account on several children, queued
+    /// together so that they share a group commit.
+    pub(crate) async fn log_accesses(
+        &self,
+        account: AccountId,
+        action: &'static str,
+        records: Vec<(ChildId, String)>,
+    ) -> Result<()> {
+        let at = Timestamp::now().millis();
+        let ops = records.into_iter().map(|(child, detail)| {
+            WriteOp::Access(NewAccess {
+                child_id: child,
+                account_id: account,
+                action,
+                detail,
+                at,
+            })
+        });
+        self.committer.commit_all(ops.collect()).await
+    }
+
+    /// A request of `who` about `child` was refused (403): recorded as
+    /// `denied` when `who` has a membership of that child, in any status
+    /// (someone who is, was or asked to be in the notebook's circle). Other
+    /// accounts' refusals do not reach the child's log: a stranger could
+    /// otherwise fill a family's access log. `what` names the request
+    /// (method and route, never ids or bodies). Never fails the request.
+    pub async fn note_denied(&self, who: &Principal, child: ChildId, what: String) {
+        let known = match self.store.get_membership(child, who.account).await {
+            Ok(row) => row.is_some(),
+            Err(e) => {
+                tracing::warn!(error = %e, "checking a refused request's membership");
+                return;
+            }
+        };
+        if known {
+            if let Err(e) = self.log_access(child, who.account, "denied", what).await {
+                tracing::warn!(error = %e, "recording a refused request");
+            }
+        }
     }
 }

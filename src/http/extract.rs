@@ -7,6 +7,7 @@ use axum::http::request::Parts;
 use axum::Json;
 use std::str::FromStr;
 
+use super::denied::Caller;
 use super::error::ApiError;
 use super::AppState;
 use crate::domain::{Client, Principal};
@@ -38,7 +39,11 @@ impl FromRequestParts<AppState> for Auth {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let token = bearer(parts)?;
-        Ok(Self(state.core.authenticate(token).await?))
+        let who = state.core.authenticate(token).await?;
+        if let Some(caller) = parts.extensions.get::<Caller>() {
+            caller.set(&who);
+        }
+        Ok(Self(who))
     }
 }
 

@@ -2,8 +2,10 @@
 //! file per resource. Handlers are thin adapters: extract, call the domain,
 //! map the result.
 
+mod admin;
 mod auth;
 mod children;
+mod denied;
 mod directory;
 mod emergency;
 mod entries;
@@ -48,6 +50,7 @@ const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 pub fn router(state: AppState) -> Router {
     let api = Router::new()
         .merge(auth::router())
+        .merge(admin::router())
         .merge(directory::router())
         .merge(me::router())
         .merge(children::router())
@@ -55,6 +58,10 @@ pub fn router(state: AppState) -> Router {
         .merge(entries::router())
         .merge(emergency::router())
         .merge(ws::router())
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            denied::record_denied,
+        ))
         .layer(SetResponseHeaderLayer::overriding(
             header::CACHE_CONTROL,
             HeaderValue::from_static("no-store"),

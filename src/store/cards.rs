@@ -91,7 +91,7 @@ impl Writer {
         .execute(&mut *tx)
         .await
         .map_err(conflict)?;
-        append_access(&mut tx, self.backend, &log).await?;
+        append_access(&mut tx, self.backend, &self.key, &log).await?;
         tx.commit().await?;
         Ok(())
     }

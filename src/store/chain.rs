@@ -1,5 +1,10 @@
 //! The access log's hash chain: each record's hash covers the one before
-//! it in its child's chain, so a record removed or altered shows.
+//! it in its child's chain, so a record removed or altered shows. The hash
+//! is an HMAC-SHA256 under [`ChainKey`], a key kept in the data dir and
+//! never in the database: write access to the database is not enough to
+//! recompute a chain after altering it. (Records written before migration
+//! 0005 used plain SHA-256; see `store/verify.rs` for how they are carried
+//! over.)
 //!
 //! Every append, in a batch or alone, first takes the child's row lock
 //! ([`lock_heads`]), so that writers on several nodes take turns per child,
@@ -14,8 +19,26 @@ use std::collections::HashMap;
 use super::rows::id;
 use super::{params, Backend, NewAccess, StoreError, StoreResult};
 use crate::ids::ChildId;
+use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 use sqlx::Row;
+use zeroize::Zeroizing;
+
+/// The key of the access log's chain (32 bytes or more, from the data dir).
+pub struct ChainKey(Zeroizing<Vec<u8>>);
+
+impl ChainKey {
+    /// `None` for a key shorter than 32 bytes.
+    pub fn from_bytes(bytes: &[u8]) -> Option<Self> {
+        (bytes.len() >= 32).then(|| Self(Zeroizing::new(bytes.to_vec())))
+    }
+}
+
+impl std::fmt::Debug for ChainKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ChainKey(<redacted>)")
+    }
+}
 
 /// Each child's head as a write starts: its last seq, the hash of its last
 /// access-log record and its consent version (which entries record).
@@ -41,12 +64,12 @@ impl Heads {
     }
 
     /// The chain hash of `log`, appended to its child's chain.
-    pub(super) fn chain(&mut self, log: &NewAccess<'_>) -> StoreResult<String> {
+    pub(super) fn chain(&mut self, key: &ChainKey, log: &NewAccess<'_>) -> StoreResult<String> {
         let head = self
             .0
             .get_mut(&log.child_id)
             .ok_or(StoreError::Corrupt("child vanished during a batch"))?;
-        head.1 = chain_hash(&head.1, log);
+        head.1 = chain_hash(key, &head.1, &Fields::of(log));
         Ok(head.1.clone())
     }
 }
@@ -148,10 +171,11 @@ const HEAD_HASH: &str = "(select l.hash from access_log l where l.child_id = chi
 pub(super) async fn append_access(
     conn: &mut sqlx::AnyConnection,
     backend: Backend,
+    key: &ChainKey,
     log: &NewAccess<'_>,
 ) -> StoreResult<()> {
     let mut heads = lock_heads(&mut *conn, backend, "", &[(log.child_id, 0)]).await?;
-    let hash = heads.chain(log)?;
+    let hash = heads.chain(key, log)?;
     sqlx::query(
         "insert into access_log (child_id, at, account_id, action, detail, hash) \
          values ($1, $2, $3, $4, $5, $6)",
@@ -167,17 +191,55 @@ pub(super) async fn append_access(
     Ok(())
 }
 
-/// sha256(previous hash | child | at | account | action | detail), hex.
-fn chain_hash(prev: &str, log: &NewAccess<'_>) -> String {
+/// What a record's hash covers, besides the hash before it.
+pub(super) struct Fields<'a> {
+    pub(super) child: String,
+    pub(super) at: i64,
+    pub(super) account: String,
+    pub(super) action: &'a str,
+    pub(super) detail: &'a str,
+}
+
+impl<'a> Fields<'a> {
+    fn of(log: &'a NewAccess<'_>) -> Fields<'a> {
+        Fields {
+            child: log.child_id.to_string(),
+            at: log.at,
+            account: log.account_id.to_string(),
+            action: log.action,
+            detail: &log.detail,
+        }
+    }
+}
+
+/// The parts of a record in the order they are hashed, each after 0x1f.
+fn parts<'f>(f: &'f Fields<'_>, at: &'f str) -> [&'f str; 5] {
+    [&f.child, at, &f.account, f.action, f.detail]
+}
+
+/// HMAC-SHA256 under `key` of (previous hash | child | at | account |
+/// action | detail), hex: the chain since migration 0005.
+pub(super) fn chain_hash(key: &ChainKey, prev: &str, f: &Fields<'_>) -> String {
+    // A key of any length is accepted by HMAC; `from_bytes` insists on 32.
+    let Ok(mut h) = <Hmac<Sha256> as Mac>::new_from_slice(&key.0) else {
+        return String::new();
+    };
+    h.update(prev.as_bytes());
+    let at = f.at.to_string();
+    for part in parts(f, &at) {
+        h.update(&[0x1f]);
+        h.update(part.as_bytes());
+    }
+    hex(&h.finalize().into_bytes())
+}
+
+/// sha256(previous hash | child | at | account | action | detail), hex:
+/// the unkeyed chain of the records written before migration 0005.
+pub(super) fn legacy_hash(prev: &str, f: &Fields<'_>) -> String {
     let mut h = Sha256::new();
     h.update(prev);
-    for part in [
-        log.child_id.to_string(),
-        log.at.to_string(),
-        log.account_id.to_string(),
-        log.action.to_owned(),
-        log.detail.clone(),
-    ] {
+    let at = f.at.to_string();
+    for part in parts(f, &at) {
         h.update([0x1f]);
         h.update(part.as_bytes());
     }

@@ -95,7 +95,7 @@ impl Writer {
         for m in members {
             upsert_membership(&mut tx, m, c.created_at, 0).await?;
         }
-        append_access(&mut tx, self.backend, &log).await?;
+        append_access(&mut tx, self.backend, &self.key, &log).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -119,7 +119,7 @@ impl Writer {
         .await?
         .ok_or(StoreError::NotFound)?;
         upsert_membership(&mut tx, m, log.at, version).await?;
-        append_access(&mut tx, self.backend, &log).await?;
+        append_access(&mut tx, self.backend, &self.key, &log).await?;
         let msg = super::ClusterMsg::Member {
             child: m.child_id,
             account: m.account_id,
@@ -150,7 +150,7 @@ impl Writer {
         if moved.rows_affected() == 0 {
             return Err(StoreError::Conflict);
         }
-        append_access(&mut tx, self.backend, &log).await?;
+        append_access(&mut tx, self.backend, &self.key, &log).await?;
         let msg = super::ClusterMsg::Member {
             child,
             account: youth,

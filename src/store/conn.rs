@@ -127,6 +127,7 @@ pub struct Writer {
     pub(super) conn: HeldConn,
     pub(super) backend: Backend,
     pub(super) node: String,
+    pub(super) key: Arc<super::ChainKey>,
 }
 
 /// A connection in use: an owned one (SQLite) or one from a pool.
@@ -172,6 +173,7 @@ impl Store {
             conn,
             backend: self.backend,
             node: self.node.clone(),
+            key: self.chain_key.clone(),
         })
     }
 

@@ -231,7 +231,7 @@ impl Writer {
             .await
             .map_err(conflict)?;
         }
-        append_access(&mut tx, self.backend, &log).await?;
+        append_access(&mut tx, self.backend, &self.key, &log).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -289,7 +289,7 @@ impl Writer {
         .bind(channel)
         .execute(&mut *tx)
         .await?;
-        append_access(&mut tx, self.backend, &log).await?;
+        append_access(&mut tx, self.backend, &self.key, &log).await?;
         let msg = super::ClusterMsg::Alert { alert, ack: true };
         super::cluster::notify(&mut tx, self.backend, &self.node, msg).await?;
         tx.commit().await?;

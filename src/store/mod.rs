@@ -14,10 +14,12 @@
 //! - `conn`: the read and write connections, [`Writer`];
 //! - `wal`: SQLite's checkpoint and WAL-restart policy;
 //! - `batch`: group commit;
-//! - `chain`: the access log's hash chain, and the one way to append to it;
+//! - `chain`: the access log's keyed hash chain, and the one way to append to it;
+//! - `verify`: checking every chain, and carrying the old SHA-256 chains over;
 //! - a file per aggregate: `accounts`, `sessions` (and invitations),
 //!   `children`, `entries`, `cards` (the emergency card's versions), `emergency`,
-//!   `cluster` (notifications between nodes), and `rows` (their types).
+//!   `cluster` (notifications between nodes), `security` (the admins'
+//!   security log), and `rows` (their types).
 
 mod accounts;
 mod batch;
@@ -30,18 +32,22 @@ mod emergency;
 mod entries;
 mod error;
 mod rows;
+mod security;
 mod sessions;
+mod verify;
 mod wal;
 
 pub use accounts::ManagedRow;
 pub use batch::{HeadCache, WriteOp, Written};
 pub use cards::CardRow;
+pub use chain::ChainKey;
 pub use cluster::ClusterMsg;
 pub use conn::Writer;
 pub use emergency::{AlertRow, ContactRow, DeliveryRow, Notified, PushSubRow};
 pub use entries::Visibility;
 pub use error::{StoreError, StoreResult};
 pub use rows::*;
+pub use security::{NewSecurityEvent, SecurityRow};
 pub use sessions::NewInvitation;
 
 use conn::{Read, Write, ACQUIRE_TIMEOUT, READERS};
@@ -77,6 +83,8 @@ pub struct Store {
     url: String,
     /// This process's id in cluster notifications, to skip its own.
     node: String,
+    /// The access log's chain key (from the data dir, never stored here).
+    chain_key: Arc<ChainKey>,
 }
 
 /// `temp_store = memory`: statement journals (a multi-row statement inside
@@ -112,7 +120,11 @@ impl Store {
     /// Connects (creating the SQLite file if needed), migrates and asserts
     /// durability settings. `url` selects PostgreSQL (`postgres://...`);
     /// the default is SQLite in the data dir.
-    pub async fn open(data_dir: &Path, url: Option<&str>) -> StoreResult<Self> {
+    pub async fn open(
+        data_dir: &Path,
+        url: Option<&str>,
+        chain_key: ChainKey,
+    ) -> StoreResult<Self> {
         sqlx::any::install_default_drivers();
         let url = match url {
             Some(u) => u.to_owned(),
@@ -175,6 +187,7 @@ impl Store {
             write,
             url,
             node,
+            chain_key: Arc::new(chain_key),
         };
         store.assert_durable().await?;
         Ok(store)

@@ -1,4 +1,4 @@
-// The browser tests of issues 4 and 17. Each test gets a Session `s` (fresh
+// The browser tests of issues 4, 17 and 18. Each test gets a Session `s` (fresh
 // browser contexts, request and console recording) and the screenshot helper
 // `shot`. Waits are explicit (selectors, polling with timeouts); no sleep is
 // an assertion. Tests share one demo server: none changes the password or
@@ -286,6 +286,13 @@ export const tests = [
       await guardian.click('.tabs a[data-tab=log]');
       await guardian.waitForSelector('.log-table tbody tr');
       await shot(guardian, '15-access-log');
+      // Every action in Japanese, people by name, never a raw id (issue 18).
+      const logText = await guardian.locator('.log-table tbody').innerText();
+      assert(!/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/i.test(logText),
+        'a raw id on the access-log screen');
+      assert(logText.includes('メンバー一覧の閲覧'), 'read_members is not labelled in Japanese');
+      const actions = await guardian.locator('.log-table tbody td:nth-child(3)').allInnerTexts();
+      assert(actions.every((a) => !/^[a-z_]+$/.test(a.trim())), `an action without a label: ${actions.join(', ')}`);
       await guardian.click('.navmain a[href="#/orgs"]');
       await guardian.waitForSelector('.org');
       await shot(guardian, '16-orgs');
@@ -855,6 +862,25 @@ export const tests = [
       await youth.locator('dialog[open] button.danger').click();
       await youth.locator('.members-ended .member', { hasText: '清水' }).waitFor();
       await shot(youth, '44-youth-decides');
+    },
+  },
+
+  {
+    name: '20. the security log: admins only, events in Japanese, people by name, never a raw id',
+    async run(s, shot) {
+      const admin = await s.login('admin');
+      await admin.click('#nav-security');
+      await admin.waitForSelector('.log-table tbody tr');
+      const text = await admin.locator('.log-table tbody').innerText();
+      assert(!/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/i.test(text),
+        'a raw id on the security-log screen');
+      assert(text.includes('ログイン') && text.includes('管理者'), 'the admin\'s own login, by name');
+      const events = await admin.locator('.log-table tbody td:nth-child(3)').allInnerTexts();
+      assert(events.every((e) => !/^[a-z_]+$/.test(e.trim())), `an event without a label: ${events.join(', ')}`);
+      await noHorizontalScroll(admin, 'the security-log screen');
+      await shot(admin, '45-security-log', { fullPage: true });
+      const guardian = await s.login('guardian.sato');
+      assert(await guardian.locator('#nav-security').count() === 0, 'no security log for a guardian');
     },
   },
 ];

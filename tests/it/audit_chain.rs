@@ -12,8 +12,7 @@
 use std::collections::BTreeSet;
 
 use serde_json::json;
-use sha2::{Digest, Sha256};
-use sqlx::{Connection, Row};
+use sqlx::Row;
 use tokio::task::JoinHandle;
 
 use crate::helpers::*;
@@ -84,15 +83,11 @@ async fn write_at_once_and_verify(nodes: &[&Server]) {
     }
 
     let a = nodes[0];
-    sqlx::any::install_default_drivers();
-    let url = match &a.database_url {
-        Some(u) => u.clone(),
-        None => format!("sqlite://{}?mode=ro", a.dir.join("renraku.db").display()),
-    };
-    let mut db = sqlx::AnyConnection::connect(&url).await.unwrap();
+    let key = audit_key(a);
+    let mut db = database(a, false).await;
     for (name, guardian, _) in FAMILIES {
         let child = a.login(guardian).await.child_id(name).await;
-        let records = chain_of(&mut db, &child).await;
+        let records = chain_of(&mut db, &key, &child).await;
         for (n, node) in done.iter().enumerate() {
             let posts: BTreeSet<&String> = node
                 .iter()
@@ -128,10 +123,11 @@ async fn write_at_once_and_verify(nodes: &[&Server]) {
 }
 
 /// Verifies the chain of `child`'s records in id order and returns their
-/// (action, detail). Each record's hash is sha256 over the previous
-/// record's hash (empty for the first) and, each after a 0x1f byte, child,
-/// time, account, action and detail, in lowercase hex.
-async fn chain_of(db: &mut sqlx::AnyConnection, child: &str) -> Vec<(String, String)> {
+/// (action, detail). Each record's hash is HMAC-SHA256, under the data
+/// dir's chain key, of the previous record's hash (empty for the first)
+/// and, each after a 0x1f byte, child, time, account, action and detail, in
+/// lowercase hex (see [`chain_mac`]).
+async fn chain_of(db: &mut sqlx::AnyConnection, key: &[u8], child: &str) -> Vec<(String, String)> {
     let rows = sqlx::query(
         "select id, at, account_id, action, detail, hash from access_log \
          where child_id = $1 order by id",
@@ -146,13 +142,11 @@ async fn chain_of(db: &mut sqlx::AnyConnection, child: &str) -> Vec<(String, Str
         let (action, detail): (String, String) = (r.get("action"), r.get("detail"));
         let at: i64 = r.get("at");
         let account: String = r.get("account_id");
-        let mut h = Sha256::new();
-        h.update(prev.as_bytes());
-        for part in [child, &at.to_string(), &account, &action, &detail] {
-            h.update([0x1fu8]);
-            h.update(part.as_bytes());
-        }
-        let want = hex(&h.finalize());
+        let want = chain_mac(
+            key,
+            &prev,
+            [child, &at.to_string(), &account, &action, &detail],
+        );
         let (id, got): (i64, String) = (r.get("id"), r.get("hash"));
         assert_eq!(
             got, want,
@@ -162,10 +156,6 @@ async fn chain_of(db: &mut sqlx::AnyConnection, child: &str) -> Vec<(String, Str
         out.push((action, detail));
     }
     out
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Posts over one socket, each waiting for its `posted`.

@@ -7,24 +7,15 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
 use serde_json::json;
-use sha2::{Digest, Sha256};
 use sqlx::Row;
 
 use crate::helpers::*;
 
-/// Recomputes each child's chain: hash = sha256(previous | child | at | account | action | detail).
+/// Recomputes each child's chain: hash = HMAC-SHA256 under the data
+/// dir's chain key of (previous | child | at | account | action | detail).
 async fn verify_chains(server: &Server) -> BTreeMap<String, usize> {
-    sqlx::any::install_default_drivers();
-    let url = match &server.database_url {
-        Some(u) => u.clone(),
-        None => format!(
-            "sqlite://{}?mode=ro",
-            server.dir.join("renraku.db").display()
-        ),
-    };
-    let mut conn = <sqlx::AnyConnection as sqlx::Connection>::connect(&url)
-        .await
-        .unwrap();
+    let key = audit_key(server);
+    let mut conn = database(server, false).await;
     let rows = sqlx::query(
         "select child_id, at, account_id, action, detail, hash from access_log order by id",
     )
@@ -36,19 +27,14 @@ async fn verify_chains(server: &Server) -> BTreeMap<String, usize> {
     for r in rows {
         let child: String = r.get("child_id");
         let at: i64 = r.get("at");
-        let mut h = Sha256::new();
-        h.update(last.get(&child).cloned().unwrap_or_default());
-        for part in [
-            child.clone(),
-            at.to_string(),
-            r.get::<String, _>("account_id"),
-            r.get::<String, _>("action"),
-            r.get::<String, _>("detail"),
-        ] {
-            h.update([0x1f]);
-            h.update(part.as_bytes());
-        }
-        let want: String = h.finalize().iter().map(|b| format!("{b:02x}")).collect();
+        let prev = last.get(&child).cloned().unwrap_or_default();
+        let (account, action, detail): (String, String, String) =
+            (r.get("account_id"), r.get("action"), r.get("detail"));
+        let want = chain_mac(
+            &key,
+            &prev,
+            [&child, &at.to_string(), &account, &action, &detail],
+        );
         let got: String = r.get("hash");
         assert_eq!(got, want, "access-log chain of a child broken");
         last.insert(child.clone(), got);

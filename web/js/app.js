@@ -17,6 +17,7 @@ import { orgsView } from './views/orgs.js';
 import { inviteView } from './views/invite.js';
 import { settingsView } from './views/settings.js';
 import { accountsView } from './views/accounts.js';
+import { securityLogView } from './views/securitylog.js';
 
 // [path, view, who]: 'guest' (logged out only), 'any', 'user', 'manager'
 // (an admin or an organization's admin).
@@ -27,6 +28,7 @@ const ROUTES = [
   [/^\/orgs$/, orgsView, 'user'],
   [/^\/settings$/, settingsView, 'user'],
   [/^\/accounts$/, accountsView, 'manager'],
+  [/^\/security$/, securityLogView, 'manager'],
   [/^\/child\/([\w-]+)$/, notebookView, 'user'],
   [/^\/child\/([\w-]+)\/members$/, membersView, 'user'],
   [/^\/child\/([\w-]+)\/card$/, cardView, 'user'],
@@ -100,6 +102,8 @@ function renderTopbar() {
       h('a', { href: '#/orgs', class: 'navlink', 'aria-current': here('/orgs') ? 'page' : null }, t('nav_orgs')),
       api.canManageAccounts() ? h('a', { href: '#/accounts', class: 'navlink', id: 'nav-accounts',
         'aria-current': here('/accounts') ? 'page' : null }, t('nav_accounts')) : null,
+      api.account()?.kind === 'admin' ? h('a', { href: '#/security', class: 'navlink', id: 'nav-security',
+        'aria-current': here('/security') ? 'page' : null }, t('nav_security')) : null,
       h('a', { href: '#/settings', class: 'navlink', id: 'nav-settings',
         'aria-current': here('/settings') ? 'page' : null }, t('nav_settings'))));
 }

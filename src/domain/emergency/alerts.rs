@@ -24,7 +24,7 @@ impl Core {
         input: AlertInput,
     ) -> Result<Alert> {
         self.member(child, who.account).await?;
-        self.limits.alert(who.account, child)?;
+        self.limited(who, self.limits.alert(who.account, child), "alerts")?;
         let message = input.message.trim().to_owned();
         if message.is_empty() {
             return Err(Error::bad_request("message: must not be empty"));
@@ -128,6 +128,8 @@ impl Core {
         let members = self.store.list_members(alert.child_id).await?;
         let contacts = self.reachable_contacts(alert.child_id, &members).await?;
         let Some((_, tier)) = contacts.iter().find(|c| c.0 == who.account) else {
+            self.note_denied(who, alert.child_id, format!("ack_alert ({channel})"))
+                .await;
             return Err(Error::forbidden(
                 "only the child's emergency contacts acknowledge",
             ));
@@ -153,17 +155,32 @@ impl Core {
     pub async fn get_alert(&self, who: &Principal, id: AlertId) -> Result<Alert> {
         let alert = self.store.get_alert(id).await?.ok_or(Error::NotFound)?;
         self.member(alert.child_id, who.account).await?;
-        self.alert_view(id).await
+        let view = self.alert_view(id).await?;
+        self.log_access(
+            alert.child_id,
+            who.account,
+            "read_alert",
+            format!("alert {id}"),
+        )
+        .await?;
+        Ok(view)
     }
 
     /// `GET /alerts?open=` : alerts of the children I am an active member of.
     pub async fn list_alerts(&self, who: &Principal, open_only: bool) -> Result<Vec<Alert>> {
         let mut out = Vec::new();
+        let mut logs = Vec::new();
         for child in self.list_children(who).await? {
-            for a in self.store.list_alerts(child.id, open_only).await? {
+            let alerts = self.store.list_alerts(child.id, open_only).await?;
+            if !alerts.is_empty() {
+                logs.push((child.id, format!("{} alerts (list)", alerts.len())));
+            }
+            for a in alerts {
                 out.push(self.alert_view(a.id).await?);
             }
         }
+        // One record per child whose alerts were read, committed together.
+        self.log_accesses(who.account, "read_alert", logs).await?;
         out.sort_by_key(|a| std::cmp::Reverse(a.created_at));
         Ok(out)
     }

@@ -109,6 +109,8 @@ impl Core {
             self.throttle.blocked_for(&input.login, &client.addr)
         };
         if let Some(retry_after) = blocked {
+            self.note_login_limited(known.as_ref(), &input.login, &client.addr)
+                .await;
             return Err(Error::RateLimited { retry_after });
         }
         // A known browser's account was read already.
@@ -123,24 +125,61 @@ impl Core {
             Lane::Other
         };
         let ok = password::verify_in(lane, input.password, stored).await?;
+        let addr = Some(client.addr.as_str());
+        let matched = account.as_ref().map(|a| a.id);
         let Some(account) = account.filter(|_| ok) else {
             self.throttle.record_failure(&input.login, &client.addr);
+            let (who, why) = match matched {
+                Some(id) => (Some(id), "wrong password"),
+                None => (None, "unknown login"),
+            };
+            self.security_event("login_failed", who, addr, why);
             return Err(Error::InvalidCredentials);
         };
         if account.disabled_at.is_some() {
+            self.security_event("login_failed", Some(account.id), addr, "account disabled");
             return Err(Error::InvalidCredentials);
         }
         let second = (input.totp.as_deref(), input.recovery_code.as_deref());
         if !self.second_factor(&account, second).await? {
             self.throttle.record_failure(&input.login, &client.addr);
+            let why = "second factor missing or wrong";
+            self.security_event("login_failed", Some(account.id), addr, why);
             return Err(Error::TotpRequired);
+        }
+        if input.recovery_code.is_some() && account.totp_secret.is_some() {
+            self.security_event("recovery_code_used", Some(account.id), addr, "");
         }
         // A known browser's success leaves the count of others' failures
         // alone: they stay locked out however often the owner logs in.
         if !known_device {
             self.throttle.clear_account(&input.login);
         }
-        self.start_session(&account, client).await
+        let started = self.start_session(&account, client).await;
+        let detail = match &started {
+            Ok(_) => "",
+            Err(Error::TotpEnrollmentRequired { .. }) => "TOTP enrolment required",
+            Err(_) => return started,
+        };
+        self.security_event("login", Some(account.id), addr, detail);
+        started
+    }
+
+    /// A login refused by the throttle, for the security log: the account
+    /// when the login names one (one indexed read), never the login string
+    /// itself (it may be a mistyped password).
+    async fn note_login_limited(&self, known: Option<&AccountRow>, login: &str, addr: &str) {
+        let account = match known {
+            Some(a) => Some(a.id),
+            None => self
+                .store
+                .find_account_by_login(login)
+                .await
+                .ok()
+                .flatten()
+                .map(|a| a.id),
+        };
+        self.security_event("rate_limited", account, Some(addr), "login");
     }
 
     /// The second factor of a login: true when TOTP is not enrolled, or a
@@ -284,7 +323,9 @@ impl Core {
 
     /// `POST /auth/logout`.
     pub async fn logout(&self, who: &Principal) -> Result<()> {
-        self.end_session(who.session, EndReason::Logout).await
+        self.end_session(who.session, EndReason::Logout).await?;
+        self.security_event("session_ended", Some(who.account), None, "logout");
+        Ok(())
     }
 
     /// `POST /auth/logout-all`: every session of the caller, this one too.
@@ -322,7 +363,10 @@ impl Core {
         if s.account_id != who.account || s.revoked_at.is_some() {
             return Err(Error::NotFound);
         }
-        self.end_session(session, EndReason::Ended).await
+        self.end_session(session, EndReason::Ended).await?;
+        let detail = "ended from the session list";
+        self.security_event("session_ended", Some(who.account), None, detail);
+        Ok(())
     }
 
     /// Ends one session and closes its sockets here; other nodes close
@@ -349,7 +393,16 @@ impl Core {
             .await?;
         drop(w);
         self.closed(&ended, reason);
+        self.sessions_ended(account, reason, ended.len());
         Ok(())
+    }
+
+    /// `count` sessions of `account` ended at once, for the security log.
+    pub(super) fn sessions_ended(&self, account: AccountId, reason: EndReason, count: usize) {
+        if count > 0 {
+            let detail = format!("{}: count={count}", reason.as_str());
+            self.security_event("session_ended", Some(account), None, detail);
+        }
     }
 
     /// Sessions that ended: their sockets on this node close (4401).

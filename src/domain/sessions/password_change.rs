@@ -51,10 +51,18 @@ impl Core {
     ) -> Result<()> {
         let account = self.store.get_account(who.account).await?;
         if let Some(retry_after) = self.throttle.blocked_for(&account.login, addr) {
+            self.security_event(
+                "rate_limited",
+                Some(account.id),
+                Some(addr),
+                "password change",
+            );
             return Err(Error::RateLimited { retry_after });
         }
         if !password::verify(input.current_password, account.password_hash.clone()).await? {
             self.throttle.record_failure(&account.login, addr);
+            let why = "password change: wrong current password";
+            self.security_event("login_failed", Some(account.id), Some(addr), why);
             return Err(Error::InvalidCredentials);
         }
         let hash = self
@@ -66,6 +74,9 @@ impl Core {
             .await?;
         drop(w);
         self.closed(&ended, EndReason::Password);
+        let detail = format!("other sessions ended: count={}", ended.len());
+        self.security_event("password_changed", Some(account.id), Some(addr), detail);
+        self.sessions_ended(account.id, EndReason::Password, ended.len());
         Ok(())
     }
 
@@ -81,6 +92,8 @@ impl Core {
             return Err(Error::InvalidCredentials);
         };
         let Some(account) = self.store.find_invitation(&hash, now).await? else {
+            let why = "unknown, used or expired invitation code";
+            self.security_event("invitation_failed", None, Some(&client.addr), why);
             return Err(Error::InvalidCredentials);
         };
         if account.disabled_at.is_some() {
@@ -97,6 +110,12 @@ impl Core {
             return Err(Error::InvalidCredentials);
         }
         let account = self.store.get_account(account.id).await?;
+        self.security_event(
+            "invitation_accepted",
+            Some(account.id),
+            Some(&client.addr),
+            "",
+        );
         self.start_session(&account, client).await
     }
 }

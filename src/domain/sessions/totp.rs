@@ -70,10 +70,13 @@ impl Core {
             return Err(Error::bad_request("password: required"));
         };
         if let Some(retry_after) = self.throttle.blocked_for(&account.login, addr) {
+            self.security_event("rate_limited", Some(account.id), Some(addr), "TOTP change");
             return Err(Error::RateLimited { retry_after });
         }
         if !password::verify(given, account.password_hash.clone()).await? {
             self.throttle.record_failure(&account.login, addr);
+            let why = "TOTP change: wrong password";
+            self.security_event("login_failed", Some(account.id), Some(addr), why);
             return Err(Error::InvalidCredentials);
         }
         Ok(())
@@ -137,6 +140,8 @@ impl Core {
                 if !w.confirm_totp(account.id, step, &hashes, now).await? {
                     return Err(Error::Conflict("no TOTP enrolment is pending".into()));
                 }
+                drop(w);
+                self.security_event("totp_enabled", Some(account.id), None, "");
                 Ok(RecoveryCodes {
                     recovery_codes: shown,
                 })
@@ -162,6 +167,9 @@ impl Core {
         let mut w = self.store.writer().await?;
         w.replace_recovery_codes(account.id, &hashes, Timestamp::now().millis())
             .await?;
+        drop(w);
+        let what = "new recovery codes";
+        self.security_event("totp_changed", Some(account.id), Some(addr), what);
         Ok(RecoveryCodes {
             recovery_codes: shown,
         })
@@ -195,10 +203,14 @@ impl Core {
         };
         if !self.second_factor(&account, second).await? {
             self.throttle.record_failure(&account.login, addr);
+            let why = "TOTP removal: code missing or wrong";
+            self.security_event("login_failed", Some(account.id), Some(addr), why);
             return Err(Error::TotpRequired);
         }
         let mut w = self.store.writer().await?;
         w.clear_totp(account.id).await?;
+        drop(w);
+        self.security_event("totp_disabled", Some(account.id), Some(addr), "");
         Ok(())
     }
 }

@@ -208,11 +208,21 @@ pub async fn serve(state: AppState, who: Principal, sink: Sink, mut stream: Stre
     let mut heartbeat = Heartbeat::new(state.ws_ping_every, state.ws_pong_timeout);
     let beat_timer = tokio::time::sleep_until(heartbeat.due());
     tokio::pin!(beat_timer);
+    // The `read_live` records' timer, moved only when their due time does.
+    let mut reads_due = live.reads_due();
+    let reads_timer = tokio::time::sleep_until(instant_of(reads_due.unwrap_or(i64::MAX)));
+    tokio::pin!(reads_timer);
     let mut dead = false;
     loop {
         if live.token_expiry() != token_expiry {
             token_expiry = live.token_expiry();
             token_timer.as_mut().reset(instant_of(token_expiry));
+        }
+        if live.reads_due() != reads_due {
+            reads_due = live.reads_due();
+            reads_timer
+                .as_mut()
+                .reset(instant_of(reads_due.unwrap_or(i64::MAX)));
         }
         let expiry = live.next_expiry();
         tokio::select! {
@@ -263,6 +273,11 @@ pub async fn serve(state: AppState, who: Principal, sink: Sink, mut stream: Stre
                     }
 
                 }
+            }
+            _ = &mut reads_timer, if reads_due.is_some() => {
+                live.flush_reads();
+                // Rearmed at the top of the loop, even if nothing moved.
+                reads_due = Some(i64::MIN);
             }
             _ = sleep_until(expiry) => {
                 for frame in live.expire() {

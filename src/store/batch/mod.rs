@@ -65,14 +65,16 @@ impl Writer {
         match self.backend {
             Backend::Sqlite => {
                 let conn = &mut *self.conn;
-                let r = sqlite::batch(conn, ops, lookup, cache).await;
+                let r = sqlite::batch(conn, ops, lookup, cache, &self.key).await;
                 if !matches!(r, Ok(Some(_))) {
                     sqlite::rollback(conn).await;
                     cache.forget(ops);
                 }
                 r
             }
-            Backend::Postgres => postgres::batch(&mut self.conn, &self.node, ops, lookup).await,
+            Backend::Postgres => {
+                postgres::batch(&mut self.conn, &self.node, ops, lookup, &self.key).await
+            }
         }
     }
 }

@@ -7,7 +7,7 @@ use std::collections::{HashMap, HashSet};
 
 use super::sql::NewAlert;
 use crate::ids::{AccountId, ChildId};
-use crate::store::chain::Heads;
+use crate::store::chain::{ChainKey, Heads};
 use crate::store::entries::ENTRY_SELECT;
 use crate::store::{
     AlertRow, EntryRow, Name, NewAccess, NewEntry, Notified, StoreError, StoreResult,
@@ -156,6 +156,7 @@ impl<'a> Plan<'a> {
         ops: &'a [WriteOp],
         existing: &HashMap<Key, EntryRow>,
         start: Heads,
+        chain_key: &ChainKey,
     ) -> StoreResult<Self> {
         let mut heads = Heads(start.0.clone());
         let mut plan = Plan {
@@ -173,7 +174,7 @@ impl<'a> Plan<'a> {
         for op in ops {
             let (entry, author_name, log) = match op {
                 WriteOp::Access(log) => {
-                    plan.logs.push((log, heads.chain(log)?));
+                    plan.logs.push((log, heads.chain(chain_key, log)?));
                     plan.out.push(Written::Logged);
                     continue;
                 }
@@ -183,7 +184,7 @@ impl<'a> Plan<'a> {
                     notified,
                     log,
                 } => {
-                    plan.logs.push((log, heads.chain(log)?));
+                    plan.logs.push((log, heads.chain(chain_key, log)?));
                     plan.alerts.push((alert, *next_at, notified));
                     plan.out.push(Written::Alert);
                     continue;
@@ -212,7 +213,7 @@ impl<'a> Plan<'a> {
             plan.inserts.push(entry);
             plan.seqs.push(seq);
             plan.consents.push(consent);
-            plan.logs.push((log, heads.chain(log)?));
+            plan.logs.push((log, heads.chain(chain_key, log)?));
             plan.out
                 .push(Written::Entry(row_of(entry, seq, consent, author_name)));
         }

@@ -11,7 +11,7 @@ use super::sql::{
     alerts_sql, bind_alerts, bind_deliveries, bind_entries, bind_logs, deliveries_sql, entries_sql,
     logs_sql, ALERT_COLS, DELIVERY_COLS, ENTRY_COLS, LOG_COLS,
 };
-use crate::store::chain::lock_heads;
+use crate::store::chain::{lock_heads, ChainKey};
 use crate::store::cluster::{notify_calls, ClusterMsg};
 use crate::store::{conflict, Backend, StoreResult};
 use sqlx::Row;
@@ -24,6 +24,7 @@ pub(super) async fn batch(
     node: &str,
     ops: &[WriteOp],
     lookup: bool,
+    key: &ChainKey,
 ) -> StoreResult<Option<Vec<Written>>> {
     let mut tx = sqlx::Connection::begin(conn).await?;
     let existing = if lookup {
@@ -32,7 +33,7 @@ pub(super) async fn batch(
         HashMap::new()
     };
     let heads = lock_heads(&mut tx, Backend::Postgres, "", &counts(ops, &existing)).await?;
-    let plan = Plan::new(ops, &existing, heads)?;
+    let plan = Plan::new(ops, &existing, heads, key)?;
     let msgs = messages(&plan);
     let (sql, notify_binds) = inserts_sql(&plan, node, &msgs);
     let mut q = sqlx::query(&sql);

@@ -10,7 +10,7 @@ use super::sql::{
     logs_sql, ALERT_COLS, ENTRY_COLS, LOG_COLS,
 };
 use crate::ids::ChildId;
-use crate::store::chain::{lock_heads, Heads};
+use crate::store::chain::{lock_heads, ChainKey, Heads};
 use crate::store::{conflict, Backend, StoreError, StoreResult};
 
 /// Whatever failed, no transaction stays open. With none open (begin itself
@@ -27,11 +27,12 @@ pub(super) async fn batch(
     ops: &[WriteOp],
     lookup: bool,
     cache: &mut HeadCache,
+    key: &ChainKey,
 ) -> StoreResult<Option<Vec<Written>>> {
     if !lookup {
         let counts = counts(ops, &HashMap::new());
         if let Some(heads) = cache.get(&counts) {
-            let plan = Plan::new(ops, &HashMap::new(), heads)?;
+            let plan = Plan::new(ops, &HashMap::new(), heads, key)?;
             let guard = guarded_update(&counts, &plan.start);
             match sqlite_inserts(conn, Some(guard), plan, lookup, cache).await {
                 Err(StoreError::Stale) => {
@@ -50,7 +51,7 @@ pub(super) async fn batch(
         (HashMap::new(), "begin immediate; ")
     };
     let heads = lock_heads(&mut *conn, Backend::Sqlite, begin, &counts(ops, &existing)).await?;
-    let plan = Plan::new(ops, &existing, heads)?;
+    let plan = Plan::new(ops, &existing, heads, key)?;
     sqlite_inserts(conn, None, plan, lookup, cache).await
 }
 

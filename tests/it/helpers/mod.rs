@@ -8,6 +8,7 @@
 #![allow(dead_code)] // helpers are shared by modules that each use a part
 
 mod alerts;
+mod chain;
 mod demo;
 mod files;
 mod http;
@@ -26,6 +27,7 @@ mod watched;
 mod ws;
 
 pub use alerts::*;
+pub use chain::*;
 pub use demo::*;
 pub use files::*;
 pub use http::*;

@@ -236,6 +236,7 @@ pub const POLICY: &[Row] = &[
     http("POST",   "/api/v1/accounts/{id}/enable",                      OtherOrg,       [204, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 401]),
     http("POST",   "/api/v1/accounts/{id}/reset",                       NewAccount,     [200, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 200, 401]),
     http("POST",   "/api/v1/accounts/{id}/reset",                       OtherOrg,       [200, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 401]),
+    http("GET",    "/api/v1/admin/security-log",                        Plain,          [200, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 401]),
     http("POST",   "/api/v1/orgs",                                      Plain,          [201, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 401]),
     http("GET",    "/api/v1/orgs",                                      Plain,          [200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 401]),
     // Children: admins and coordinating professions register them; members read them.

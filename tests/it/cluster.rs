@@ -371,10 +371,13 @@ async fn log_since(s: &Session, path: &str, mut after: i64) -> Vec<serde_json::V
         let (st, v) = s.get(&format!("{path}?after={after}&limit=500")).await;
         assert_eq!(st, 200, "{v}");
         let page = v.as_array().cloned().unwrap_or_default();
-        if page.is_empty() {
-            return all;
-        }
+        // A short page is the end (each read adds its own `read_access_log`
+        // record, so "until an empty page" would never end).
+        let end = page.len() < 500;
         after = page.last().and_then(|r| r["id"].as_i64()).unwrap_or(after);
         all.extend(page);
+        if end {
+            return all;
+        }
     }
 }

@@ -98,8 +98,9 @@ function childItem(c, pending) {
     h('a', { class: 'child-card', href: `#/child/${c.id}`, dataset: { childId: c.id } },
       h('span', { class: 'child-name' }, c.name),
       h('span', { class: 'child-role' }, label('role', c.role)),
-      asks ? h('span', { class: 'badge badge-requests' }, t('requests_badge', { n: asks })) : null,
-      h('span', { class: ['badge', unread ? 'badge-unread' : 'badge-none'] },
-        unread ? t('unread', { n: c.unread }) : t('no_unread')),
+      h('span', { class: 'child-badges' },
+        asks ? h('span', { class: 'badge badge-requests' }, t('requests_badge', { n: asks })) : null,
+        h('span', { class: ['badge', unread ? 'badge-unread' : 'badge-none'] },
+          unread ? t('unread', { n: c.unread }) : t('no_unread'))),
       icon('chevron', 'icon chevron')));
 }

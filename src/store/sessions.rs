@@ -154,24 +154,30 @@ impl Writer {
         s: SessionId,
         reason: EndReason,
         now: i64,
-    ) -> StoreResult<bool> {
+    ) -> StoreResult<Option<AccountId>> {
         let mut tx = sqlx::Connection::begin(&mut *self.conn).await?;
-        let done = sqlx::query(
+        let account: Option<String> = sqlx::query_scalar(
             "update session set revoked_at = $2, end_reason = $3 \
-             where id = $1 and revoked_at is null",
+             where id = $1 and revoked_at is null returning account_id",
         )
         .bind(s.to_string())
         .bind(now)
         .bind(reason.as_str())
-        .execute(&mut *tx)
+        .fetch_optional(&mut *tx)
         .await?;
-        let ended = done.rows_affected() == 1;
-        if ended {
+        let account = match account {
+            Some(a) => Some(
+                a.parse::<AccountId>()
+                    .map_err(|_| StoreError::Corrupt("a session's account id"))?,
+            ),
+            None => None,
+        };
+        if account.is_some() {
             let msg = ClusterMsg::Session { session: s, reason };
             super::cluster::notify(&mut tx, self.backend, &self.node, msg).await?;
         }
         tx.commit().await?;
-        Ok(ended)
+        Ok(account)
     }
 
     /// Ends every live session of an account (but `keep`); returns them.

@@ -144,3 +144,32 @@ async fn repeated_failures_are_coalesced_per_key_and_minute() {
     assert!(of("rate_limited") <= 1, "{rows:#?}");
     server.check_logs();
 }
+
+#[tokio::test]
+async fn sessions_that_end_by_themselves_or_by_token_reuse_are_logged() {
+    let server = Server::demo_with(&["--session-idle-timeout", "2"]).await;
+    let api = server.api();
+    // Reuse: a rotated refresh token presented again ends its session.
+    let sato = server.login("guardian.sato").await;
+    let (st, _) = api.refresh_raw(&sato.refresh).await;
+    assert_eq!(st, 200);
+    let (st, _) = api.refresh_raw(&sato.refresh).await;
+    assert_eq!(st, 401);
+    // Idle: a session unused past the timeout is ended by the sweep.
+    let ito = server.login("doctor.ito").await;
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    let (st, _) = ito.get("/api/v1/me").await;
+    assert_eq!(st, 401, "the idle session has ended");
+    let admin = server.login("admin").await;
+    let ended = |rows: &[Value], account: &str, why: &str| {
+        rows.iter().any(|r| {
+            r["event"] == "session_ended"
+                && r["account_id"] == account
+                && r["detail"].as_str().is_some_and(|d| d.starts_with(why))
+        })
+    };
+    security_log_until(&admin, |rows| {
+        ended(rows, &sato.account_id, "reuse") && ended(rows, &ito.account_id, "expired")
+    })
+    .await;
+}

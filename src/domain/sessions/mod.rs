@@ -373,10 +373,15 @@ impl Core {
     /// theirs on the notification committed with the end.
     pub(super) async fn end_session(&self, session: SessionId, reason: EndReason) -> Result<()> {
         let mut w = self.store.writer().await?;
-        w.end_session(session, reason, Timestamp::now().millis())
+        let account = w
+            .end_session(session, reason, Timestamp::now().millis())
             .await?;
         drop(w);
         self.closed(&[session], reason);
+        // Ends nobody asked for (their callers log logouts and ends by hand).
+        if let (Some(account), EndReason::Expired | EndReason::Reuse) = (account, reason) {
+            self.sessions_ended(account, reason, 1);
+        }
         Ok(())
     }
 

@@ -32,7 +32,8 @@ fn holds_consent(m: &MemberRow, now: Timestamp) -> bool {
 
 impl Core {
     /// `GET /requests`: the `requested` memberships of every child whose
-    /// consent the caller holds, oldest first within each child.
+    /// consent the caller holds, oldest first within each child; each
+    /// child's listing is a `read_members` record in its access log.
     pub async fn pending_requests(&self, who: &Principal) -> Result<Vec<PendingRequest>> {
         let now = Timestamp::now();
         let mut out = Vec::new();
@@ -50,6 +51,10 @@ impl Core {
             if requested.is_empty() {
                 continue;
             }
+            // Pending members are the child's member data: the read is logged.
+            let detail = format!("pending requests ({})", requested.len());
+            self.log_access(mine.child_id, who.account, "read_members", detail)
+                .await?;
             let child_name = self.child_name(mine.child_id).await?;
             for row in requested {
                 out.push(PendingRequest {

@@ -85,6 +85,18 @@ async fn the_demo_request_is_listed_for_its_guardian() {
     assert_eq!(list.len(), 1, "{list:?}");
     assert_eq!(list[0]["child_name"], "高橋 そうた");
     assert_eq!(list[0]["member"]["status"], "requested");
+    // The listing is a read of the child's members, in its access log.
+    let child = g.child_id("高橋 そうた").await;
+    let (st, log) = g
+        .get(&format!("/api/v1/children/{child}/access-log?limit=500"))
+        .await;
+    assert_eq!(st, 200, "{log}");
+    assert!(
+        log.as_array().is_some_and(|a| a
+            .iter()
+            .any(|r| r["action"] == "read_members" && r["detail"] == "pending requests (1)")),
+        "{log}"
+    );
     // Unauthenticated: 401.
     let (st, _) = server.api().get("/api/v1/requests", None).await;
     assert_eq!(st, 401);

@@ -79,7 +79,12 @@ export function detailText(r, names) {
       return d.startsWith('acknowledged') ? t('logd_alert_ack') : t('logd_alert_raised');
     case 'read_alert':
       return count ? t('logd_alert_read', { n: count[1] }) : t('logd_alert_one');
-    case 'read_members': return count ? t('logd_members', { n: count[1] }) : '';
+    case 'read_members': {
+      const asks = d.match(/^pending requests \((\d+)\)/);
+      if (asks) return t('logd_requests', { n: asks[1] });
+      return count ? t('logd_members', { n: count[1] }) : '';
+    }
+    case 'transfer': return t('logd_transfer');
     case 'read_profile': return t('logd_profile');
     case 'emergency_card_read': {
       const n = d.match(/\((\d+)\)/);

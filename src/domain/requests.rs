@@ -115,13 +115,8 @@ impl Core {
                     }
                 };
                 for sub in subs {
-                    match core.pusher.send(&sub, payload.as_bytes()).await {
-                        Outcome::Sent => {}
-                        Outcome::Gone => {
-                            if let Ok(mut w) = core.store.writer().await {
-                                let _ = w.delete_push_sub(sub.id, None).await;
-                            }
-                        }
+                    match core.send_push(&sub, payload.as_bytes()).await {
+                        Outcome::Sent | Outcome::Gone => {}
                         Outcome::Failed(why) | Outcome::Retry(why) => {
                             tracing::info!(reason = %why, "request push not sent");
                         }

@@ -47,6 +47,22 @@ impl PushTasks {
 }
 
 impl Core {
+    /// One Web Push send; a subscription the push service says is gone is
+    /// deleted.
+    pub(in crate::domain) async fn send_push(
+        &self,
+        sub: &crate::store::PushSubRow,
+        payload: &[u8],
+    ) -> Outcome {
+        let outcome = self.pusher.send(sub, payload).await;
+        if matches!(outcome, Outcome::Gone) {
+            if let Ok(mut w) = self.store.writer().await {
+                let _ = w.delete_push_sub(sub.id, None).await;
+            }
+        }
+        outcome
+    }
+
     pub(super) async fn push_with_retry(&self, alert: AlertId, sub: crate::store::PushSubRow) {
         let payload = json!({
             "type": "alert",
@@ -57,14 +73,9 @@ impl Core {
         .to_string();
         let mut wait = Duration::from_millis(500);
         for attempt in 1..=PUSH_ATTEMPTS {
-            let status = match self.pusher.send(&sub, payload.as_bytes()).await {
+            let status = match self.send_push(&sub, payload.as_bytes()).await {
                 Outcome::Sent => Some("sent"),
-                Outcome::Gone => {
-                    if let Ok(mut w) = self.store.writer().await {
-                        let _ = w.delete_push_sub(sub.id, None).await;
-                    }
-                    Some("subscription_removed")
-                }
+                Outcome::Gone => Some("subscription_removed"),
                 Outcome::Failed(why) => {
                     tracing::warn!(%alert, reason = %why, "push failed");
                     Some("failed")

@@ -78,6 +78,7 @@ pub async fn open_core(args: &ServeArgs) -> anyhow::Result<Core> {
         session_max_age_ms: secs(args.session_max_age).saturating_mul(1000),
         invitation_ttl_ms: secs(args.invitation_ttl).saturating_mul(1000),
         consent_age: args.consent_age,
+        overlap_day_ms: secs(args.overlap_day_secs).saturating_mul(1000),
         ws_queue: args.ws_queue.clamp(1, 1 << 20),
         ws_queue_bytes: args.ws_queue_bytes.clamp(64 << 10, 1 << 30),
         max_posts_per_minute: args.max_posts_per_minute,

@@ -136,6 +136,15 @@ pub struct ServeArgs {
     /// take over their notebook's consent by asking.
     #[arg(long, env = "RENRAKU_CONSENT_AGE", default_value_t = 18)]
     pub consent_age: u32,
+    /// The length of one day of a handover's overlap, in seconds (default
+    /// one day; tests shorten it).
+    #[arg(
+        long,
+        env = "RENRAKU_OVERLAP_DAY_SECS",
+        default_value_t = 86_400,
+        hide = true
+    )]
+    pub overlap_day_secs: u64,
     /// Failed logins per account within 15 minutes before 429.
     #[arg(
         long,
@@ -272,6 +281,7 @@ impl ServeArgs {
             session_max_age: 43_200,
             invitation_ttl: 604_800,
             consent_age: 18,
+            overlap_day_secs: 86_400,
             login_max_failures_per_account: 5,
             login_max_failures_per_address: 100,
             access_token_ttl: 900,

@@ -55,6 +55,7 @@ id_type!(SessionId);
 id_type!(ConnId);
 id_type!(AlertId);
 id_type!(PushSubId);
+id_type!(HandoverId);
 
 /// Per-child sequence number of an entry (1, 2, ...; 0 means "before the first").
 pub type Seq = i64;

@@ -79,7 +79,7 @@ impl DataKey {
 
 /// Associated data for each kind of sealed row.
 pub mod aad {
-    use crate::ids::{AccountId, AlertId, ChildId, EntryId};
+    use crate::ids::{AccountId, AlertId, ChildId, EntryId, HandoverId};
 
     pub fn profile(child: ChildId) -> Vec<u8> {
         format!("renraku/v1/profile/{child}").into_bytes()
@@ -99,6 +99,11 @@ pub mod aad {
     /// 0004 made each of them version 1).
     pub fn emergency_card_unversioned(child: ChildId) -> Vec<u8> {
         format!("renraku/v1/emergency-card/{child}").into_bytes()
+    }
+
+    /// A handover's note.
+    pub fn handover(child: ChildId, handover: HandoverId) -> Vec<u8> {
+        format!("renraku/v1/handover/{child}/{handover}").into_bytes()
     }
 
     pub fn alert(child: ChildId, alert: AlertId) -> Vec<u8> {

@@ -18,6 +18,16 @@ const CREATOR_PROFESSIONS: [&str; 3] = [
     "administrator",
 ];
 
+/// A professional whose profession registers children and coordinates
+/// their support (a coordinator).
+pub(super) fn is_coordinator(who: &Principal) -> bool {
+    who.kind == AccountKind::Professional
+        && who
+            .profession
+            .as_deref()
+            .is_some_and(|p| CREATOR_PROFESSIONS.contains(&p))
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct NewChild {
@@ -85,13 +95,7 @@ fn validate(new: &NewChild) -> Result<()> {
 impl Core {
     /// `POST /children`: admins and coordinating professions.
     pub async fn create_child(&self, who: &Principal, new: NewChild) -> Result<Child> {
-        let allowed = who.is_admin()
-            || (who.kind == AccountKind::Professional
-                && who
-                    .profession
-                    .as_deref()
-                    .is_some_and(|p| CREATOR_PROFESSIONS.contains(&p)));
-        if !allowed {
+        if !who.is_admin() && !is_coordinator(who) {
             return Err(Error::forbidden("your role may not register children"));
         }
         validate(&new)?;

@@ -81,6 +81,7 @@ impl Core {
                 self.fan_alert(&view, &members, ack);
                 Ok(())
             }
+            ClusterMsg::Handover { handover } => self.on_cluster_handover(handover).await,
             ClusterMsg::Resync => self.resync().await,
         }
     }

@@ -147,7 +147,7 @@ impl Core {
     }
 
     /// A first revision, created `at` (None: now, once it is allowed).
-    async fn post_at(
+    pub(super) async fn post_at(
         &self,
         who: &Principal,
         child: ChildId,

@@ -9,7 +9,7 @@ use serde_json::value::RawValue;
 use std::sync::Arc;
 
 use super::members::Member;
-use super::views::{Alert, Entry};
+use super::views::{Alert, Entry, Handover};
 use crate::error::{Error, Result};
 use crate::hub::LiveEntry;
 use crate::ids::{AccountId, ChildId, Seq, Timestamp};
@@ -54,6 +54,12 @@ pub enum ServerFrame<'a> {
     MembershipRequest {
         child_id: ChildId,
         member: &'a Member,
+    },
+    /// A handover was opened or decided: sent to the child's consent
+    /// holders, the leaving member and whoever opened it.
+    Handover {
+        child_id: ChildId,
+        handover: &'a Handover,
     },
     Membership {
         child_id: ChildId,

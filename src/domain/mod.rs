@@ -11,6 +11,7 @@ mod committer;
 pub mod emergency;
 mod entries;
 pub mod frames;
+mod handover;
 mod limits;
 pub mod live;
 mod live_reads;
@@ -27,6 +28,9 @@ pub use admin::{Created, Invitation, ManagedAccount};
 pub use children::{Child, ChildSummary, NewChild};
 pub use emergency::{AlertInput, Card, CardInput, CardVersion, Contact, ContactInput};
 pub use entries::{AccessRecord, EntryPage, NewEntryInput, Posted, RevisionInput};
+pub use handover::{
+    Handover, HandoverApproval, LeaverHandovers, NewHandover, OpenedAll, PendingHandover,
+};
 pub use members::{Member, MemberPatch, NewMember};
 pub use requests::PendingRequest;
 pub use sessions::{
@@ -70,6 +74,8 @@ pub struct Settings {
     pub max_sockets_per_account: usize,
     /// The `read_live` coalescing window, ms.
     pub live_audit_window_ms: i64,
+    /// One day of a handover's overlap, ms (tests shorten it).
+    pub overlap_day_ms: i64,
 }
 
 /// One row of the security log, as administrators read it.

@@ -98,15 +98,20 @@ impl Core {
     /// once (a request is not an emergency: no retries). The text is the
     /// same for every request.
     pub(super) fn push_request(self: &Arc<Self>, guardians: Vec<AccountId>) {
+        let payload = json!({
+            "type": "membership_request",
+            "title": "参加依頼 / Request to join",
+            "body": "お子さんの連絡帳への参加依頼があります。アプリを開いて確認してください。",
+        });
+        self.push_generic(guardians, payload.to_string());
+    }
+
+    /// A Web Push of `payload` (generic text, never child data) to every
+    /// subscription of `accounts`, in the background, once.
+    pub(super) fn push_generic(self: &Arc<Self>, accounts: Vec<AccountId>, payload: String) {
         let core = self.clone();
         self.push_tasks.spawn(async move {
-            let payload = json!({
-                "type": "membership_request",
-                "title": "参加依頼 / Request to join",
-                "body": "お子さんの連絡帳への参加依頼があります。アプリを開いて確認してください。",
-            })
-            .to_string();
-            for account in guardians {
+            for account in accounts {
                 let subs = match core.store.list_push_subs(account).await {
                     Ok(subs) => subs,
                     Err(e) => {
@@ -118,7 +123,7 @@ impl Core {
                     match core.send_push(&sub, payload.as_bytes()).await {
                         Outcome::Sent | Outcome::Gone => {}
                         Outcome::Failed(why) | Outcome::Retry(why) => {
-                            tracing::info!(reason = %why, "request push not sent");
+                            tracing::info!(reason = %why, "push not sent");
                         }
                     }
                 }

@@ -1,6 +1,6 @@
 //! What clients are shown of stored rows: the entry view (built by the
 //! committer for new entries and by `entries` for reads), the alert view,
-//! and display names (a family member's name is sealed). A leaf: it
+//! the handover view, and display names (a family member's name is sealed). A leaf: it
 //! imports no other use case, so the committer, the frames and every use
 //! case can share it.
 
@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use crate::consent::category_name;
 use crate::crypto::{aad, DataKey};
-use crate::ids::{AccountId, AlertId, ChildId, EntryId, Seq, Timestamp};
+use crate::ids::{AccountId, AlertId, ChildId, EntryId, HandoverId, Seq, Timestamp};
 use crate::store::{EntryRow, Name};
 use crate::vocab::{AlertStatus, EntryKind};
 
@@ -99,4 +99,23 @@ pub(crate) fn open_name(key: &DataKey, account: AccountId, n: &Name) -> String {
             }
         },
     }
+}
+
+/// A handover as members of its child see it.
+#[derive(Serialize, Debug)]
+pub struct Handover {
+    pub id: HandoverId,
+    pub child_id: ChildId,
+    pub from_account: AccountId,
+    pub from_name: String,
+    pub to_account: AccountId,
+    pub to_name: String,
+    pub overlap_days: i64,
+    pub note: Option<String>,
+    /// `requested`, `approved` or `declined`.
+    pub status: String,
+    pub requested_by: AccountId,
+    pub created_at: Timestamp,
+    pub decided_by: Option<AccountId>,
+    pub decided_at: Option<Timestamp>,
 }

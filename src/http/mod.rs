@@ -11,6 +11,7 @@ mod emergency;
 mod entries;
 pub mod error;
 mod extract;
+mod handovers;
 mod me;
 mod members;
 mod web;
@@ -55,6 +56,7 @@ pub fn router(state: AppState) -> Router {
         .merge(me::router())
         .merge(children::router())
         .merge(members::router())
+        .merge(handovers::router())
         .merge(entries::router())
         .merge(emergency::router())
         .merge(ws::router())

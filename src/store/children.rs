@@ -110,14 +110,7 @@ impl Writer {
         log: NewAccess<'_>,
     ) -> StoreResult<i64> {
         let mut tx = sqlx::Connection::begin(&mut *self.conn).await?;
-        let version: i64 = sqlx::query_scalar(
-            "update child set consent_version = consent_version + 1 where id = $1 \
-             returning consent_version",
-        )
-        .bind(m.child_id.to_string())
-        .fetch_optional(&mut *tx)
-        .await?
-        .ok_or(StoreError::NotFound)?;
+        let version = next_consent_version(&mut tx, m.child_id).await?;
         upsert_membership(&mut tx, m, log.at, version).await?;
         append_access(&mut tx, self.backend, &self.key, &log).await?;
         let msg = super::ClusterMsg::Member {
@@ -193,7 +186,22 @@ impl Writer {
     }
 }
 
-async fn upsert_membership(
+/// Raises the child's consent version (taking its row lock) and returns it.
+pub(super) async fn next_consent_version(
+    conn: &mut sqlx::AnyConnection,
+    child: ChildId,
+) -> StoreResult<i64> {
+    sqlx::query_scalar(
+        "update child set consent_version = consent_version + 1 where id = $1 \
+         returning consent_version",
+    )
+    .bind(child.to_string())
+    .fetch_optional(&mut *conn)
+    .await?
+    .ok_or(StoreError::NotFound)
+}
+
+pub(super) async fn upsert_membership(
     conn: &mut sqlx::AnyConnection,
     m: &MemberWrite,
     now: i64,

@@ -12,7 +12,7 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use super::{Backend, Store, StoreResult};
-use crate::ids::{AccountId, AlertId, ChildId, Seq, SessionId};
+use crate::ids::{AccountId, AlertId, ChildId, HandoverId, Seq, SessionId};
 use crate::vocab::EndReason;
 
 const CHANNEL: &str = "renraku";
@@ -42,6 +42,10 @@ pub enum ClusterMsg {
         alert: AlertId,
         ack: bool,
     },
+    /// A handover was opened, approved or declined.
+    Handover {
+        handover: HandoverId,
+    },
     /// Notifications may have been lost: reload what matters from the database.
     Resync,
 }
@@ -62,6 +66,7 @@ impl ClusterMsg {
                 json!({"k": "session", "s": session, "r": reason.as_str()})
             }
             Self::Alert { alert, ack } => json!({"k": "alert", "a": alert, "ack": ack}),
+            Self::Handover { handover } => json!({"k": "handover", "h": handover}),
             Self::Resync => json!({"k": "resync"}),
         }
     }
@@ -92,6 +97,9 @@ impl ClusterMsg {
             "alert" => Self::Alert {
                 alert: id(v, "a")?,
                 ack: v.get("ack")?.as_bool()?,
+            },
+            "handover" => Self::Handover {
+                handover: id(v, "h")?,
             },
             _ => return None,
         })

@@ -18,6 +18,7 @@
 //! - `verify`: checking every chain, and carrying the old SHA-256 chains over;
 //! - a file per aggregate: `accounts`, `sessions` (and invitations),
 //!   `children`, `entries`, `cards` (the emergency card's versions), `emergency`,
+//!   `handovers`,
 //!   `cluster` (notifications between nodes), `security` (the admins'
 //!   security log), and `rows` (their types).
 
@@ -31,6 +32,7 @@ mod conn;
 mod emergency;
 mod entries;
 mod error;
+mod handovers;
 mod rows;
 mod security;
 mod sessions;
@@ -46,6 +48,7 @@ pub use conn::Writer;
 pub use emergency::{AlertRow, ContactRow, DeliveryRow, Notified, PushSubRow};
 pub use entries::Visibility;
 pub use error::{StoreError, StoreResult};
+pub use handovers::{HandoverDecision, HandoverRow};
 pub use rows::*;
 pub use security::{NewSecurityEvent, SecurityRow};
 pub use sessions::NewInvitation;

@@ -27,6 +27,7 @@ mod durability;
 mod emergency;
 mod fanout;
 mod group_commit;
+mod handover;
 mod hardening;
 mod limits;
 mod lockout;

@@ -57,6 +57,14 @@ pub fn problem(w: &World, method: &str, path: &str, rel: Rel, body: &Value) -> O
             let decides = matches!(rel, Rel::Guardian | Rel::CoGuardian);
             (listed != decides).then(|| format!("the base child's request listed: {listed}"))
         }
+        ("GET", "/api/v1/handovers") => {
+            // The base child has an open handover: only its guardians are asked to decide.
+            let listed = body
+                .as_array()
+                .is_some_and(|a| a.iter().any(|r| r["child_id"] == w.base.as_str()));
+            let decides = matches!(rel, Rel::Guardian | Rel::CoGuardian);
+            (listed != decides).then(|| format!("the base child's handover listed: {listed}"))
+        }
         ("GET", "/api/v1/accounts") => {
             let kinds: Vec<&str> = body
                 .as_array()

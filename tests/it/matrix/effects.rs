@@ -1,7 +1,7 @@
 //! A refused write leaves the child as it was: before and after each cell
 //! that writes to a child and is expected to be refused, the child's
 //! guardian reads what any write could change (entries, members and their
-//! consent, the card's versions, the contacts; the base child's alerts as
+//! consent, the card's versions, the contacts, the handovers; the base child's alerts as
 //! the youth lists them), and the two must be equal.
 
 use serde_json::{json, Value};
@@ -34,6 +34,7 @@ pub async fn snapshot(w: &World, child: &str, alerts: bool) -> Value {
     let (_, members) = g.get(&at("/members")).await;
     let (_, versions) = g.get(&at("/emergency-card/versions")).await;
     let (_, contacts) = g.get(&at("/emergency-contacts")).await;
+    let (_, handovers) = g.get(&at("/handovers")).await;
     let alerts = match alerts {
         true if child == w.base => w.actor(Rel::Youth).get("/api/v1/alerts").await.1,
         true => json!(format!("alerts of {child} not observed")),
@@ -51,6 +52,7 @@ pub async fn snapshot(w: &World, child: &str, alerts: bool) -> Value {
         .unwrap_or_default();
     json!({"last_seq": entries["last_seq"], "members": members,
            "card_versions": versions.as_array().map(Vec::len), "contacts": contacts,
+           "handovers": handovers,
            "alerts": alerts})
 }
 

@@ -257,6 +257,20 @@ pub const POLICY: &[Row] = &[
     http("PATCH",  "/api/v1/children/{id}/members/{account}",           Own,            [404, 200, 200, 403, 403, 403, 403, 403, 403, 403, 404, 404, 401]),
     // Pending requests: every account lists those to the children whose consent it holds (none but guardians').
     http("GET",    "/api/v1/requests",                                  Plain,          [200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 401]),
+    // Handovers: active members read them; a professional member hands over its own membership (a family
+    // membership is not handed over: 400), a coordinator anyone's (the coordinator column here is no member);
+    // the consent holders decide. Everyone lists those awaiting their decision; administrators a leaver's.
+    http("GET",    "/api/v1/children/{id}/handovers",                   Plain,          [404, 200, 200, 200, 200, 200, 200, 403, 403, 403, 404, 404, 401]),
+    http("POST",   "/api/v1/children/{id}/handovers",                   Own,            [404, 400, 400, 400, 201, 201, 201, 403, 403, 403, 404, 404, 401]),
+    http("POST",   "/api/v1/children/{id}/handovers",                   AMember,        [404, 403, 403, 403, 403, 403, 403, 403, 403, 403, 404, 404, 401]),
+    http("POST",   "/api/v1/children/{id}/handovers/{handover}/approve", Plain,         [404, 200, 200, 403, 403, 403, 403, 403, 403, 403, 404, 404, 401]),
+    http("POST",   "/api/v1/children/{id}/handovers/{handover}/decline", Plain,         [404, 200, 200, 403, 403, 403, 403, 403, 403, 403, 404, 404, 401]),
+    http("GET",    "/api/v1/handovers",                                 Plain,          [200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 401]),
+    http("GET",    "/api/v1/handovers",                                 NewAccount,     [200, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 200, 401]),
+    http("GET",    "/api/v1/handovers",                                 OtherOrg,       [200, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 401]),
+    // A new account holds no notebook: an administrator allowed to hand it over is told so (409).
+    http("POST",   "/api/v1/handovers",                                 NewAccount,     [409, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 409, 401]),
+    http("POST",   "/api/v1/handovers",                                 OtherOrg,       [409, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 401]),
     // The notebook: members read what their categories cover; posting needs the category and the right.
     http("GET",    "/api/v1/children/{id}/entries",                     Plain,          [404, 200, 200, 200, 200, 200, 200, 403, 403, 403, 404, 404, 401]),
     http("POST",   "/api/v1/children/{id}/entries",                     Plain,          [404, 201, 201, 201, 201, 403, 403, 403, 403, 403, 404, 404, 401]),

@@ -121,6 +121,19 @@ async fn directory(
                 "summary": "", "strengths": "", "contact": ""}),
             );
         }
+        // A leaver's handovers: a new account of the organization the case names.
+        (_, "/api/v1/handovers") if case != Case::Plain => {
+            let org = match case {
+                Case::OtherOrg => &w.other_org,
+                _ => &w.own_org,
+            };
+            let (id, _) = invited(w, org).await;
+            if method == "GET" {
+                r.url = format!("{path}?from_account={id}");
+            } else {
+                r.body = Some(json!({"from_account": id, "to_account": w.candidate_id}));
+            }
+        }
         ("POST", "/api/v1/push/subscriptions") => r.body = Some(push_body(w)),
         ("DELETE", "/api/v1/push/subscriptions/{id}") => {
             let id = match (case, rel) {
@@ -180,6 +193,22 @@ async fn notebook(
             };
             let child = w.child_with(rels).await;
             r.url = fill(path, &[&child]);
+        }
+        // A handover: a child of the cell's own; from the caller itself, or from the helper.
+        ("POST", "/api/v1/children/{id}/handovers") => {
+            let child = w.child_with(&[rel]).await;
+            let from = match case {
+                Case::AMember => w.helper.account_id.clone(),
+                _ => w.actor(rel).account_id.clone(),
+            };
+            r.body = Some(json!({"from_account": from, "to_account": w.candidate_id}));
+            r.url = fill(path, &[&child]);
+        }
+        (_, "/api/v1/children/{id}/handovers/{handover}/approve")
+        | (_, "/api/v1/children/{id}/handovers/{handover}/decline") => {
+            let child = w.child_with(&[rel]).await;
+            let handover = w.handover(&child, &w.candidate_id).await;
+            r.url = fill(path, &[&child, &handover]);
         }
         ("GET", "/api/v1/children/{id}/entries") => {
             r.url = format!("{}?after_seq=0&limit=500", fill(path, &[base]));

@@ -267,6 +267,19 @@ impl World {
         setup_ok(&r, 201, "grant");
     }
 
+    /// `helper` opens a handover of its membership of `child` to `account`: its id.
+    pub async fn handover(&self, child: &str, account: &str) -> String {
+        let body = json!({"from_account": self.helper.account_id, "to_account": account});
+        let r = self
+            .helper
+            .post(&format!("/api/v1/children/{child}/handovers"), &body)
+            .await;
+        setup_ok(&r, 201, "open a handover")["id"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    }
+
     /// `helper` asks for `account` on `child`: a requested membership.
     pub async fn request(&self, child: &str, account: &str) {
         let body = json!({"account_id": account, "categories": ["health"],
@@ -331,6 +344,9 @@ impl World {
         for category in ["medical", "education", "family"] {
             g.note(base, category, "行列の土台").await;
         }
+        // A handover waiting for the guardians (to the revoked member, who may join again).
+        let revoked = self.actor(Rel::Revoked).account_id.clone();
+        self.handover(base, &revoked).await;
         let alert = g.raise_alert(base, "行列の警報").await;
         self.alert = alert["id"].as_str().unwrap_or_default().to_string();
     }

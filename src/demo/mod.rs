@@ -10,8 +10,8 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use crate::domain::{
-    CardInput, ContactInput, Core, NewAccount, NewChild, NewEntryInput, NewMember, NewOrg,
-    Principal, RevisionInput,
+    CardInput, ContactInput, Core, NewAccount, NewChild, NewEntryInput, NewHandover, NewMember,
+    NewOrg, Principal, RevisionInput,
 };
 use crate::ids::{AccountId, ChildId, EntryId, OrgId, Timestamp};
 use data::{DemoChild, ACCOUNTS, CHILDREN, ORGS, PASSWORD};
@@ -72,12 +72,21 @@ pub async fn load(core: &Arc<Core>) -> anyhow::Result<bool> {
         let who = Principal::offline(&acc);
         loader.accounts.insert(a.login, who);
     }
+    let mut children = Vec::new();
     for (i, child) in CHILDREN.iter().enumerate() {
-        loader
-            .child(child)
-            .await
-            .with_context(|| format!("demo child {}", i + 1))?;
+        children.push(
+            loader
+                .child(child)
+                .await
+                .with_context(|| format!("demo child {}", i + 1))?,
+        );
     }
+    // A handover waiting for Hinata's guardian: her class teacher changes.
+    let hinata = *children.first().ok_or_else(|| anyhow!("no demo child"))?;
+    loader
+        .pending_handover(hinata)
+        .await
+        .context("demo handover")?;
     Ok(true)
 }
 
@@ -106,7 +115,26 @@ impl Loader<'_> {
         Ok(self.who(login)?.account)
     }
 
-    async fn child(&self, c: &DemoChild) -> anyhow::Result<()> {
+    /// teacher.tanaka hands Hinata's class over to teacher.kimura, asked
+    /// by the coordinator; the guardian has not decided yet.
+    async fn pending_handover(&self, child: ChildId) -> anyhow::Result<()> {
+        let new = NewHandover {
+            from_account: self.id("teacher.tanaka")?,
+            to_account: self.id("teacher.kimura")?,
+            overlap_days: Some(14),
+            note: Some(
+                "4月から木村先生が担任になります。低血糖時の対応と補食の置き場所は保健室の小川先生と確認済みです。"
+                    .into(),
+            ),
+        };
+        self.core
+            .open_handover(self.who("coordinator.yamada")?, child, new)
+            .await
+            .map_err(|e| anyhow!("{e}"))?;
+        Ok(())
+    }
+
+    async fn child(&self, c: &DemoChild) -> anyhow::Result<ChildId> {
         let core = self.core;
         let guardians = c
             .guardians
@@ -183,7 +211,7 @@ impl Loader<'_> {
         core.set_contacts(guardian, child, contacts)
             .await
             .map_err(|e| anyhow!("contacts: {e}"))?;
-        Ok(())
+        Ok(child)
     }
 
     async fn entries(&self, c: &DemoChild, child: ChildId) -> anyhow::Result<()> {

@@ -82,16 +82,21 @@ fn validate(new: &NewChild) -> Result<()> {
     Ok(())
 }
 
+impl Principal {
+    /// A professional whose profession registers children (a coordinator).
+    pub(super) fn coordinates(&self) -> bool {
+        self.kind == AccountKind::Professional
+            && self
+                .profession
+                .as_deref()
+                .is_some_and(|p| CREATOR_PROFESSIONS.contains(&p))
+    }
+}
+
 impl Core {
     /// `POST /children`: admins and coordinating professions.
     pub async fn create_child(&self, who: &Principal, new: NewChild) -> Result<Child> {
-        let allowed = who.is_admin()
-            || (who.kind == AccountKind::Professional
-                && who
-                    .profession
-                    .as_deref()
-                    .is_some_and(|p| CREATOR_PROFESSIONS.contains(&p)));
-        if !allowed {
+        if !who.is_admin() && !who.coordinates() {
             return Err(Error::forbidden("your role may not register children"));
         }
         validate(&new)?;

@@ -228,10 +228,12 @@ async fn org_admins_manage_their_own_organization_only() {
     let hospital = org_id(&admin, HOSPITAL).await;
     let school = org_id(&admin, SCHOOL).await;
 
+    // A social worker: not a profession that registers children (whose
+    // coordinators invite guardians; see the last test of this file).
     let inv = create_invited(
         &admin,
         json!({"login": "hospital.office", "display_name": "病院 事務長", "kind": "professional",
-            "profession": "administrator", "org_id": hospital, "org_admin": true}),
+            "profession": "social_worker", "org_id": hospital, "org_admin": true}),
     )
     .await;
     assert_eq!(inv.account["org_admin"], true, "{}", inv.account);

@@ -118,5 +118,5 @@ function done(main, child, made) {
           onclick: () => printArea(sheets) }, t('onboard_print_all')) : null,
         h('a', { href: '#/', class: 'button secondary' }, t('back_to_children')))),
     sheets);
-  main.querySelector('.onboard-done .notice')?.focus?.();
+  main.querySelector('#page-title')?.focus();
 }

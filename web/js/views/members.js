@@ -75,8 +75,8 @@ export async function membersView(main, childId) {
           t('member_disabled')) : null),
       m.purpose ? h('p', { class: 'member-purpose' }, `${t('member_purpose')}：${m.purpose}`) : null,
       h('div', { class: 'chips', 'aria-label': t('member_categories') }, m.categories.map(categoryChip)),
-      whereFrom(m, orgOf(m)),
-      h('dl', { class: 'kv compact' },
+      h('dl', { class: 'kv compact', dataset: { family: String(isFamily(m)) } },
+        whereFrom(m, orgOf(m)),
         h('dt', {}, t('member_can_post')), h('dd', {}, m.can_post ? t('member_can_post_yes') : t('member_can_post_no')),
         h('dt', {}, t('member_history_from')),
         h('dd', {}, m.history_from ? t('member_history_since', { date: formatDateTime(m.history_from) }) : t('member_history_all')),
@@ -167,15 +167,15 @@ export async function membersView(main, childId) {
   draw();
 }
 
-const FAMILY = ['guardian', 'youth'];
+const isFamily = (m) => m.role === 'guardian' || m.role === 'youth';
 
-/** Where a member comes from: the organization and its contact window, or the family. */
+/** Where a member comes from (terms of a <dl>): the organization and its contact window, or the family. */
 function whereFrom(m, org) {
-  const family = FAMILY.includes(m.role) || (!m.profession && !m.org_id);
-  return h('dl', { class: 'kv compact member-org', dataset: { family: String(family) } },
+  const family = isFamily(m);
+  return [
     h('dt', {}, t('member_org')),
     h('dd', { class: 'member-org-name' }, family ? t('member_family') : (org?.name || t('member_no_org'))),
-    !family && org?.contact ? [h('dt', {}, t('member_contact')), h('dd', { class: 'member-contact' }, org.contact)] : null);
+    !family && org?.contact ? [h('dt', {}, t('member_contact')), h('dd', { class: 'member-contact' }, org.contact)] : null];
 }
 
 /**
@@ -185,7 +185,6 @@ function whereFrom(m, org) {
  */
 function relyMap(child, active, orgOf) {
   document.getElementById('relymap')?.remove();
-  const isFamily = (m) => FAMILY.includes(m.role);
   const sorted = [...active.filter(isFamily), ...active.filter((m) => !isFamily(m))
     .sort((a, b) => (orgOf(a)?.name || '').localeCompare(orgOf(b)?.name || '', 'ja'))];
   const map = h('section', { class: 'relymap print-only', id: 'relymap' },

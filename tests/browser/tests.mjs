@@ -1,4 +1,4 @@
-// The browser tests of issues 4, 17 and 18. Each test gets a Session `s` (fresh
+// The browser tests of issues 4, 17, 18 and 19. Each test gets a Session `s` (fresh
 // browser contexts, request and console recording) and the screenshot helper
 // `shot`. Waits are explicit (selectors, polling with timeouts); no sleep is
 // an assertion. Tests share one demo server: none changes the password or
@@ -972,7 +972,8 @@ export const tests = [
       await edit.locator('select[name=field]').selectOption('family_association');
       await edit.locator('input[name=contact]').fill('事務局 000-000-0100（平日 10時〜16時）');
       await noHorizontalScroll(admin, 'the organization editor');
-      await shot(admin, '49-orgs-edit', { fullPage: true });
+      await edit.locator('input[name=contact]').scrollIntoViewIfNeeded();
+      await shot(admin, '49-orgs-edit');
       await edit.locator('button[type=submit]').click();
       await card.locator('.org-contact', { hasText: '事務局 000-000-0100' }).waitFor();
       assert((await card.textContent()).includes('家族会'), `the new field shows: ${await card.textContent()}`);

@@ -95,6 +95,18 @@ pub struct NewOrg {
     pub contact: String,
 }
 
+/// `PATCH /orgs/{id}`: any of the fields of [`NewOrg`]; absent ones stay.
+#[derive(Deserialize, Default, Debug)]
+#[serde(deny_unknown_fields)]
+pub struct OrgPatch {
+    pub name: Option<String>,
+    pub field: Option<String>,
+    pub location: Option<String>,
+    pub summary: Option<String>,
+    pub strengths: Option<String>,
+    pub contact: Option<String>,
+}
+
 #[derive(Serialize, Clone, Debug)]
 pub struct Org {
     pub id: OrgId,
@@ -128,6 +140,14 @@ fn require_text(field: &str, value: &str, max: usize) -> Result<()> {
         return Err(Error::bad_request(format!(
             "{field}: at most {max} characters"
         )));
+    }
+    Ok(())
+}
+
+fn validate_org(name: &str, field: &str) -> Result<()> {
+    require_text("name", name, 200)?;
+    if !FIELDS.contains(&field) {
+        return Err(Error::bad_request("field: unknown field"));
     }
     Ok(())
 }
@@ -234,10 +254,7 @@ impl Core {
         if who.is_some_and(|w| !w.is_admin()) {
             return Err(Error::forbidden("only an admin may create organizations"));
         }
-        require_text("name", &new.name, 200)?;
-        if !FIELDS.contains(&new.field.as_str()) {
-            return Err(Error::bad_request("field: unknown field"));
-        }
+        validate_org(&new.name, &new.field)?;
         let row = OrgRow {
             id: OrgId::new(),
             name: new.name,
@@ -249,6 +266,35 @@ impl Core {
         };
         let mut w = self.store.writer().await?;
         w.insert_org(&row, Timestamp::now().millis()).await?;
+        Ok(Org::from(row))
+    }
+
+    /// `PATCH /orgs/{id}` (admin): validated as `POST /orgs` is.
+    pub async fn update_org(&self, who: &Principal, id: OrgId, patch: OrgPatch) -> Result<Org> {
+        if !who.is_admin() {
+            return Err(Error::forbidden("only an admin may edit organizations"));
+        }
+        let not_found = |e| match e {
+            StoreError::NotFound => Error::NotFound,
+            other => other.into(),
+        };
+        // Read, merge, write whole: two admins editing one organization at
+        // the same moment is rare enough that the last one simply wins.
+        let mut row = self.store.get_org(id).await.map_err(not_found)?;
+        let merge = |to: &mut String, from: Option<String>| {
+            if let Some(v) = from {
+                *to = v;
+            }
+        };
+        merge(&mut row.name, patch.name);
+        merge(&mut row.field, patch.field);
+        merge(&mut row.location, patch.location);
+        merge(&mut row.summary, patch.summary);
+        merge(&mut row.strengths, patch.strengths);
+        merge(&mut row.contact, patch.contact);
+        validate_org(&row.name, &row.field)?;
+        let mut w = self.store.writer().await?;
+        w.update_org(&row).await.map_err(not_found)?;
         Ok(Org::from(row))
     }
 

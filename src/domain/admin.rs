@@ -41,6 +41,18 @@ pub struct ManagedAccount {
     pub invitation_expires_at: Option<Timestamp>,
 }
 
+/// A coordinator (who registers children) invites the family of a child
+/// it registers: a guardian or youth account, by invitation only, with no
+/// organization. The contract is silent; see README "API notes".
+fn invites_family(who: &Principal, new: &NewAccount) -> bool {
+    let family = [AccountKind::Guardian.as_str(), AccountKind::Youth.as_str()];
+    who.coordinates()
+        && family.contains(&new.kind.as_str())
+        && new.password.is_none()
+        && new.org_id.is_none()
+        && !new.org_admin
+}
+
 impl Core {
     /// Whether `who` administers `target`: an admin any account, an
     /// organization administrator the non-admin accounts of its organization.
@@ -72,12 +84,13 @@ impl Core {
     }
 
     /// `POST /accounts`. With a password (admins only, as in v1) the
-    /// account is ready; without one it waits for its invitation.
+    /// account is ready; without one it waits for its invitation. Besides
+    /// administrators, a coordinator invites guardians and youths.
     pub async fn create_account(&self, who: &Principal, mut new: NewAccount) -> Result<Created> {
-        if !who.is_admin() {
+        if !who.is_admin() && !invites_family(who, &new) {
             if !who.org_admin || new.password.is_some() {
                 return Err(Error::forbidden(
-                    "only an admin, or an organization administrator inviting, creates accounts",
+                    "only an admin, an organization administrator or a coordinator inviting creates accounts",
                 ));
             }
             if new.kind != AccountKind::Professional.as_str() || new.org_admin {

@@ -18,16 +18,6 @@ const CREATOR_PROFESSIONS: [&str; 3] = [
     "administrator",
 ];
 
-/// A professional whose profession registers children and coordinates
-/// their support (a coordinator).
-pub(super) fn is_coordinator(who: &Principal) -> bool {
-    who.kind == AccountKind::Professional
-        && who
-            .profession
-            .as_deref()
-            .is_some_and(|p| CREATOR_PROFESSIONS.contains(&p))
-}
-
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct NewChild {
@@ -92,10 +82,21 @@ fn validate(new: &NewChild) -> Result<()> {
     Ok(())
 }
 
+impl Principal {
+    /// A professional whose profession registers children (a coordinator).
+    pub(super) fn coordinates(&self) -> bool {
+        self.kind == AccountKind::Professional
+            && self
+                .profession
+                .as_deref()
+                .is_some_and(|p| CREATOR_PROFESSIONS.contains(&p))
+    }
+}
+
 impl Core {
     /// `POST /children`: admins and coordinating professions.
     pub async fn create_child(&self, who: &Principal, new: NewChild) -> Result<Child> {
-        if !who.is_admin() && !is_coordinator(who) {
+        if !who.is_admin() && !who.coordinates() {
             return Err(Error::forbidden("your role may not register children"));
         }
         validate(&new)?;

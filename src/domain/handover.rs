@@ -14,7 +14,6 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use super::children::is_coordinator;
 use super::entries::NewEntryInput;
 use super::frames::ServerFrame;
 use super::members::{state_of, write_of};
@@ -232,7 +231,7 @@ impl Core {
         new: NewHandover,
     ) -> Result<Handover> {
         let me = self.member(child, who.account).await?;
-        if new.from_account != who.account && !(is_coordinator(who) && me.role() == Role::Member) {
+        if new.from_account != who.account && !(who.coordinates() && me.role() == Role::Member) {
             return Err(Error::forbidden(
                 "a handover is opened by the leaving member or a coordinator of this notebook",
             ));

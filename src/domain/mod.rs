@@ -23,7 +23,7 @@ mod sessions;
 mod transfer;
 mod views;
 
-pub use accounts::{Account, NewAccount, NewOrg, Org};
+pub use accounts::{Account, NewAccount, NewOrg, Org, OrgPatch};
 pub use admin::{Created, Invitation, ManagedAccount};
 pub use children::{Child, ChildSummary, NewChild};
 pub use emergency::{AlertInput, Card, CardInput, CardVersion, Contact, ContactInput};

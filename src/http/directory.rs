@@ -3,15 +3,17 @@
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
-use axum::routing::{get, post};
+use axum::routing::{get, patch, post};
 use axum::{Json, Router};
 use serde::Deserialize;
 
 use super::error::ApiError;
 use super::extract::{parse_id, Auth, JsonBody, One};
 use super::AppState;
-use crate::domain::{Account, Created, Invitation, ManagedAccount, NewAccount, NewOrg, Org};
-use crate::ids::AccountId;
+use crate::domain::{
+    Account, Created, Invitation, ManagedAccount, NewAccount, NewOrg, Org, OrgPatch,
+};
+use crate::ids::{AccountId, OrgId};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -21,6 +23,7 @@ pub fn router() -> Router<AppState> {
         .route("/accounts/{id}/enable", post(enable_account))
         .route("/accounts/{id}/reset", post(reset_account))
         .route("/orgs", get(list_orgs).post(create_org))
+        .route("/orgs/{id}", patch(update_org))
 }
 
 /// `GET /api/v1/me`
@@ -131,4 +134,17 @@ async fn list_orgs(
     Auth(_who): Auth,
 ) -> Result<Json<Vec<Org>>, ApiError> {
     Ok(Json(s.core.list_orgs().await?))
+}
+
+/// `PATCH /api/v1/orgs/{id}` (admin)
+async fn update_org(
+    State(s): State<AppState>,
+    Auth(who): Auth,
+    p: One,
+    body: JsonBody<OrgPatch>,
+) -> Result<Json<Org>, ApiError> {
+    let axum::extract::Path(raw) = p?;
+    let id: OrgId = parse_id(&raw, "organization id")?;
+    let Json(patch) = body?;
+    Ok(Json(s.core.update_org(&who, id, patch).await?))
 }

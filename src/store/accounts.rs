@@ -147,6 +147,27 @@ impl Writer {
         Ok(())
     }
 
+    /// Replaces an organization's fields; `NotFound` for an unknown id.
+    pub async fn update_org(&mut self, o: &OrgRow) -> StoreResult<()> {
+        let done = sqlx::query(
+            "update org set name = $2, field = $3, location = $4, summary = $5, \
+             strengths = $6, contact = $7 where id = $1",
+        )
+        .bind(o.id.to_string())
+        .bind(&o.name)
+        .bind(&o.field)
+        .bind(&o.location)
+        .bind(&o.summary)
+        .bind(&o.strengths)
+        .bind(&o.contact)
+        .execute(&mut *self.conn)
+        .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
+    }
+
     pub async fn insert_account(&mut self, a: &AccountRow, now: i64) -> StoreResult<()> {
         sqlx::query(
             "insert into account (id, login, password_hash, display_name, display_sealed, kind, \

@@ -95,9 +95,9 @@ export class Session {
   }
 
   /** A fresh context (its own storage) at the phone viewport, on the app. */
-  async newUser(label, { viewport = PHONE } = {}) {
+  async newUser(label, { viewport = PHONE, touch = false } = {}) {
     const ctx = await this.browser.newContext({
-      ignoreHTTPSErrors: true, viewport, deviceScaleFactor: 1, locale: 'ja-JP', timezoneId: 'Asia/Tokyo',
+      ignoreHTTPSErrors: true, viewport, deviceScaleFactor: 1, locale: 'ja-JP', timezoneId: 'Asia/Tokyo', hasTouch: touch,
       serviceWorkers: 'allow',
     });
     ctx.setDefaultTimeout(15_000);

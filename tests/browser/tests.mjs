@@ -1,4 +1,4 @@
-// The browser tests of issues 4, 17 and 18. Each test gets a Session `s` (fresh
+// The browser tests of issues 4, 17, 18 and 19. Each test gets a Session `s` (fresh
 // browser contexts, request and console recording) and the screenshot helper
 // `shot`. Waits are explicit (selectors, polling with timeouts); no sleep is
 // an assertion. Tests share one demo server: none changes the password or
@@ -881,6 +881,188 @@ export const tests = [
       await shot(admin, '45-security-log', { fullPage: true });
       const guardian = await s.login('guardian.sato');
       assert(await guardian.locator('#nav-security').count() === 0, 'no security log for a guardian');
+    },
+  },
+
+  {
+    name: '21. onboarding: a coordinator registers a child and invites two guardians in one flow; a guardian accepts and sees the notebook',
+    async run(s, shot) {
+      const coord = await s.login('coordinator.yamada');
+      await coord.click('#register-child');
+      await coord.waitForSelector('#onboard-form');
+      const child = unique('青空 はると');
+      const suffix = Date.now().toString(36);
+      await coord.fill('#onboard-form input[name=name]', child);
+      await coord.fill('#onboard-form input[name=name_kana]', 'あおぞら はると');
+      await coord.fill('#onboard-form input[name=birth_date]', '2019-05-05');
+      await coord.selectOption('#onboard-form select[name=disease_group]', '4');
+      await coord.fill('#onboard-form textarea[name=diagnosis]', '先天性心疾患（術後）');
+      // The first guardian; the form refuses a second one left empty.
+      await coord.fill('.guardian-row:nth-child(1) input[name=guardian_name]', '青空 母');
+      await coord.fill('.guardian-row:nth-child(1) input[name=guardian_login]', `aozora.mother.${suffix}`);
+      await coord.click('#onboard-add-guardian');
+      await coord.click('#onboard-submit');
+      await coord.locator('#onboard-form .form-error', { hasText: '表示名' }).waitFor();
+      await coord.fill('.guardian-row:nth-child(2) input[name=guardian_name]', '青空 父');
+      await coord.fill('.guardian-row:nth-child(2) input[name=guardian_login]', `aozora.father.${suffix}`);
+      const bad = await unlabelled(coord);
+      assert(bad.length === 0, `controls without an accessible name on the onboarding form:\n  ${bad.join('\n  ')}`);
+      await noHorizontalScroll(coord, 'the onboarding form');
+      await shot(coord, '46-onboard-form', { fullPage: true });
+      await coord.click('#onboard-submit');
+      await coord.waitForSelector('#onboard-done');
+      assert((await coord.textContent('#onboard-done')).includes(child), 'the done notice names the child');
+      const sheets = coord.locator('#onboard-sheets .invitation');
+      assert(await sheets.count() === 2, 'one invitation sheet per guardian');
+      const mother = sheets.filter({ hasText: `aozora.mother.${suffix}` });
+      const code = (await mother.locator('.invite-code').textContent()).trim();
+      assert(/^[A-Z2-7]{4}(-[A-Z2-7]{4}){7}$/.test(code), `invitation code: ${code}`);
+      const link = await mother.locator('.invite-link').getAttribute('href');
+      assert(link === `${s.origin}/#/invite/${code}`, `invitation link: ${link}`);
+      assert(await mother.locator('.qr-box svg.qr path').count() === 1, 'the QR code is drawn');
+      assert(await coord.locator('#onboard-print-all').count() === 1, 'one button prints every sheet');
+      await noHorizontalScroll(coord, 'the invitation sheets');
+      await shot(coord, '47-onboard-invitations', { fullPage: true });
+
+      // The mother, in a fresh browser: the link, her own password, the child's notebook.
+      const guardian = await s.newUser('invited mother');
+      await guardian.goto(link);
+      await guardian.waitForSelector('form.invite-accept');
+      await guardian.fill('input[name=new-password]', STRONG[0]);
+      await guardian.fill('input[name=confirm-password]', STRONG[0]);
+      await guardian.click('#invite-submit');
+      await guardian.locator('.child-card', { hasText: child }).waitFor();
+      assert((await guardian.textContent('.whoami')).includes('青空 母'), 'logged in as the mother');
+      assert(await guardian.locator('#register-child').count() === 0, 'a guardian registers no child');
+      await openNotebook(guardian, child);
+      await guardian.click('.tabs a[data-tab=members]');
+      await guardian.locator('.member', { hasText: '青空 父' }).waitFor();
+      await shot(guardian, '48-onboard-guardian-members', { fullPage: true });
+      // A teacher may not register children: no button, and the screen says so.
+      const teacher = await s.login('teacher.tanaka');
+      assert(await teacher.locator('#register-child').count() === 0, 'no register button for a teacher');
+    },
+  },
+
+  {
+    name: '22. organizations: the admin adds one and edits it; the change shows to everyone; others edit nothing',
+    async run(s, shot) {
+      const admin = await s.login('admin');
+      await admin.click('a[href="#/orgs"]');
+      await admin.waitForSelector('#org-list .org');
+      await admin.click('#org-new-open');
+      const name = unique('こども食堂ひまわり');
+      const form = admin.locator('.org-new form');
+      await form.locator('input[name=name]').fill(name);
+      await form.locator('select[name=field]').selectOption('npo');
+      await form.locator('input[name=location]').fill('みどり市中央町');
+      await form.locator('textarea[name=summary]').fill('毎週水曜の夕食会');
+      await form.locator('input[name=contact]').fill('代表 000-000-0099');
+      await form.locator('button[type=submit]').click();
+      const card = admin.locator('#org-list .org', { hasText: name });
+      await card.waitFor();
+      await card.locator('.org-edit').click();
+      const edit = card.locator('form.org-edit-form');
+      await edit.waitFor();
+      assert(await edit.locator('input[name=name]').inputValue() === name, 'the edit form is filled in');
+      await edit.locator('input[name=name]').fill('');
+      await edit.locator('button[type=submit]').click();
+      await edit.locator('.form-error', { hasText: '名称' }).waitFor();
+      await edit.locator('input[name=name]').fill(name);
+      await edit.locator('select[name=field]').selectOption('family_association');
+      await edit.locator('input[name=contact]').fill('事務局 000-000-0100（平日 10時〜16時）');
+      await noHorizontalScroll(admin, 'the organization editor');
+      await edit.locator('input[name=contact]').scrollIntoViewIfNeeded();
+      await shot(admin, '49-orgs-edit');
+      await edit.locator('button[type=submit]').click();
+      await card.locator('.org-contact', { hasText: '事務局 000-000-0100' }).waitFor();
+      assert((await card.textContent()).includes('家族会'), `the new field shows: ${await card.textContent()}`);
+      // Another account's fresh page shows the change; it has no edit or add buttons.
+      const teacher = await s.login('teacher.tanaka');
+      await teacher.click('a[href="#/orgs"]');
+      const theirs = teacher.locator('#org-list .org', { hasText: name });
+      await theirs.waitFor();
+      assert((await theirs.textContent()).includes('事務局 000-000-0100'), 'the teacher sees the new contact');
+      assert(await teacher.locator('.org-edit, #org-new-open').count() === 0, 'nothing to edit for a teacher');
+    },
+  },
+
+  {
+    name: '23. the member list is the child\'s 相談先マップ: organization, profession and contact window, and a clean print',
+    async run(s, shot) {
+      const guardian = await s.login('guardian.sato');
+      await openNotebook(guardian, HINATA);
+      await guardian.click('.tabs a[data-tab=members]');
+      const doctor = guardian.locator('.members-active .member', { hasText: '伊藤 誠' });
+      await doctor.waitFor();
+      assert((await doctor.locator('.member-org-name').textContent()).includes('みどり総合病院 小児科'), 'the doctor\'s organization');
+      assert((await doctor.locator('.member-contact').textContent()).includes('000-000-0001'), 'its contact window');
+      assert((await doctor.locator('.member-prof').textContent()).includes('医師'), 'the profession in Japanese');
+      const self = guardian.locator('.members-active .member', { hasText: '佐藤 美咲' });
+      assert((await self.locator('.member-org-name').textContent()).trim() === '家族', 'a guardian is family');
+      assert(await self.locator('.member-contact').count() === 0, 'no contact window for family');
+      await doctor.scrollIntoViewIfNeeded();
+      await shot(guardian, '50-members-relymap');
+      // Print: only the map, as a table (window.print is stubbed: headless has no dialog).
+      await guardian.evaluate(() => { window.print = () => { window.printed = true; }; });
+      await guardian.click('#relymap-print');
+      assert(await guardian.evaluate(() => window.printed === true), 'the print button prints');
+      const rows = guardian.locator('#relymap.print-area tbody tr');
+      assert(await rows.count() >= 5, `the map lists the active members: ${await rows.count()}`);
+      const first = await rows.first().innerText();
+      assert(first.includes('佐藤 美咲') && first.includes('家族'), `the family first: ${first}`);
+      const docRow = await rows.filter({ hasText: '伊藤 誠' }).innerText();
+      assert(docRow.includes('みどり総合病院 小児科') && docRow.includes('000-000-0001'), `the doctor's row: ${docRow}`);
+      await guardian.emulateMedia({ media: 'print' });
+      const hidden = await guardian.evaluate(() => [...document.querySelectorAll('.member-list, .topbar, button')]
+        .filter((el) => el.checkVisibility({ visibilityProperty: true })).length);
+      assert(hidden === 0, `the print shows only the map: ${hidden} other things visible`);
+      await shot(guardian, '51-relymap-print', { fullPage: true });
+      await guardian.emulateMedia({ media: 'screen' });
+    },
+  },
+
+  {
+    name: '24. on a phone, tapping 既読 lists who has read the entry; a second tap or Escape closes it',
+    async run(s, shot) {
+      const guardian = await s.login('guardian.sato', { touch: true });
+      const doctor = await s.login('doctor.ito');
+      await openNotebook(guardian, HINATA);
+      await openNotebook(doctor, HINATA);
+      const text = unique('既読の確認：本日の昼食後の血糖は 140 mg/dL でした。');
+      await postEntry(guardian, { category: 'medical', text });
+      await doctor.locator('.timeline .entry', { hasText: text }).waitFor({ timeout: 10_000 });
+      const mine = guardian.locator('.timeline .entry', { hasText: text });
+      const count = mine.locator('.read-count');
+      // Earlier tests change who reads medical entries of this child: count them here.
+      // (The doctor's page may have read it already.)
+      const total = Number(/^既読 [01]\/(\d+)$/.exec((await count.textContent()).trim())?.[1]);
+      assert(total >= 2, `a new entry at 既読 0/n or 1/n: ${await count.textContent()}`);
+      await eventually(async () => (await count.textContent()).trim() === `既読 1/${total}`, `既読 1/${total}`);
+      const panel = mine.locator('.readers-panel');
+      assert(await panel.isHidden(), 'the readers are hidden at first');
+      await count.tap();
+      await panel.waitFor();
+      assert(await count.getAttribute('aria-expanded') === 'true', 'the button says it is open');
+      const read = await panel.locator('.readers-read li').allInnerTexts();
+      const unread = await panel.locator('.readers-unread li').allInnerTexts();
+      assert(read.length === 1 && read[0].includes('伊藤 誠'), `read by: ${read}`);
+      assert(unread.length === total - 1 && !unread.some((n) => n.includes('伊藤')), `not yet read by: ${unread}`);
+      await shot(guardian, '52-readers-phone');
+      await count.tap();
+      await panel.waitFor({ state: 'hidden' });
+      // The keyboard: Enter opens, Escape closes and gives focus back.
+      await count.focus();
+      await guardian.keyboard.press('Enter');
+      await panel.waitFor();
+      await guardian.keyboard.press('Escape');
+      await panel.waitFor({ state: 'hidden' });
+      assert(await count.evaluate((el) => document.activeElement === el), 'focus returns to the count');
+      // A tap elsewhere closes it too.
+      await count.tap();
+      await panel.waitFor();
+      await guardian.locator('.page-title, h1').first().tap();
+      await panel.waitFor({ state: 'hidden' });
     },
   },
 ];

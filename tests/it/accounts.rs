@@ -228,10 +228,12 @@ async fn org_admins_manage_their_own_organization_only() {
     let hospital = org_id(&admin, HOSPITAL).await;
     let school = org_id(&admin, SCHOOL).await;
 
+    // A social worker: not a profession that registers children (whose
+    // coordinators invite guardians; see the last test of this file).
     let inv = create_invited(
         &admin,
         json!({"login": "hospital.office", "display_name": "病院 事務長", "kind": "professional",
-            "profession": "administrator", "org_id": hospital, "org_admin": true}),
+            "profession": "social_worker", "org_id": hospital, "org_admin": true}),
     )
     .await;
     assert_eq!(inv.account["org_admin"], true, "{}", inv.account);
@@ -599,4 +601,180 @@ async fn disable_enable_and_reset_an_account() {
     // Memberships stayed through all of it.
     assert_eq!(n5.child_id(HINATA).await, child);
     server.check_logs();
+}
+
+/// Issue 19, onboarding: a coordinator (a profession that registers
+/// children) invites a child's guardians itself; nothing else.
+#[tokio::test]
+async fn coordinators_invite_guardians_of_the_children_they_register() {
+    let server = Server::demo().await;
+    let api = server.api();
+    let coordinator = server.login("coordinator.yamada").await;
+    let phn = server.login("phn.kato").await;
+    let teacher = server.login("teacher.tanaka").await;
+    let family =
+        |login: &str, kind: &str| json!({"login": login, "display_name": "青空 母", "kind": kind});
+
+    // Neither a teacher nor a guardian invites anyone.
+    let guardian = server.login("guardian.sato").await;
+    for s in [&teacher, &guardian] {
+        let r = s
+            .post("/api/v1/accounts", &family("g.refused", "guardian"))
+            .await;
+        assert_err(&r, 403, "forbidden");
+    }
+    // A coordinator invites families only, by invitation, with no organization.
+    let hospital = org_id(&coordinator, HOSPITAL).await;
+    let refused = [
+        json!({"login": "c.pro", "display_name": "看護 師", "kind": "professional", "profession": "nurse"}),
+        json!({"login": "c.admin", "display_name": "管理 者", "kind": "admin"}),
+        json!({"login": "c.pw", "display_name": "青空 母", "kind": "guardian",
+            "password": strong_password(&server.registry)}),
+        json!({"login": "c.org", "display_name": "青空 母", "kind": "guardian", "org_id": hospital}),
+        json!({"login": "c.oad", "display_name": "青空 母", "kind": "guardian", "org_admin": true}),
+    ];
+    for body in &refused {
+        let r = coordinator.post("/api/v1/accounts", body).await;
+        assert_err(&r, 403, "forbidden");
+    }
+    let admin = server.login("admin").await;
+    let logins: Vec<Value> = managed(&admin)
+        .await
+        .iter()
+        .map(|a| a["login"].clone())
+        .collect();
+    for body in &refused {
+        assert!(
+            !logins.contains(&body["login"]),
+            "refused, yet created: {body}"
+        );
+    }
+
+    let mother = create_invited(&coordinator, family("aozora.mother", "guardian")).await;
+    assert_account_shape(&mother.account);
+    assert_eq!(mother.account["kind"], "guardian");
+    assert!(mother.account["org_id"].is_null() && mother.account["profession"].is_null());
+    let youth = create_invited(&phn, family("aozora.youth", "youth")).await;
+    assert_eq!(youth.account["kind"], "youth");
+
+    // The child, with the invited guardian; the guardian accepts and sees it.
+    let (st, child) = coordinator
+        .post(
+            "/api/v1/children",
+            &json!({"name": "青空 はると", "name_kana": "あおぞら はると",
+                "birth_date": "2019-05-05", "disease_group": 4, "diagnosis": "先天性心疾患",
+                "guardians": [mother.id]}),
+        )
+        .await;
+    assert_eq!(st, 201, "{child}");
+    let pw = strong_password(&server.registry);
+    let g = accept(&api, &mother.code, &pw).await;
+    assert_eq!(
+        g.child_id("青空 はると").await,
+        child["id"].as_str().unwrap()
+    );
+    let (st, profile) = g
+        .get(&format!(
+            "/api/v1/children/{}",
+            child["id"].as_str().unwrap()
+        ))
+        .await;
+    assert_eq!(st, 200, "{profile}");
+    assert_eq!(profile["diagnosis"], "先天性心疾患");
+    // The code was good once.
+    assert_err(
+        &accept_raw(&api, &mother.code, &pw).await,
+        401,
+        "invalid_credentials",
+    );
+}
+
+/// Issue 19: `PATCH /orgs/{id}` edits any of the directory's fields (admin).
+#[tokio::test]
+async fn admins_edit_organizations() {
+    let server = Server::demo().await;
+    let admin = server.login("admin").await;
+    let school = org_id(&admin, SCHOOL).await;
+    let path = format!("/api/v1/orgs/{school}");
+    let (st, v) = admin
+        .patch(
+            &path,
+            &json!({"contact": "職員室 0000-00-0000（平日 8:00–17:00）", "summary": "新しい紹介"}),
+        )
+        .await;
+    assert_eq!(st, 200, "{v}");
+    assert_eq!(v["id"], school.as_str());
+    assert_eq!(v["name"], SCHOOL, "an absent field stays: {v}");
+    assert_eq!(v["field"], "education");
+    assert_eq!(v["contact"], "職員室 0000-00-0000（平日 8:00–17:00）");
+    // Everyone's list shows the change.
+    let teacher = server.login("teacher.tanaka").await;
+    let (_, list) = teacher.get("/api/v1/orgs").await;
+    let listed = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["id"] == school.as_str())
+        .cloned();
+    assert_eq!(listed.unwrap()["summary"], "新しい紹介");
+    let (st, v) = admin
+        .patch(
+            &path,
+            &json!({"name": "みどり市立第一小学校（本校）", "field": "npo"}),
+        )
+        .await;
+    assert_eq!(
+        (st, &v["name"], &v["field"]),
+        (200, &json!("みどり市立第一小学校（本校）"), &json!("npo"))
+    );
+
+    // Validated as POST /orgs is; refused edits change nothing.
+    assert_err(
+        &admin.patch(&path, &json!({"name": "  "})).await,
+        400,
+        "bad_request",
+    );
+    assert_err(
+        &admin.patch(&path, &json!({"field": "moon"})).await,
+        400,
+        "bad_request",
+    );
+    let long = "あ".repeat(201);
+    assert_err(
+        &admin.patch(&path, &json!({"name": long})).await,
+        400,
+        "bad_request",
+    );
+    assert_err(
+        &admin.patch(&path, &json!({"website": "x"})).await,
+        400,
+        "bad_request",
+    );
+    assert_err(
+        &teacher.patch(&path, &json!({"summary": "x"})).await,
+        403,
+        "forbidden",
+    );
+    let unknown = format!("/api/v1/orgs/{}", uuid::Uuid::now_v7());
+    assert_err(
+        &admin.patch(&unknown, &json!({"summary": "x"})).await,
+        404,
+        "not_found",
+    );
+    let (_, list) = admin.get("/api/v1/orgs").await;
+    let now = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["id"] == school.as_str())
+        .cloned()
+        .unwrap();
+    assert_eq!(
+        (&now["name"], &now["field"], &now["summary"]),
+        (
+            &json!("みどり市立第一小学校（本校）"),
+            &json!("npo"),
+            &json!("新しい紹介")
+        )
+    );
 }

@@ -18,6 +18,7 @@ import { inviteView } from './views/invite.js';
 import { settingsView } from './views/settings.js';
 import { accountsView } from './views/accounts.js';
 import { securityLogView } from './views/securitylog.js';
+import { onboardView } from './views/onboard.js';
 
 // [path, view, who]: 'guest' (logged out only), 'any', 'user', 'manager'
 // (an admin or an organization's admin).
@@ -25,6 +26,7 @@ const ROUTES = [
   [/^\/login$/, loginView, 'guest'],
   [/^\/invite(?:\/([^/]*))?$/, inviteView, 'any'],
   [/^\/?$/, childrenView, 'user'],
+  [/^\/children\/new$/, onboardView, 'user'],
   [/^\/orgs$/, orgsView, 'user'],
   [/^\/settings$/, settingsView, 'user'],
   [/^\/accounts$/, accountsView, 'manager'],

@@ -62,7 +62,7 @@ export function renderBody(entry) {
 
 /**
  * ctx: {byId: Map, supersededBy: Map(original id -> revision), readCount(entry)
- * -> {n, m, names}, canRevise(entry) -> bool, onRevise(entry)}
+ * -> {n, m, names, read: [Member], unread: [Member]}, canRevise(entry) -> bool, onRevise(entry)}
  */
 export function renderEntry(entry, ctx) {
   const corrected = ctx.supersededBy.get(entry.id);
@@ -95,11 +95,71 @@ export function renderEntry(entry, ctx) {
     h('summary', {}, t('show_original')),
     renderBody(original)) : null,
   h('div', { class: 'entry-foot' },
-    h('span', { class: 'read-count', dataset: { seq: entry.seq }, title: rc.names ? t('read_by', { names: rc.names }) : null },
-      t('read_count', { n: rc.n, m: rc.m })),
+    readReceipt(entry, rc, ctx),
     ctx.canRevise(entry) ? h('button', { type: 'button', class: 'linkish small revise-btn', onclick: () => ctx.onRevise(entry) },
       t('revise')) : null));
   return li;
+}
+
+// The read count opens a small panel of who has read the entry and who has
+// not (by tap, click or keyboard; a second tap, Escape or a tap elsewhere
+// closes it). Members carry only how far they have read (last_read_seq), not
+// when, so the panel shows names without times.
+let openReceipt = null;
+
+function readReceipt(entry, rc, ctx) {
+  const panel = h('div', { class: 'readers-panel', id: `readers-${entry.id}`, hidden: true });
+  const btn = h('button', {
+    type: 'button', class: 'read-count', dataset: { seq: entry.seq }, 'aria-expanded': 'false',
+    'aria-controls': panel.id, title: rc.names ? t('read_by', { names: rc.names }) : null,
+  }, t('read_count', { n: rc.n, m: rc.m }));
+  const wrap = h('span', { class: 'read-receipt' }, btn, panel);
+  wrap.readCount = () => ctx.readCount(entry);
+  btn.addEventListener('click', () => (openReceipt === wrap ? closeReceipt() : openReceiptOf(wrap)));
+  return wrap;
+}
+
+function fillReaders(wrap, rc) {
+  const panel = wrap.querySelector('.readers-panel');
+  const names = (list, cls) => h('ul', { class: ['readers', cls], role: 'list' },
+    list.length ? list.map((m) => h('li', {}, m.display_name)) : h('li', { class: 'muted' }, t('readers_none')));
+  panel.replaceChildren(
+    h('p', { class: 'readers-head' }, t('readers_read', { n: rc.read.length })), names(rc.read, 'readers-read'),
+    h('p', { class: 'readers-head' }, t('readers_unread', { n: rc.unread.length })), names(rc.unread, 'readers-unread'),
+    h('p', { class: 'hint' }, t('readers_no_times')));
+}
+
+function openReceiptOf(wrap) {
+  closeReceipt();
+  openReceipt = wrap;
+  fillReaders(wrap, wrap.readCount());
+  wrap.querySelector('.readers-panel').hidden = false;
+  wrap.querySelector('.read-count').setAttribute('aria-expanded', 'true');
+  document.addEventListener('keydown', onReceiptKey);
+  document.addEventListener('click', onOutside, true);
+}
+
+function closeReceipt(focus = false) {
+  const wrap = openReceipt;
+  if (!wrap) return;
+  openReceipt = null;
+  wrap.querySelector('.readers-panel').hidden = true;
+  const btn = wrap.querySelector('.read-count');
+  btn.setAttribute('aria-expanded', 'false');
+  if (focus) btn.focus();
+  document.removeEventListener('keydown', onReceiptKey);
+  document.removeEventListener('click', onOutside, true);
+}
+
+function onReceiptKey(ev) { if (ev.key === 'Escape') { ev.preventDefault(); closeReceipt(true); } }
+function onOutside(ev) { if (openReceipt && !openReceipt.contains(ev.target)) closeReceipt(); }
+
+/** A receipt arrived: the count, its title, and the open panel follow. */
+export function updateReceipt(wrap, rc) {
+  const btn = wrap.querySelector('.read-count');
+  btn.textContent = t('read_count', { n: rc.n, m: rc.m });
+  if (rc.names) btn.title = t('read_by', { names: rc.names }); else btn.removeAttribute('title');
+  if (openReceipt === wrap) fillReaders(wrap, rc);
 }
 
 function jumpTo(ev, id) {

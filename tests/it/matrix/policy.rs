@@ -21,7 +21,8 @@
 //!   `support_coordinator`, a profession that may register children;
 //!   `oad` administers the accounts of its organization (the hospital;
 //!   it is a social worker, a profession that may not register children);
-//!   `dis` a disabled professional.
+//!   `dis` a disabled professional. A coordinator invites guardians and
+//!   youths (issue 19's onboarding), no one else.
 //! - The youth column is the youth *before* consent passes to them. "After
 //!   transfer" arrives with issue 19 (`POST /children/{id}/transfer`),
 //!   which adds its column here.
@@ -148,6 +149,9 @@ pub enum Case {
     OtherChild,
     /// The administrators' list (`?managed=true`).
     Managed,
+    /// A guardian account invited by the caller (issue 19's onboarding:
+    /// admins, and coordinators for the children they register).
+    FamilyInvite,
 }
 
 impl Case {
@@ -164,6 +168,7 @@ impl Case {
             Case::GuardiansEntry => " [the guardian's entry]",
             Case::OtherChild => " [another child's]",
             Case::Managed => " [managed]",
+            Case::FamilyInvite => " [a guardian's invitation]",
         }
     }
 }
@@ -228,6 +233,7 @@ pub const POLICY: &[Row] = &[
     http("POST",   "/api/v1/me/totp/recovery-codes",                    Own,            [409, 409, 409, 409, 409, 409, 409, 409, 409, 409, 409, 409, 401]),
     // Accounts and organizations: admins administer; the directory is not for youths.
     http("POST",   "/api/v1/accounts",                                  NewAccount,     [201, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 201, 401]),
+    http("POST",   "/api/v1/accounts",                                  FamilyInvite,   [201, 403, 403, 403, 403, 403, 403, 403, 403, 403, 201, 403, 401]),
     http("GET",    "/api/v1/accounts",                                  Plain,          [200, 200, 200, 403, 200, 200, 200, 200, 200, 200, 200, 200, 401]),
     http("GET",    "/api/v1/accounts",                                  Managed,        [200, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 200, 401]),
     http("POST",   "/api/v1/accounts/{id}/disable",                     NewAccount,     [204, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 204, 401]),
@@ -238,6 +244,7 @@ pub const POLICY: &[Row] = &[
     http("POST",   "/api/v1/accounts/{id}/reset",                       OtherOrg,       [200, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 401]),
     http("GET",    "/api/v1/admin/security-log",                        Plain,          [200, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 401]),
     http("POST",   "/api/v1/orgs",                                      Plain,          [201, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 401]),
+    http("PATCH",  "/api/v1/orgs/{id}",                                 Plain,          [200, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 401]),
     http("GET",    "/api/v1/orgs",                                      Plain,          [200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 401]),
     // Children: admins and coordinating professions register them; members read them.
     http("POST",   "/api/v1/children",                                  Plain,          [201, 403, 403, 403, 403, 403, 403, 403, 403, 403, 201, 403, 401]),

@@ -6,7 +6,7 @@ use serde_json::{json, Value};
 
 use super::cells::PUSH_ORIGIN;
 use super::policy::{Case, Rel};
-use super::world::{card_body, login_of, World};
+use super::world::{card_body, login_of, setup_ok, World};
 use crate::helpers::*;
 
 /// What an HTTP cell sends.
@@ -96,6 +96,12 @@ async fn directory(
     r: &mut Request,
 ) -> bool {
     match (method, path) {
+        ("POST", "/api/v1/accounts") if case == Case::FamilyInvite => {
+            r.body = Some(
+                json!({"login": unique("matrix.family."), "display_name": "行列 保護者",
+                "kind": "guardian"}),
+            );
+        }
         ("POST", "/api/v1/accounts") => {
             r.body = Some(
                 json!({"login": unique("matrix."), "display_name": "行列 新人",
@@ -133,6 +139,18 @@ async fn directory(
             } else {
                 r.body = Some(json!({"from_account": id, "to_account": w.candidate_id}));
             }
+        }
+        // An organization of the cell's own, so no cell sees another's edit.
+        ("PATCH", "/api/v1/orgs/{id}") => {
+            let body = json!({"name": unique("行列機関 "), "field": "npo", "location": "",
+                "summary": "", "strengths": "", "contact": ""});
+            let org = w.actor(Rel::Admin).post("/api/v1/orgs", &body).await;
+            let id = setup_ok(&org, 201, "an organization to edit")["id"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string();
+            r.url = fill(path, &[&id]);
+            r.body = Some(json!({"contact": "行列 窓口 0000", "field": "welfare"}));
         }
         ("POST", "/api/v1/push/subscriptions") => r.body = Some(push_body(w)),
         ("DELETE", "/api/v1/push/subscriptions/{id}") => {

@@ -5,10 +5,10 @@
 
 import { h, mount, field } from '../dom.js';
 import { t, label, formatDateTime, PROFESSIONS } from '../i18n.js';
+import { invitationCard } from '../invitation.js';
 import * as api from '../api.js';
 import { get, post } from '../api.js';
-import { qrSvg } from '../qr.js';
-import { pageTitle, loading, failure, errorBox, errorText, toast, confirmDialog, copyText, printArea } from '../ui.js';
+import { pageTitle, loading, failure, errorBox, errorText, toast, confirmDialog } from '../ui.js';
 
 const KINDS = ['professional', 'guardian', 'youth', 'admin'];
 
@@ -21,7 +21,7 @@ export async function accountsView(main) {
   try { orgs = await get('/orgs'); } catch { /* names stay ids */ }
   const orgName = (id) => orgs.find((o) => o.id === id)?.name || '';
   const showInvitation = (acct, invitation) => {
-    mount(invitationBox, invitationCard(acct, invitation, orgName(acct.org_id), () => mount(invitationBox)));
+    mount(invitationBox, invitationCard(acct, invitation, { orgName: orgName(acct.org_id), onClose: () => mount(invitationBox) }));
     invitationBox.querySelector('h2')?.focus();
   };
   const reload = () => loadList(listBox, { me, orgName, showInvitation });
@@ -90,30 +90,6 @@ function inviteForm({ admin, orgs, me }, onInvited) {
     } finally { submit.disabled = false; }
   });
   return form;
-}
-
-/** The invitation, shown once: code, link, QR of the link, expiry; print and copy. */
-function invitationCard(acct, invitation, orgName, onClose) {
-  const link = `${location.origin}/#/invite/${invitation.code}`;
-  const sheet = h('div', { class: 'invitation-sheet' },
-    h('h2', { tabindex: '-1' }, t('invitation_title')),
-    h('p', { class: 'print-only' }, t('invitation_print_lead')),
-    h('dl', { class: 'kv' },
-      h('dt', {}, t('acct_display_name')), h('dd', {}, acct.display_name),
-      h('dt', {}, t('login_id')), h('dd', {}, h('code', { id: 'invite-login' }, acct.login)),
-      orgName ? [h('dt', {}, t('acct_org')), h('dd', {}, orgName)] : null,
-      h('dt', {}, t('invite_code')), h('dd', {}, h('code', { class: 'invite-code', id: 'invite-code' }, invitation.code)),
-      h('dt', {}, t('invite_link')), h('dd', {}, h('a', { href: link, id: 'invite-link', class: 'invite-link' }, link)),
-      h('dt', {}, t('invite_expires')), h('dd', { id: 'invite-expires' }, formatDateTime(invitation.expires_at))),
-    h('div', { class: 'qr-box', id: 'invite-qr', dataset: { link } }, qrSvg(link, t('invite_qr_label'))),
-    h('p', { class: 'hint' }, t('invitation_how')));
-  return h('section', { class: 'card invitation', id: 'invitation', dataset: { code: invitation.code } },
-    h('p', { class: 'notice', role: 'status' }, t('invitation_once')),
-    sheet,
-    h('div', { class: 'buttons' },
-      h('button', { type: 'button', class: 'primary', id: 'invite-print', onclick: () => printArea(sheet) }, t('print')),
-      h('button', { type: 'button', class: 'secondary', id: 'invite-copy', onclick: () => copyText(link) }, t('invite_copy_link')),
-      h('button', { type: 'button', class: 'secondary', id: 'invite-close', onclick: onClose }, t('close'))));
 }
 
 async function loadList(box, ctx) {

@@ -10,11 +10,16 @@ import { pageTitle, loading, failure, toast, errorText, dialog, confirmDialog } 
 import { categoryBoxes } from './members.js';
 import { categoryChip } from '../entry.js';
 import * as push from '../push.js';
+import { canRegisterChildren } from './onboard.js';
 
 export async function childrenView(main) {
   const requests = h('div', { class: 'requests-area' });
   const list = h('div', { class: 'stack' }, loading());
-  mount(main, pageTitle(t('children_title')), push.offerBox(), requests, list);
+  const register = canRegisterChildren()
+    ? h('p', { class: 'register-child' }, h('a', { href: '#/children/new', class: 'button secondary', id: 'register-child' },
+      t('onboard_open')))
+    : null;
+  mount(main, pageTitle(t('children_title')), push.offerBox(), register, requests, list);
   let pending = [];
   const load = async () => {
     try {

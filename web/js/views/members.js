@@ -10,15 +10,17 @@ import { get, post, patch, account } from '../api.js';
 import { getMembers } from '../store.js';
 import { categoryChip } from '../entry.js';
 import { childHead } from './childhead.js';
-import { loading, failure, toast, errorText, errorBox, confirmDialog, dialog } from '../ui.js';
+import { loading, failure, toast, errorText, errorBox, confirmDialog, dialog, printArea } from '../ui.js';
 import { navigate } from '../app.js';
 
 export async function membersView(main, childId) {
   mount(main, loading());
-  let child; let members;
+  let child; let members; let orgs = [];
   const load = async () => {
-    [child, members] = await Promise.all([get(`/children/${childId}`), getMembers(childId, true)]);
+    [child, members, orgs] = await Promise.all([get(`/children/${childId}`), getMembers(childId, true),
+      get('/orgs').catch(() => orgs)]);
   };
+  const orgOf = (m) => orgs.find((o) => o.id === m.org_id) || null;
   try { await load(); } catch (e) { mount(main, failure(e, () => membersView(main, childId))); return; }
   const me = members.find((m) => m.account_id === account()?.id);
   // Who decides: a guardian until consent passes to the young person.
@@ -40,6 +42,8 @@ export async function membersView(main, childId) {
     const ended = members.filter((m) => m.status === 'revoked' || m.status === 'expired');
     mount(body,
       consentNote(),
+      h('p', { class: 'relymap-actions' }, h('button', { type: 'button', class: 'secondary small', id: 'relymap-print',
+        onclick: () => printArea(relyMap(child, active, orgOf)) }, t('relymap_print'))),
       requested.length ? section(t('members_requested'), requested, 'requested') : null,
       section(t('members_active'), active, 'active'),
       ended.length ? section(t('members_ended'), ended, 'ended') : null,
@@ -71,7 +75,8 @@ export async function membersView(main, childId) {
           t('member_disabled')) : null),
       m.purpose ? h('p', { class: 'member-purpose' }, `${t('member_purpose')}：${m.purpose}`) : null,
       h('div', { class: 'chips', 'aria-label': t('member_categories') }, m.categories.map(categoryChip)),
-      h('dl', { class: 'kv compact' },
+      h('dl', { class: 'kv compact', dataset: { family: String(isFamily(m)) } },
+        whereFrom(m, orgOf(m)),
         h('dt', {}, t('member_can_post')), h('dd', {}, m.can_post ? t('member_can_post_yes') : t('member_can_post_no')),
         h('dt', {}, t('member_history_from')),
         h('dd', {}, m.history_from ? t('member_history_since', { date: formatDateTime(m.history_from) }) : t('member_history_all')),
@@ -160,6 +165,45 @@ export async function membersView(main, childId) {
   }
 
   draw();
+}
+
+const isFamily = (m) => m.role === 'guardian' || m.role === 'youth';
+
+/** Where a member comes from (terms of a <dl>): the organization and its contact window, or the family. */
+function whereFrom(m, org) {
+  const family = isFamily(m);
+  return [
+    h('dt', {}, t('member_org')),
+    h('dd', { class: 'member-org-name' }, family ? t('member_family') : (org?.name || t('member_no_org'))),
+    !family && org?.contact ? [h('dt', {}, t('member_contact')), h('dd', { class: 'member-contact' }, org.contact)] : null];
+}
+
+/**
+ * 相談先マップ: who to rely on for this child, as a clean printed page (the
+ * family first, then each professional with its organization's contact
+ * window). Made fresh for each print and shown only in print.
+ */
+function relyMap(child, active, orgOf) {
+  document.getElementById('relymap')?.remove();
+  const sorted = [...active.filter(isFamily), ...active.filter((m) => !isFamily(m))
+    .sort((a, b) => (orgOf(a)?.name || '').localeCompare(orgOf(b)?.name || '', 'ja'))];
+  const map = h('section', { class: 'relymap print-only', id: 'relymap' },
+    h('h1', {}, t('relymap_title', { name: child.name })),
+    h('p', { class: 'relymap-date' }, t('relymap_as_of', { date: formatDateTime(new Date().toISOString()) })),
+    h('table', {},
+      h('thead', {}, h('tr', {}, ['relymap_col_name', 'relymap_col_role', 'relymap_col_org', 'relymap_col_contact']
+        .map((k) => h('th', { scope: 'col' }, t(k))))),
+      h('tbody', {}, sorted.map((m) => {
+        const org = orgOf(m);
+        return h('tr', {},
+          h('td', {}, m.display_name),
+          h('td', {}, m.profession ? label('prof', m.profession) : label('role', m.role)),
+          h('td', {}, isFamily(m) ? t('member_family') : (org?.name || '')),
+          h('td', {}, isFamily(m) ? '' : (org?.contact || '')));
+      }))),
+    h('p', { class: 'relymap-note' }, t('relymap_note')));
+  document.getElementById('main').append(map);
+  return map;
 }
 
 export function categoryBoxes(selected) {

@@ -6,7 +6,7 @@ import { t, label, CATEGORIES } from '../i18n.js';
 import { get, post, account } from '../api.js';
 import * as live from '../live.js';
 import { getMembers, setMembers } from '../store.js';
-import { renderEntry } from '../entry.js';
+import { renderEntry, updateReceipt } from '../entry.js';
 import { composeForm } from '../compose.js';
 import { childHead } from './childhead.js';
 import { toast, loading, failure, errorText } from '../ui.js';
@@ -187,17 +187,15 @@ class Notebook {
   readCount(e) {
     const readers = this.readers(e);
     const read = readers.filter((m) => m.last_read_seq >= e.seq);
-    return { n: read.length, m: readers.length, names: read.map((m) => m.display_name).join('、') };
+    const unread = readers.filter((m) => !(m.last_read_seq >= e.seq));
+    return { n: read.length, m: readers.length, names: read.map((m) => m.display_name).join('、'), read, unread };
   }
 
   refreshReadCounts() {
-    for (const el of this.list.querySelectorAll('.read-count')) {
+    for (const el of this.list.querySelectorAll('.read-receipt')) {
       const li = el.closest('.entry');
       const e = this.entries.get(li?.dataset.id);
-      if (!e) continue;
-      const rc = this.readCount(e);
-      el.textContent = t('read_count', { n: rc.n, m: rc.m });
-      if (rc.names) el.title = t('read_by', { names: rc.names }); else el.removeAttribute('title');
+      if (e) updateReceipt(el, this.readCount(e));
     }
   }
 

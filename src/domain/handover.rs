@@ -239,7 +239,9 @@ impl Core {
         let checked = self.check_handover(child, &new).await?;
         let row = self.seal_handover(who, child, &new, &checked).await?;
         let mut w = self.store.writer().await?;
-        let log = self.handover_log(who, &row, &checked.to, "requested");
+        let log = self
+            .handover_log(who, &row, &checked.to, "requested")
+            .await?;
         match w.insert_handovers(&[(row.clone(), log)]).await {
             Ok(()) => {}
             Err(StoreError::Conflict) => return Err(open_already()),
@@ -298,25 +300,28 @@ impl Core {
         })
     }
 
-    fn handover_log(
+    /// The access-log record of a handover step (professionals' names are
+    /// not sealed: they are staff, not the family).
+    async fn handover_log(
         &self,
         who: &Principal,
         row: &HandoverRow,
         to: &AccountRow,
         what: &str,
-    ) -> NewAccess<'static> {
-        NewAccess {
+    ) -> Result<NewAccess<'static>> {
+        let from = self.store.get_account(row.from_account).await?;
+        Ok(NewAccess {
             child_id: row.child_id,
             account_id: who.account,
             action: "handover",
             detail: format!(
                 "{what}: {} → {} (handover {})",
-                row.from_account,
+                self.name(from.id, &from.display_name),
                 self.name(to.id, &to.display_name),
                 row.id
             ),
             at: Timestamp::now().millis(),
-        }
+        })
     }
 
     /// `POST /handovers`: one handover for every notebook `from_account` is
@@ -362,7 +367,9 @@ impl Core {
                 note: note.clone(),
             };
             let row = self.seal_handover(who, m.child_id, &new, &checked).await?;
-            let log = self.handover_log(who, &row, &to, "requested for a leaver");
+            let log = self
+                .handover_log(who, &row, &to, "requested for a leaver")
+                .await?;
             rows.push((row, log));
         }
         if rows.is_empty() {
@@ -672,7 +679,7 @@ impl Core {
         self.member(child, who.account).await?.require_holder()?;
         let row = self.open_row(child, id).await?;
         let to = self.store.get_account(row.to_account).await?;
-        let log = self.handover_log(who, &row, &to, "declined");
+        let log = self.handover_log(who, &row, &to, "declined").await?;
         let decision = HandoverDecision {
             handover: row.id,
             by: who.account,

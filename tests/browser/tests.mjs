@@ -1065,4 +1065,93 @@ export const tests = [
       await panel.waitFor({ state: 'hidden' });
     },
   },
+
+  {
+    name: '25. handover: a doctor asks, the guardian approves in one tap, the successor reads the oldest entry, the predecessor expires; a leaver\'s three notebooks handed over at once',
+    // One overlap day lasts 2 s on this test's own server.
+    serverArgs: ['--overlap-day-secs', '2'],
+    async run(s, shot) {
+      const guardian = await s.login('guardian.sato');
+      await guardian.waitForSelector('.child-card');
+      // The demo's own pending handover (the class teacher's) waits for her.
+      const demoItem = guardian.locator('#handovers-pending .handover', { hasText: '木村 優子' });
+      await demoItem.waitFor();
+      assert((await demoItem.textContent()).includes('田中 翔'), 'from the class teacher');
+      assert(await guardian.locator('.child-card', { hasText: HINATA }).locator('.badge-requests').count() === 1,
+        'the child card carries a badge');
+
+      // Dr Ito hands Hinata over to Dr Mori from the member list.
+      const ito = await s.login('doctor.ito');
+      await openNotebook(ito, HINATA);
+      const oldestSeq = Math.min(...(await ito.locator('.timeline .entry').evaluateAll(
+        (els) => els.map((e) => Number(e.dataset.seq)))));
+      await ito.click('.tabs a[data-tab=members]');
+      const form = ito.locator('#handover-form');
+      await form.waitFor();
+      await form.locator('input[name=successor]').fill('森');
+      await form.locator('.search-successor').click();
+      await form.locator('.choose-successor').first().click();
+      await form.locator('input[name=overlap_days]').fill('1');
+      await form.locator('textarea[name=note]').fill('インスリンの調整は 10 月の記録を参照してください。');
+      await shot(ito, '53-handover-form');
+      await form.locator('#handover-submit').click();
+      await ito.locator('#handovers .handover-requested', { hasText: '森 健一' }).waitFor();
+
+      // Live on the guardian's open page; one tap approves it.
+      const item = guardian.locator('#handovers-pending .handover', { hasText: '森 健一' });
+      await item.waitFor({ timeout: 10_000 });
+      assert((await item.textContent()).includes('10 月の記録'), 'the note is shown');
+      await shot(guardian, '54-handover-pending');
+      await item.locator('.approve-handover').click();
+      await eventually(async () => (await item.count()) === 0, 'the approved handover leaves the list');
+
+      // The successor reads the whole notebook, the oldest entry included.
+      const mori = await s.login('doctor.mori');
+      await openNotebook(mori, HINATA);
+      await mori.locator(`.timeline .entry[data-seq="${oldestSeq}"]`).waitFor({ timeout: 10_000 });
+      await mori.locator('.timeline .entry', { hasText: '引継ぎ' }).first().waitFor();
+      await shot(mori, '55-handover-successor');
+      // The predecessor is expired after the overlap (1 day of 2 s).
+      await ito.goto(ito.url().replace(/#.*$/, '#/'));
+      await eventually(async () => {
+        await ito.reload();
+        await ito.waitForSelector('.child-card, .children-empty');
+        return (await ito.locator('.child-card', { hasText: HINATA }).count()) === 0;
+      }, 'Hinata leaves Dr Ito\'s list', 15_000);
+
+      // Dr Ito leaves the hospital: the admin sees his three remaining
+      // notebooks and hands them all to the school nurse before disabling.
+      const admin = await s.login('admin');
+      await admin.click('#nav-accounts');
+      const row = admin.locator('#account-list .account[data-login="doctor.ito"]');
+      await row.waitFor();
+      await row.locator('.disable-btn').click();
+      const panel = admin.locator('dialog[open] #leaver-panel');
+      await panel.waitFor();
+      assert((await panel.locator('.leaver-status').textContent()).includes('3 件'), 'three notebooks held');
+      await panel.locator('input[name=successor]').fill('小川');
+      await panel.locator('.search-successor').click();
+      await panel.locator('.choose-successor').first().click();
+      await panel.locator('#leaver-handover-submit').click();
+      await eventually(async () => (await panel.locator('.leaver-status').textContent()).includes('引継ぎ依頼中 3 件'),
+        'three handovers requested');
+      await shot(admin, '56-leaver-handovers');
+      await admin.locator('dialog[open] button.danger').click();
+      await eventually(async () => (await row.getAttribute('data-status')) === 'disabled', 'Dr Ito disabled');
+
+      // Each guardian approves their own child's.
+      for (const login of ['guardian.takahashi', 'guardian.watanabe', 'guardian.nakamura']) {
+        const g = await s.login(login);
+        const mine = g.locator('#handovers-pending .handover', { hasText: '小川 真理' });
+        await mine.waitFor({ timeout: 10_000 });
+        assert(await mine.count() === 1, `${login} approves one`);
+        await mine.locator('.approve-handover').click();
+        await eventually(async () => (await mine.count()) === 0, `${login}'s handover approved`);
+      }
+      const ogawa = await s.login('schoolnurse.ogawa');
+      await eventually(async () => (await ogawa.locator('.child-card').count()) === 4, 'the school nurse has four notebooks');
+      // Expected: Dr Ito's disabled session answers 401.
+      s.consoleErrors = s.consoleErrors.filter((e) => !/status of 401/.test(e));
+    },
+  },
 ];

@@ -82,9 +82,17 @@ export function detailText(r, names) {
     case 'read_members': {
       const asks = d.match(/^pending requests \((\d+)\)/);
       if (asks) return t('logd_requests', { n: asks[1] });
+      const hos = d.match(/^(?:pending )?handovers \((\d+)\)/);
+      if (hos) return t('logd_handovers', { n: hos[1] });
       return count ? t('logd_members', { n: count[1] }) : '';
     }
     case 'transfer': return t('logd_transfer');
+    case 'handover': {
+      const m = d.match(/^(requested for a leaver|requested|approved|declined): (.*?) → (.*?)(?: \[[^\]]*\])?(?:, overlap (\d+) days)? \(handover/);
+      if (!m) return d.replace(UUID, (id) => names.get(id.toLowerCase()) ?? t('logd_someone'));
+      const step = { 'requested for a leaver': 'leaver', requested: 'requested', approved: 'approved', declined: 'declined' }[m[1]];
+      return t(`logd_handover_${step}`, { from: m[2], to: m[3], n: m[4] ?? '' });
+    }
     case 'read_profile': return t('logd_profile');
     case 'emergency_card_read': {
       const n = d.match(/\((\d+)\)/);

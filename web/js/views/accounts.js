@@ -8,7 +8,8 @@ import { t, label, formatDateTime, PROFESSIONS } from '../i18n.js';
 import { invitationCard } from '../invitation.js';
 import * as api from '../api.js';
 import { get, post } from '../api.js';
-import { pageTitle, loading, failure, errorBox, errorText, toast, confirmDialog } from '../ui.js';
+import { pageTitle, loading, failure, errorBox, errorText, toast, confirmDialog, dialog } from '../ui.js';
+import { leaverPanel } from './handovers.js';
 
 const KINDS = ['professional', 'guardian', 'youth', 'admin'];
 
@@ -117,7 +118,17 @@ function accountItem(a, box, ctx) {
       enable: [t('acct_enable'), t('acct_enable_confirm', { name }), false],
       reset: [t('acct_reset'), t('acct_reset_confirm', { name }), true],
     }[kind];
-    if (!await confirmDialog(texts[0], texts[1], texts[0], texts[2])) return;
+    // A leaver who still holds notebooks: their open handovers first, and
+    // the way to hand over the rest (the disable button stays available).
+    const leaver = kind === 'disable' && a.kind === 'professional' ? await leaverPanel(a) : null;
+    if (leaver) {
+      const v = await dialog({
+        title: texts[0],
+        content: [h('p', {}, texts[1]), leaver],
+        buttons: [{ label: t('cancel'), value: 'no' }, { label: texts[0], value: 'yes', class: 'danger', submit: true }],
+      });
+      if (v !== 'yes') return;
+    } else if (!await confirmDialog(texts[0], texts[1], texts[0], texts[2])) return;
     try {
       const res = await post(`/accounts/${a.id}/${kind}`);
       if (kind === 'reset' && res?.invitation) ctx.showInvitation(a, res.invitation);

@@ -10,6 +10,7 @@ import { pageTitle, loading, failure, toast, errorText, dialog, confirmDialog } 
 import { categoryBoxes } from './members.js';
 import { categoryChip } from '../entry.js';
 import * as push from '../push.js';
+import { pendingHandoverList } from './handovers.js';
 import { canRegisterChildren } from './onboard.js';
 
 export async function childrenView(main) {
@@ -19,15 +20,20 @@ export async function childrenView(main) {
     ? h('p', { class: 'register-child' }, h('a', { href: '#/children/new', class: 'button secondary', id: 'register-child' },
       t('onboard_open')))
     : null;
-  mount(main, pageTitle(t('children_title')), push.offerBox(), register, requests, list);
+  const handovers = h('div', { class: 'handovers-area' });
+  mount(main, pageTitle(t('children_title')), push.offerBox(), register, requests, handovers, list);
   let pending = [];
+  let pendingHandovers = [];
   const load = async () => {
     try {
-      const [children, reqs] = await Promise.all([get('/children'), get('/requests')]);
+      const [children, reqs, hos] = await Promise.all([get('/children'), get('/requests'), get('/handovers')]);
       pending = reqs;
+      pendingHandovers = hos;
       drawRequests();
+      drawHandovers();
       if (!children.length) { mount(list, h('p', { class: 'empty children-empty' }, t('children_empty'))); return; }
-      mount(list, h('ul', { class: 'child-list', role: 'list' }, children.map((c) => childItem(c, pending))));
+      const waiting = [...pending, ...pendingHandovers];
+      mount(list, h('ul', { class: 'child-list', role: 'list' }, children.map((c) => childItem(c, waiting))));
     } catch (e) {
       mount(list, failure(e, load));
     }
@@ -39,6 +45,16 @@ export async function childrenView(main) {
       h('h2', { class: 'section-title', id: 'requests-title' }, t('requests_title'), ` (${pending.length})`),
       h('p', { class: 'muted' }, t('requests_hint')),
       h('ul', { class: 'request-list', role: 'list' }, pending.map(requestItem))));
+  }
+
+  // Handovers waiting for my decision (I hold the child's consent).
+  function drawHandovers() {
+    if (!pendingHandovers.length) { mount(handovers); return; }
+    mount(handovers, h('section', { class: 'card requests handovers-pending', id: 'handovers-pending',
+      'aria-labelledby': 'handovers-title' },
+    h('h2', { class: 'section-title', id: 'handovers-title' }, t('handovers_pending_title'), ` (${pendingHandovers.length})`),
+    h('p', { class: 'muted' }, t('handovers_pending_hint')),
+    pendingHandoverList(pendingHandovers, load)));
   }
 
   function requestItem(r) {
@@ -93,7 +109,11 @@ export async function childrenView(main) {
   mount(list, loading());
   await load();
   const off = live.on('membership_request', () => { announce(t('request_new')); load(); });
-  return off;
+  const offHandover = live.on('handover', (f) => {
+    if (f.handover?.status === 'requested') announce(t('handover_new'));
+    load();
+  });
+  return () => { off(); offHandover(); };
 }
 
 function childItem(c, pending) {

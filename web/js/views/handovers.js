@@ -26,6 +26,12 @@ function boxes(selected) {
 async function approve(childId, ho, fromMember, narrowed, done) {
   let body = {};
   if (narrowed) {
+    if (!fromMember) {
+      try {
+        const list = await get(`/children/${childId}/members`);
+        fromMember = list.find((m) => m.account_id === ho.from_account);
+      } catch { /* the boxes start empty */ }
+    }
     const b = boxes(fromMember?.categories || []);
     const canPost = h('input', { type: 'checkbox', checked: fromMember?.can_post ?? true });
     const recent = h('input', { type: 'checkbox' });

@@ -12,6 +12,8 @@ import { categoryChip } from '../entry.js';
 import { childHead } from './childhead.js';
 import { loading, failure, toast, errorText, errorBox, confirmDialog, dialog, printArea } from '../ui.js';
 import { navigate } from '../app.js';
+import { handoverSection } from './handovers.js';
+import * as live from '../live.js';
 
 export async function membersView(main, childId) {
   mount(main, loading());
@@ -47,10 +49,18 @@ export async function membersView(main, childId) {
       requested.length ? section(t('members_requested'), requested, 'requested') : null,
       section(t('members_active'), active, 'active'),
       ended.length ? section(t('members_ended'), ended, 'ended') : null,
+      handovers(),
       addForm(child, family, refresh),
       !family && me && me.role !== 'youth' ? h('p', {}, h('button', {
         type: 'button', class: 'linkish danger-text', onclick: () => leave(),
       }, t('leave'))) : null);
+  }
+
+  // The notebook's handovers, filled in when they arrive.
+  function handovers() {
+    const box = h('div', { class: 'handover-area' });
+    handoverSection(childId, members, me, family, refresh).then((el) => mount(box, el));
+    return box;
   }
 
   function section(title, list, kind) {
@@ -165,6 +175,8 @@ export async function membersView(main, childId) {
   }
 
   draw();
+  // A handover opened or decided elsewhere shows here at once.
+  return live.on('handover', (f) => { if (f.child_id === childId) refresh(); });
 }
 
 const isFamily = (m) => m.role === 'guardian' || m.role === 'youth';

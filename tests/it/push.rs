@@ -697,3 +697,78 @@ async fn private_push_endpoints_are_refused_without_the_flag() {
     );
     server.check_logs();
 }
+
+// ---------------------------------------------------------------------------
+// Issue 19: a request to join and a handover reach the guardian's phone
+// ---------------------------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn requests_and_handovers_push_generic_text_to_the_consent_holder() {
+    require_http_ece();
+    let sink = PushSink::start().await;
+    let server = Server::demo_with(&["--push-insecure-origin", &sink.origin]).await;
+    register_vapid_key(&server);
+    let g = server.login("guardian.sato").await;
+    let coord = server.login("coordinator.yamada").await;
+    let suzuki = server.login("nurse.suzuki").await;
+    let ito = server.login("doctor.ito").await;
+    let mori = server.login("doctor.mori").await;
+    let child = g.child_id(HINATA).await;
+    let keys = SubKeys::new(&server.registry);
+    let path = format!("/ok/{}", endpoint_token(&server.registry));
+    subscribe(&g, &format!("{}{path}", sink.origin), &keys).await;
+    // A professional's subscription gets nothing of either.
+    let pro_keys = SubKeys::new(&server.registry);
+    let pro_path = format!("/ok/{}", endpoint_token(&server.registry));
+    subscribe(&ito, &format!("{}{pro_path}", sink.origin), &pro_keys).await;
+
+    let purpose = "訪問看護の情報共有（ひなたさんの自宅訪問）";
+    let (st, m) = coord
+        .post(
+            &format!("/api/v1/children/{child}/members"),
+            &json!({"account_id": suzuki.account_id, "categories": ["health"],
+                    "can_post": false, "purpose": purpose}),
+        )
+        .await;
+    assert_eq!(st, 201, "{m}");
+    let deadline = Instant::now() + secs(10.0);
+    let got = sink.wait_for(&path, 1, deadline).await;
+    let first = decrypt(&keys, &got[0].body).await;
+    let note = "低血糖の既往あり、補食は保健室に保管";
+    let (st, h) = ito
+        .post(
+            &format!("/api/v1/children/{child}/handovers"),
+            &json!({"from_account": ito.account_id, "to_account": mori.account_id, "note": note}),
+        )
+        .await;
+    assert_eq!(st, 201, "{h}");
+    let got = sink.wait_for(&path, 2, deadline).await;
+    let second = decrypt(&keys, &got[1].body).await;
+
+    let first: Value = serde_json::from_str(&first).unwrap_or_else(|e| panic!("{e}: {first}"));
+    let second: Value = serde_json::from_str(&second).unwrap_or_else(|e| panic!("{e}: {second}"));
+    assert_eq!(first["type"], "membership_request", "{first}");
+    assert_eq!(second["type"], "handover", "{second}");
+    for (what, v) in [("request", &first), ("handover", &second)] {
+        let text = v.to_string();
+        for secret in [
+            HINATA,
+            "ひなた",
+            "鈴木",
+            "伊藤",
+            "森",
+            purpose,
+            note,
+            &child,
+            &suzuki.account_id,
+        ] {
+            assert!(
+                !text.contains(secret),
+                "the {what} push carries {secret:?}: {text}"
+            );
+        }
+        assert!(v["body"].as_str().is_some_and(|b| !b.is_empty()), "{v}");
+    }
+    assert!(sink.to(&pro_path).is_empty(), "nothing to the professional");
+    server.check_logs();
+}

@@ -17,6 +17,7 @@ pub mod live;
 mod live_reads;
 mod member_cache;
 mod members;
+mod readers;
 mod requests;
 mod security_log;
 mod sessions;
@@ -32,6 +33,7 @@ pub use handover::{
     Handover, HandoverApproval, LeaverHandovers, NewHandover, OpenedAll, PendingHandover,
 };
 pub use members::{Member, MemberPatch, NewMember};
+pub use readers::Reader;
 pub use requests::PendingRequest;
 pub use sessions::{
     session_sweep_loop, AcceptInput, Client, LoginInput, PasswordChange, RecoveryCodes,

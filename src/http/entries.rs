@@ -10,7 +10,7 @@ use serde::Deserialize;
 use super::error::ApiError;
 use super::extract::{child_and, child_id, Auth, JsonBody, One, Two};
 use super::AppState;
-use crate::domain::{AccessRecord, Entry, EntryPage, NewEntryInput, Posted, RevisionInput};
+use crate::domain::{AccessRecord, Entry, EntryPage, NewEntryInput, Posted, Reader, RevisionInput};
 use crate::ids::EntryId;
 
 pub fn router() -> Router<AppState> {
@@ -20,6 +20,7 @@ pub fn router() -> Router<AppState> {
             "/children/{id}/entries/{entry}/revisions",
             post(revise_entry),
         )
+        .route("/children/{id}/entries/{entry}/readers", get(readers))
         .route("/children/{id}/access-log", get(access_log))
 }
 
@@ -67,6 +68,16 @@ async fn post_entry(
     let child = child_id(p)?;
     let Json(input) = body?;
     Ok(created(s.core.post_entry(&who, child, input).await?))
+}
+
+/// `GET /api/v1/children/{id}/entries/{entry}/readers`: who has read it, and when.
+async fn readers(
+    State(s): State<AppState>,
+    Auth(who): Auth,
+    p: Two,
+) -> Result<Json<Vec<Reader>>, ApiError> {
+    let (child, entry) = child_and::<EntryId>(p, "entry id")?;
+    Ok(Json(s.core.entry_readers(&who, child, entry).await?))
 }
 
 /// `POST /api/v1/children/{id}/entries/{entry}/revisions`

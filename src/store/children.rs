@@ -70,6 +70,29 @@ impl Store {
     }
 }
 
+impl Store {
+    /// When each member first read up to `seq` or past it (members whose
+    /// position moved there before read times were kept are absent).
+    pub async fn read_times(&self, child: ChildId, seq: i64) -> StoreResult<Vec<(AccountId, i64)>> {
+        let rows = sqlx::query(
+            "select account_id, min(at) as at from read_mark \
+             where child_id = $1 and seq >= $2 group by account_id",
+        )
+        .bind(child.to_string())
+        .bind(seq)
+        .fetch_all(&mut *self.reader().await?)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok((
+                    super::rows::id(r, "account_id")?,
+                    sqlx::Row::try_get(r, "at")?,
+                ))
+            })
+            .collect()
+    }
+}
+
 impl Writer {
     /// Inserts a child with its first members (the guardians), in one transaction.
     pub async fn insert_child(
@@ -175,6 +198,16 @@ impl Writer {
         if moved.rows_affected() == 0 {
             return Ok(None);
         }
+        sqlx::query(
+            "insert into read_mark (child_id, account_id, seq, at) values ($1, $2, $3, $4) \
+             on conflict (child_id, account_id, seq) do nothing",
+        )
+        .bind(child.to_string())
+        .bind(account.to_string())
+        .bind(seq)
+        .bind(crate::ids::Timestamp::now().millis())
+        .execute(&mut *tx)
+        .await?;
         let msg = super::ClusterMsg::Receipt {
             child,
             account,

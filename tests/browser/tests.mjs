@@ -1023,7 +1023,7 @@ export const tests = [
   },
 
   {
-    name: '24. on a phone, tapping 既読 lists who has read the entry; a second tap or Escape closes it',
+    name: '24. on a phone, tapping 既読 lists who has read the entry and when; a second tap or Escape closes it',
     async run(s, shot) {
       const guardian = await s.login('guardian.sato', { touch: true });
       const doctor = await s.login('doctor.ito');
@@ -1048,6 +1048,10 @@ export const tests = [
       const unread = await panel.locator('.readers-unread li').allInnerTexts();
       assert(read.length === 1 && read[0].includes('伊藤 誠'), `read by: ${read}`);
       assert(unread.length === total - 1 && !unread.some((n) => n.includes('伊藤')), `not yet read by: ${unread}`);
+      // With the time he read it (fetched when the panel opens).
+      const at = panel.locator('.readers-read li', { hasText: '伊藤 誠' }).locator('time.read-at');
+      await at.waitFor({ timeout: 10_000 });
+      assert(/\d+時|\d{1,2}:\d{2}/.test(await at.textContent()), `a read time: ${await at.textContent()}`);
       await shot(guardian, '52-readers-phone');
       await count.tap();
       await panel.waitFor({ state: 'hidden' });

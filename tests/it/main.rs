@@ -35,6 +35,7 @@ mod logs;
 mod matrix;
 mod pg_outage;
 mod push;
+mod readers;
 mod requests;
 mod revisions;
 mod security_log;

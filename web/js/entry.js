@@ -3,6 +3,7 @@
 
 import { h, icon } from './dom.js';
 import { t, label, formatDateTime, formatDate } from './i18n.js';
+import { get } from './api.js';
 
 export function categoryChip(cat) {
   return h('span', { class: `chip cat-${cat}` }, icon(`cat-${cat}`, 'icon chip-icon'), label('cat', cat));
@@ -103,8 +104,8 @@ export function renderEntry(entry, ctx) {
 
 // The read count opens a small panel of who has read the entry and who has
 // not (by tap, click or keyboard; a second tap, Escape or a tap elsewhere
-// closes it). Members carry only how far they have read (last_read_seq), not
-// when, so the panel shows names without times.
+// closes it). Names come at once from the members' read positions; the
+// times follow from the server (GET …/entries/{id}/readers) when it answers.
 let openReceipt = null;
 
 function readReceipt(entry, rc, ctx) {
@@ -115,24 +116,44 @@ function readReceipt(entry, rc, ctx) {
   }, t('read_count', { n: rc.n, m: rc.m }));
   const wrap = h('span', { class: 'read-receipt' }, btn, panel);
   wrap.readCount = () => ctx.readCount(entry);
+  wrap.entry = entry;
   btn.addEventListener('click', () => (openReceipt === wrap ? closeReceipt() : openReceiptOf(wrap)));
   return wrap;
 }
 
+// The readers' times, fetched each time the panel opens (they change as people read).
+async function loadTimes(wrap) {
+  const e = wrap.entry;
+  try {
+    const list = await get(`/children/${e.child_id}/entries/${e.id}/readers`);
+    wrap.readTimes = new Map(list.map((r) => [r.account_id, r.read_at]));
+    if (openReceipt === wrap) fillReaders(wrap, wrap.readCount());
+  } catch { /* names without times */ }
+}
+
 function fillReaders(wrap, rc) {
   const panel = wrap.querySelector('.readers-panel');
-  const names = (list, cls) => h('ul', { class: ['readers', cls], role: 'list' },
-    list.length ? list.map((m) => h('li', {}, m.display_name)) : h('li', { class: 'muted' }, t('readers_none')));
+  const times = wrap.readTimes;
+  const when = (m) => {
+    const at = times?.get(m.account_id);
+    return at ? h('time', { class: 'read-at', datetime: at }, formatDateTime(at)) : null;
+  };
+  const names = (list, cls, withTime) => h('ul', { class: ['readers', cls], role: 'list' },
+    list.length ? list.map((m) => h('li', {}, m.display_name, withTime ? when(m) : null))
+      : h('li', { class: 'muted' }, t('readers_none')));
+  // Positions moved before read times were kept have none.
+  const unknown = times && rc.read.some((m) => !times.get(m.account_id));
   panel.replaceChildren(
-    h('p', { class: 'readers-head' }, t('readers_read', { n: rc.read.length })), names(rc.read, 'readers-read'),
-    h('p', { class: 'readers-head' }, t('readers_unread', { n: rc.unread.length })), names(rc.unread, 'readers-unread'),
-    h('p', { class: 'hint' }, t('readers_no_times')));
+    h('p', { class: 'readers-head' }, t('readers_read', { n: rc.read.length })), names(rc.read, 'readers-read', true),
+    h('p', { class: 'readers-head' }, t('readers_unread', { n: rc.unread.length })), names(rc.unread, 'readers-unread', false),
+    unknown ? h('p', { class: 'hint' }, t('readers_no_times')) : null);
 }
 
 function openReceiptOf(wrap) {
   closeReceipt();
   openReceipt = wrap;
   fillReaders(wrap, wrap.readCount());
+  loadTimes(wrap);
   wrap.querySelector('.readers-panel').hidden = false;
   wrap.querySelector('.read-count').setAttribute('aria-expanded', 'true');
   document.addEventListener('keydown', onReceiptKey);

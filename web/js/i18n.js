@@ -651,7 +651,7 @@ const STRINGS = {
     readers_read: '既読 {n} 人',
     readers_unread: '未読 {n} 人',
     readers_none: 'なし',
-    readers_no_times: '読んだ時刻は記録されていません。',
+    readers_no_times: '時刻のない人は、時刻の記録が始まる前に読んでいます。',
   },
   en: {
     app_name: 'Renraku',
@@ -1285,7 +1285,7 @@ const STRINGS = {
     readers_read: 'Read by {n}',
     readers_unread: 'Not yet read by {n}',
     readers_none: 'Nobody',
-    readers_no_times: 'The time of reading is not recorded.',
+    readers_no_times: 'Those without a time read it before reading times were kept.',
   },
 };
 

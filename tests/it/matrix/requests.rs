@@ -251,6 +251,11 @@ async fn notebook(
             r.body = Some(json!({"body": {"text": "行列の訂正"}, "reason": "行列"}));
             r.url = fill(path, &[&child, &entry]);
         }
+        ("GET", "/api/v1/children/{id}/entries/{entry}/readers") => {
+            let e = w.guardian().note(base, "medical", "行列の既読").await;
+            let entry = e["id"].as_str().unwrap_or_default().to_string();
+            r.url = fill(path, &[base, &entry]);
+        }
         // Writes that disturb no other cell: on the base child.
         ("PUT", "/api/v1/children/{id}/emergency-card") => {
             r.body = Some(card_body());

@@ -1,0 +1,64 @@
+//! Who has read an entry, and when (issue 19, point 5): the members who
+//! see the entry and whose read position is at or past it, each with the
+//! time its position first reached the entry (null when it moved there
+//! before read times were kept). Listing them is reading the child's
+//! member data: a `read_members` record.
+
+use serde::Serialize;
+
+use super::{Core, Principal};
+use crate::consent;
+use crate::error::{Error, Result};
+use crate::ids::{AccountId, ChildId, EntryId, Timestamp};
+
+#[derive(Serialize, Debug)]
+pub struct Reader {
+    pub account_id: AccountId,
+    pub display_name: String,
+    pub read_at: Option<Timestamp>,
+}
+
+impl Core {
+    /// `GET /children/{id}/entries/{entry}/readers` (a member who sees the entry).
+    pub async fn entry_readers(
+        &self,
+        who: &Principal,
+        child: ChildId,
+        entry: EntryId,
+    ) -> Result<Vec<Reader>> {
+        let me = self.member(child, who.account).await?;
+        let now = Timestamp::now();
+        let row = self
+            .store
+            .get_entry(child, entry)
+            .await?
+            .ok_or(Error::NotFound)?;
+        if !me.sees(row.category, row.first_created_at, now) {
+            return Err(Error::NotFound);
+        }
+        let times = self.store.read_times(child, row.seq).await?;
+        let mut out = Vec::new();
+        for m in self.store.list_members(child).await? {
+            let sees = consent::is_active(&m, now)
+                && m.categories & row.category != 0
+                && m.history_from.is_none_or(|h| row.first_created_at >= h);
+            if !sees || m.last_read_seq < row.seq {
+                continue;
+            }
+            let read_at = times
+                .iter()
+                .find(|(a, _)| *a == m.account_id)
+                .map(|(_, at)| Timestamp(*at));
+            out.push(Reader {
+                display_name: self.name(m.account_id, &m.display_name),
+                account_id: m.account_id,
+                read_at,
+            });
+        }
+        out.sort_by_key(|r| r.read_at.map_or(i64::MAX, Timestamp::millis));
+        let detail = format!("readers of entry {} ({})", row.seq, out.len());
+        self.log_access(child, who.account, "read_members", detail)
+            .await?;
+        Ok(out)
+    }
+}

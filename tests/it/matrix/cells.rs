@@ -73,7 +73,7 @@ async fn http_cell(w: &World, method: &str, path: &str, case: Case, rel: Rel, wa
         };
     };
     let witness = (want >= 400 && effects::writes_to_a_child(method, path))
-        .then(|| effects::child_of(w, &req.url));
+        .then(|| effects::child_of(w, &req.url, rel));
     let before = match &witness {
         Some(child) => Some(effects::snapshot(w, child, path.contains("alerts")).await),
         None => None,

@@ -9,13 +9,14 @@ use serde_json::{json, Value};
 use super::policy::Rel;
 use super::world::World;
 
-/// The child a write cell to `url` touches: the one its path names, else
-/// the base child (alerts by id, and frames).
-pub fn child_of(w: &World, url: &str) -> String {
+/// The child a write cell of `rel` to `url` touches: the one its path
+/// names, else `rel`'s base child (alerts by id, and frames).
+pub fn child_of(w: &World, url: &str, rel: Rel) -> String {
     url.strip_prefix("/api/v1/children/")
         .and_then(|rest| rest.get(..36))
         .filter(|id| uuid::Uuid::parse_str(id).is_ok())
-        .map_or_else(|| w.base.clone(), str::to_string)
+        .unwrap_or(w.base_for(rel))
+        .to_string()
 }
 
 /// Whether a cell of `method` on `path` writes to a child.
@@ -25,8 +26,9 @@ pub fn writes_to_a_child(method: &str, path: &str) -> bool {
 }
 
 /// What a write to `child` could change, as its guardian sees it; the
-/// alerts only for `alerts` cells, as the youth lists them (the guardian's
-/// list would read each of its hundred children here, the youth's a few).
+/// alerts only for `alerts` cells, as the child's youth lists them (the
+/// guardian's list would read each of its hundred children here, the
+/// youth's a few).
 pub async fn snapshot(w: &World, child: &str, alerts: bool) -> Value {
     let g = w.guardian();
     let at = |p: &str| format!("/api/v1/children/{child}{p}");
@@ -37,6 +39,7 @@ pub async fn snapshot(w: &World, child: &str, alerts: bool) -> Value {
     let (_, handovers) = g.get(&at("/handovers")).await;
     let alerts = match alerts {
         true if child == w.base => w.actor(Rel::Youth).get("/api/v1/alerts").await.1,
+        true if child == w.held => w.actor(Rel::YouthHolder).get("/api/v1/alerts").await.1,
         true => json!(format!("alerts of {child} not observed")),
         false => Value::Null,
     };

@@ -1,5 +1,6 @@
 //! A WebSocket frame cell: a socket authenticated with the caller's token,
-//! one frame with a ref, and the answer to that ref as a status.
+//! one frame with a ref (on the caller's base child, `World::base_for`),
+//! and the answer to that ref as a status.
 
 use std::time::Duration;
 
@@ -37,14 +38,14 @@ pub async fn frame_cell(w: &World, name: &str, rel: Rel, want: u16) -> Answer {
     if name == "auth" || authed.status != 200 {
         return authed;
     }
-    let base = &w.base;
+    let base = w.base_for(rel);
     let frame = match name {
         "subscribe" => json!({"type": "subscribe", "child_id": base, "after_seq": 0}),
         "unsubscribe" => json!({"type": "unsubscribe", "child_id": base}),
         "post" => json!({"type": "post", "child_id": base, "client_id": new_client_id(),
             "category": "medical", "kind": "note", "body": {"text": "行列の記録"}}),
         "read" => json!({"type": "read", "child_id": base, "seq": 1}),
-        "ack_alert" => json!({"type": "ack_alert", "alert_id": w.alert}),
+        "ack_alert" => json!({"type": "ack_alert", "alert_id": w.alert_for(rel)}),
         _ => {
             return Answer {
                 status: 0,

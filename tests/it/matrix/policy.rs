@@ -6,8 +6,11 @@
 //!
 //! - Columns (see [`Rel`]): `adm` admin, `grd` guardian, `cog` co-guardian
 //!   (a second guardian of the same child), `yth` the child's own youth
-//!   account, `m+c` an active member with the row's category (`medical`)
-//!   and posting rights, `m-c` an active member without it (`education`
+//!   account before consent passes to them, `yh` the child's youth
+//!   account after the transfer (`POST /children/{id}/transfer` by the
+//!   guardian: the youth holds consent, the guardians stay active members
+//!   without a holder's powers), `m+c` an active member with the row's
+//!   category (`medical`) and posting rights, `m-c` an active member without it (`education`
 //!   only), `mro` an active member with `medical` but without posting
 //!   rights, `req` a requested (not yet approved) member, `rev` a revoked
 //!   member, `exp` an expired member, `non` a professional with no
@@ -16,16 +19,20 @@
 //!   (its token, issued before it was disabled, is dead).
 //! - For endpoints not about a child (`/auth/*`, `/me/*`, `/accounts`,
 //!   `/orgs`, `/alerts`, `/push/*`), a column means the caller's kind and
-//!   account: `adm` is an admin; `grd`, `cog` guardians; `yth` a youth;
-//!   `m+c` … `exp` professionals (no org administrator); `non` is a
+//!   account: `adm` is an admin; `grd`, `cog` guardians; `yth`, `yh`
+//!   youths; `m+c` … `exp` professionals (no org administrator); `non` is a
 //!   `support_coordinator`, a profession that may register children;
 //!   `oad` administers the accounts of its organization (the hospital;
 //!   it is a social worker, a profession that may not register children);
 //!   `dis` a disabled professional. A coordinator invites guardians and
 //!   youths (issue 19's onboarding), no one else.
-//! - The youth column is the youth *before* consent passes to them. "After
-//!   transfer" arrives with issue 19 (`POST /children/{id}/transfer`),
-//!   which adds its column here.
+//! - Two youth columns: `yth` is the youth *before* consent passes to
+//!   them, on the base child; `yh` the youth *after* the transfer, on a
+//!   second base child whose consent it holds (`World::base_for`). The
+//!   guardians are guardians there too, so a list's content shows that
+//!   they no longer decide on it (`content.rs`). `yh` is an account of its
+//!   own (made by `World::new`), so that the session rows of one youth
+//!   column end no session of the other.
 //! - A cell is an HTTP status. For a WebSocket frame it is the status of
 //!   the answer's error code (`401` unauthorized or a 4401 close, `403`
 //!   forbidden, `404` not_found, `400` bad_request, `409` conflict), and
@@ -35,8 +42,8 @@
 //!   tried on a socket authenticated with its dead token.
 //! - `POST /children/{id}/members` answers 201 in both cases; the table
 //!   writes `201` for a membership granted at once (`active`) and `202` for
-//!   one only asked for (`requested`, granting nothing until a guardian
-//!   approves).
+//!   one only asked for (`requested`, granting nothing until the consent
+//!   holder approves).
 //! - A revision of one's `own` entry: the entry was posted while the
 //!   caller could post it; then `mro` lost posting rights, `req` was
 //!   revoked and asked for again, `rev` revoked, `exp` expired. The
@@ -56,7 +63,11 @@
 //! Where the contract is silent, the table holds today's behaviour:
 //! `unsubscribe` answers anyone (it reveals nothing); a requested, revoked
 //! or expired member cannot "leave" (it already has no access: 403); the
-//! TOTP endpoints answer 409 when there is nothing to confirm or remove.
+//! youth holding consent cannot leave either (409: someone must hold it);
+//! a youth under `--consent-age` asking to transfer a consent it already
+//! holds is told it is too young (403) before it is told the consent
+//! passed already (409); the TOTP endpoints answer 409 when there is
+//! nothing to confirm or remove.
 
 /// The caller's relation to the child (or, off a child, its kind).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -65,6 +76,7 @@ pub enum Rel {
     Guardian,
     CoGuardian,
     Youth,
+    YouthHolder,
     MemberCat,
     MemberNoCat,
     ReadOnly,
@@ -77,7 +89,7 @@ pub enum Rel {
 }
 
 /// How many columns.
-pub const COLUMNS: usize = 13;
+pub const COLUMNS: usize = 14;
 
 /// The columns, in table order.
 pub const RELS: [Rel; COLUMNS] = [
@@ -85,6 +97,7 @@ pub const RELS: [Rel; COLUMNS] = [
     Rel::Guardian,
     Rel::CoGuardian,
     Rel::Youth,
+    Rel::YouthHolder,
     Rel::MemberCat,
     Rel::MemberNoCat,
     Rel::ReadOnly,
@@ -103,6 +116,7 @@ impl Rel {
             Rel::Guardian => "guardian",
             Rel::CoGuardian => "co-guardian",
             Rel::Youth => "youth",
+            Rel::YouthHolder => "youth after transfer",
             Rel::MemberCat => "member with the category",
             Rel::MemberNoCat => "member without the category",
             Rel::ReadOnly => "member without posting rights",
@@ -130,7 +144,8 @@ pub enum Case {
     Plain,
     /// A member of the child: `teacher.kimura`, an active member.
     AMember,
-    /// The other guardian (the co-guardian's is the guardian, and back).
+    /// The other guardian (the co-guardian's is the guardian, and back;
+    /// the youth holder's, the guardian).
     OtherGuardian,
     /// The caller's own membership, session or subscription.
     Own,
@@ -210,102 +225,106 @@ use Case::*;
 /// The policy. Keep the columns aligned: a reviewer reads it down a column.
 #[rustfmt::skip]
 pub const POLICY: &[Row] = &[
-    //                                                                                   adm  grd  cog  yth  m+c  m-c  mro  req  rev  exp  non  oad  dis
+    //                                                                                   adm  grd  cog  yth  yh   m+c  m-c  mro  req  rev  exp  non  oad  dis
     // Public: no token needed (the caller's is sent, and ignored).
-    http("GET",    "/healthz",                                          Plain,          [200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200]),
-    http("GET",    "/readyz",                                           Plain,          [200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200]),
-    http("GET",    "/api/v1/push/vapid-public-key",                     Plain,          [200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200]),
-    http("POST",   "/api/v1/auth/accept-invitation",                    NewAccount,     [200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200]),
+    http("GET",    "/healthz",                                          Plain,          [200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200]),
+    http("GET",    "/readyz",                                           Plain,          [200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200]),
+    http("GET",    "/api/v1/push/vapid-public-key",                     Plain,          [200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200]),
+    http("POST",   "/api/v1/auth/accept-invitation",                    NewAccount,     [200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200]),
     // Sessions: one's own, whoever one is.
-    http("POST",   "/api/v1/auth/login",                                Own,            [200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 401]),
-    http("POST",   "/api/v1/auth/refresh",                              Own,            [200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 401]),
-    http("POST",   "/api/v1/auth/logout",                               Own,            [204, 204, 204, 204, 204, 204, 204, 204, 204, 204, 204, 204, 401]),
-    http("POST",   "/api/v1/auth/logout-all",                           Own,            [204, 204, 204, 204, 204, 204, 204, 204, 204, 204, 204, 204, 401]),
-    http("GET",    "/api/v1/me",                                        Own,            [200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 401]),
-    http("GET",    "/api/v1/me/sessions",                               Own,            [200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 401]),
-    http("DELETE", "/api/v1/me/sessions/{id}",                          Own,            [204, 204, 204, 204, 204, 204, 204, 204, 204, 204, 204, 204, 401]),
-    http("DELETE", "/api/v1/me/sessions/{id}",                          Others,         [404, 404, 404, 404, 404, 404, 404, 404, 404, 404, 404, 404, 401]),
-    http("POST",   "/api/v1/me/password",                               Own,            [204, 204, 204, 204, 204, 204, 204, 204, 204, 204, 204, 204, 401]),
-    http("GET",    "/api/v1/me/totp",                                   Own,            [200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 401]),
-    http("POST",   "/api/v1/me/totp",                                   Own,            [200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 401]),
-    http("POST",   "/api/v1/me/totp/confirm",                           Own,            [400, 400, 400, 400, 400, 400, 400, 400, 400, 400, 400, 400, 401]),
-    http("DELETE", "/api/v1/me/totp",                                   Own,            [409, 409, 409, 409, 409, 409, 409, 409, 409, 409, 409, 409, 401]),
-    http("POST",   "/api/v1/me/totp/recovery-codes",                    Own,            [409, 409, 409, 409, 409, 409, 409, 409, 409, 409, 409, 409, 401]),
+    http("POST",   "/api/v1/auth/login",                                Own,            [200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 401]),
+    http("POST",   "/api/v1/auth/refresh",                              Own,            [200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 401]),
+    http("POST",   "/api/v1/auth/logout",                               Own,            [204, 204, 204, 204, 204, 204, 204, 204, 204, 204, 204, 204, 204, 401]),
+    http("POST",   "/api/v1/auth/logout-all",                           Own,            [204, 204, 204, 204, 204, 204, 204, 204, 204, 204, 204, 204, 204, 401]),
+    http("GET",    "/api/v1/me",                                        Own,            [200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 401]),
+    http("GET",    "/api/v1/me/sessions",                               Own,            [200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 401]),
+    http("DELETE", "/api/v1/me/sessions/{id}",                          Own,            [204, 204, 204, 204, 204, 204, 204, 204, 204, 204, 204, 204, 204, 401]),
+    http("DELETE", "/api/v1/me/sessions/{id}",                          Others,         [404, 404, 404, 404, 404, 404, 404, 404, 404, 404, 404, 404, 404, 401]),
+    http("POST",   "/api/v1/me/password",                               Own,            [204, 204, 204, 204, 204, 204, 204, 204, 204, 204, 204, 204, 204, 401]),
+    http("GET",    "/api/v1/me/totp",                                   Own,            [200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 401]),
+    http("POST",   "/api/v1/me/totp",                                   Own,            [200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 401]),
+    http("POST",   "/api/v1/me/totp/confirm",                           Own,            [400, 400, 400, 400, 400, 400, 400, 400, 400, 400, 400, 400, 400, 401]),
+    http("DELETE", "/api/v1/me/totp",                                   Own,            [409, 409, 409, 409, 409, 409, 409, 409, 409, 409, 409, 409, 409, 401]),
+    http("POST",   "/api/v1/me/totp/recovery-codes",                    Own,            [409, 409, 409, 409, 409, 409, 409, 409, 409, 409, 409, 409, 409, 401]),
     // Accounts and organizations: admins administer; the directory is not for youths.
-    http("POST",   "/api/v1/accounts",                                  NewAccount,     [201, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 201, 401]),
-    http("POST",   "/api/v1/accounts",                                  FamilyInvite,   [201, 403, 403, 403, 403, 403, 403, 403, 403, 403, 201, 403, 401]),
-    http("GET",    "/api/v1/accounts",                                  Plain,          [200, 200, 200, 403, 200, 200, 200, 200, 200, 200, 200, 200, 401]),
-    http("GET",    "/api/v1/accounts",                                  Managed,        [200, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 200, 401]),
-    http("POST",   "/api/v1/accounts/{id}/disable",                     NewAccount,     [204, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 204, 401]),
-    http("POST",   "/api/v1/accounts/{id}/disable",                     OtherOrg,       [204, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 401]),
-    http("POST",   "/api/v1/accounts/{id}/enable",                      NewAccount,     [204, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 204, 401]),
-    http("POST",   "/api/v1/accounts/{id}/enable",                      OtherOrg,       [204, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 401]),
-    http("POST",   "/api/v1/accounts/{id}/reset",                       NewAccount,     [200, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 200, 401]),
-    http("POST",   "/api/v1/accounts/{id}/reset",                       OtherOrg,       [200, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 401]),
-    http("GET",    "/api/v1/admin/security-log",                        Plain,          [200, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 401]),
-    http("POST",   "/api/v1/orgs",                                      Plain,          [201, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 401]),
-    http("PATCH",  "/api/v1/orgs/{id}",                                 Plain,          [200, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 401]),
-    http("GET",    "/api/v1/orgs",                                      Plain,          [200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 401]),
+    http("POST",   "/api/v1/accounts",                                  NewAccount,     [201, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 201, 401]),
+    http("POST",   "/api/v1/accounts",                                  FamilyInvite,   [201, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 201, 403, 401]),
+    http("GET",    "/api/v1/accounts",                                  Plain,          [200, 200, 200, 403, 403, 200, 200, 200, 200, 200, 200, 200, 200, 401]),
+    http("GET",    "/api/v1/accounts",                                  Managed,        [200, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 200, 401]),
+    http("POST",   "/api/v1/accounts/{id}/disable",                     NewAccount,     [204, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 204, 401]),
+    http("POST",   "/api/v1/accounts/{id}/disable",                     OtherOrg,       [204, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 401]),
+    http("POST",   "/api/v1/accounts/{id}/enable",                      NewAccount,     [204, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 204, 401]),
+    http("POST",   "/api/v1/accounts/{id}/enable",                      OtherOrg,       [204, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 401]),
+    http("POST",   "/api/v1/accounts/{id}/reset",                       NewAccount,     [200, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 200, 401]),
+    http("POST",   "/api/v1/accounts/{id}/reset",                       OtherOrg,       [200, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 401]),
+    http("GET",    "/api/v1/admin/security-log",                        Plain,          [200, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 401]),
+    http("POST",   "/api/v1/orgs",                                      Plain,          [201, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 401]),
+    http("PATCH",  "/api/v1/orgs/{id}",                                 Plain,          [200, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 401]),
+    http("GET",    "/api/v1/orgs",                                      Plain,          [200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 401]),
     // Children: admins and coordinating professions register them; members read them.
-    http("POST",   "/api/v1/children",                                  Plain,          [201, 403, 403, 403, 403, 403, 403, 403, 403, 403, 201, 403, 401]),
-    http("GET",    "/api/v1/children",                                  Plain,          [200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 401]),
-    http("GET",    "/api/v1/children/{id}",                             Plain,          [404, 200, 200, 200, 200, 200, 200, 403, 403, 403, 404, 404, 401]),
-    // Consent passes to the young person: a guardian or the admin (the youth, aged 11 here, is under --consent-age).
-    http("POST",   "/api/v1/children/{id}/transfer",                    Plain,          [200, 200, 200, 403, 403, 403, 403, 403, 403, 403, 404, 404, 401]),
-    // Members and consent: guardians decide; anyone active may ask; only oneself leaves.
-    http("GET",    "/api/v1/children/{id}/members",                     Plain,          [404, 200, 200, 200, 200, 200, 200, 403, 403, 403, 404, 404, 401]),
-    http("POST",   "/api/v1/children/{id}/members",                     Plain,          [404, 201, 201, 202, 202, 202, 202, 403, 403, 403, 404, 404, 401]),
-    http("POST",   "/api/v1/children/{id}/members/{account}/approve",   ARequest,       [404, 200, 200, 403, 403, 403, 403, 403, 403, 403, 404, 404, 401]),
-    http("POST",   "/api/v1/children/{id}/members/{account}/revoke",    AMember,        [404, 200, 200, 403, 403, 403, 403, 403, 403, 403, 404, 404, 401]),
-    http("POST",   "/api/v1/children/{id}/members/{account}/revoke",    OtherGuardian,  [404, 403, 403, 403, 403, 403, 403, 403, 403, 403, 404, 404, 401]),
-    http("POST",   "/api/v1/children/{id}/members/{account}/revoke",    Own,            [404, 200, 200, 200, 200, 200, 200, 403, 403, 403, 404, 404, 401]),
-    http("PATCH",  "/api/v1/children/{id}/members/{account}",           AMember,        [404, 200, 200, 403, 403, 403, 403, 403, 403, 403, 404, 404, 401]),
-    http("PATCH",  "/api/v1/children/{id}/members/{account}",           OtherGuardian,  [404, 403, 403, 403, 403, 403, 403, 403, 403, 403, 404, 404, 401]),
-    http("PATCH",  "/api/v1/children/{id}/members/{account}",           Own,            [404, 200, 200, 403, 403, 403, 403, 403, 403, 403, 404, 404, 401]),
-    // Pending requests: every account lists those to the children whose consent it holds (none but guardians').
-    http("GET",    "/api/v1/requests",                                  Plain,          [200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 401]),
+    http("POST",   "/api/v1/children",                                  Plain,          [201, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 201, 403, 401]),
+    http("GET",    "/api/v1/children",                                  Plain,          [200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 401]),
+    http("GET",    "/api/v1/children/{id}",                             Plain,          [404, 200, 200, 200, 200, 200, 200, 200, 403, 403, 403, 404, 404, 401]),
+    // Consent passes to the young person: a guardian or the admin (the youth, aged 11 here, is under --consent-age;
+    // so is the youth holding it already, refused for its age before the second transfer's 409).
+    http("POST",   "/api/v1/children/{id}/transfer",                    Plain,          [200, 200, 200, 403, 403, 403, 403, 403, 403, 403, 403, 404, 404, 401]),
+    // Members and consent: the consent holder decides (guardians, or the youth after the transfer, who may end a
+    // guardian's membership but not leave); anyone active may ask; only oneself leaves.
+    http("GET",    "/api/v1/children/{id}/members",                     Plain,          [404, 200, 200, 200, 200, 200, 200, 200, 403, 403, 403, 404, 404, 401]),
+    http("POST",   "/api/v1/children/{id}/members",                     Plain,          [404, 201, 201, 202, 201, 202, 202, 202, 403, 403, 403, 404, 404, 401]),
+    http("POST",   "/api/v1/children/{id}/members/{account}/approve",   ARequest,       [404, 200, 200, 403, 200, 403, 403, 403, 403, 403, 403, 404, 404, 401]),
+    http("POST",   "/api/v1/children/{id}/members/{account}/revoke",    AMember,        [404, 200, 200, 403, 200, 403, 403, 403, 403, 403, 403, 404, 404, 401]),
+    http("POST",   "/api/v1/children/{id}/members/{account}/revoke",    OtherGuardian,  [404, 403, 403, 403, 200, 403, 403, 403, 403, 403, 403, 404, 404, 401]),
+    http("POST",   "/api/v1/children/{id}/members/{account}/revoke",    Own,            [404, 200, 200, 200, 409, 200, 200, 200, 403, 403, 403, 404, 404, 401]),
+    http("PATCH",  "/api/v1/children/{id}/members/{account}",           AMember,        [404, 200, 200, 403, 200, 403, 403, 403, 403, 403, 403, 404, 404, 401]),
+    http("PATCH",  "/api/v1/children/{id}/members/{account}",           OtherGuardian,  [404, 403, 403, 403, 200, 403, 403, 403, 403, 403, 403, 404, 404, 401]),
+    http("PATCH",  "/api/v1/children/{id}/members/{account}",           Own,            [404, 200, 200, 403, 200, 403, 403, 403, 403, 403, 403, 404, 404, 401]),
+    // Pending requests: every account lists those to the children whose consent it holds (guardians', or after the
+    // transfer the youth's).
+    http("GET",    "/api/v1/requests",                                  Plain,          [200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 401]),
     // Handovers: active members read them; a professional member hands over its own membership (a family
     // membership is not handed over: 400), a coordinator anyone's (the coordinator column here is no member);
     // the consent holders decide. Everyone lists those awaiting their decision; administrators a leaver's.
-    http("GET",    "/api/v1/children/{id}/handovers",                   Plain,          [404, 200, 200, 200, 200, 200, 200, 403, 403, 403, 404, 404, 401]),
-    http("POST",   "/api/v1/children/{id}/handovers",                   Own,            [404, 400, 400, 400, 201, 201, 201, 403, 403, 403, 404, 404, 401]),
-    http("POST",   "/api/v1/children/{id}/handovers",                   AMember,        [404, 403, 403, 403, 403, 403, 403, 403, 403, 403, 404, 404, 401]),
-    http("POST",   "/api/v1/children/{id}/handovers/{handover}/approve", Plain,         [404, 200, 200, 403, 403, 403, 403, 403, 403, 403, 404, 404, 401]),
-    http("POST",   "/api/v1/children/{id}/handovers/{handover}/decline", Plain,         [404, 200, 200, 403, 403, 403, 403, 403, 403, 403, 404, 404, 401]),
-    http("GET",    "/api/v1/handovers",                                 Plain,          [200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 401]),
-    http("GET",    "/api/v1/handovers",                                 NewAccount,     [200, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 200, 401]),
-    http("GET",    "/api/v1/handovers",                                 OtherOrg,       [200, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 401]),
+    http("GET",    "/api/v1/children/{id}/handovers",                   Plain,          [404, 200, 200, 200, 200, 200, 200, 200, 403, 403, 403, 404, 404, 401]),
+    http("POST",   "/api/v1/children/{id}/handovers",                   Own,            [404, 400, 400, 400, 400, 201, 201, 201, 403, 403, 403, 404, 404, 401]),
+    http("POST",   "/api/v1/children/{id}/handovers",                   AMember,        [404, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 404, 404, 401]),
+    http("POST",   "/api/v1/children/{id}/handovers/{handover}/approve", Plain,         [404, 200, 200, 403, 200, 403, 403, 403, 403, 403, 403, 404, 404, 401]),
+    http("POST",   "/api/v1/children/{id}/handovers/{handover}/decline", Plain,         [404, 200, 200, 403, 200, 403, 403, 403, 403, 403, 403, 404, 404, 401]),
+    http("GET",    "/api/v1/handovers",                                 Plain,          [200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 401]),
+    http("GET",    "/api/v1/handovers",                                 NewAccount,     [200, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 200, 401]),
+    http("GET",    "/api/v1/handovers",                                 OtherOrg,       [200, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 401]),
     // A new account holds no notebook: an administrator allowed to hand it over is told so (409).
-    http("POST",   "/api/v1/handovers",                                 NewAccount,     [409, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 409, 401]),
-    http("POST",   "/api/v1/handovers",                                 OtherOrg,       [409, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 401]),
+    http("POST",   "/api/v1/handovers",                                 NewAccount,     [409, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 409, 401]),
+    http("POST",   "/api/v1/handovers",                                 OtherOrg,       [409, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 401]),
     // The notebook: members read what their categories cover; posting needs the category and the right.
     // Who has read an entry: members who see it (the youth sees medical here; m-c does not: 404).
-    http("GET",    "/api/v1/children/{id}/entries/{entry}/readers",    GuardiansEntry, [404, 200, 200, 200, 200, 404, 200, 403, 403, 403, 404, 404, 401]),
-    http("GET",    "/api/v1/children/{id}/entries",                     Plain,          [404, 200, 200, 200, 200, 200, 200, 403, 403, 403, 404, 404, 401]),
-    http("POST",   "/api/v1/children/{id}/entries",                     Plain,          [404, 201, 201, 201, 201, 403, 403, 403, 403, 403, 404, 404, 401]),
-    http("POST",   "/api/v1/children/{id}/entries/{entry}/revisions",   GuardiansEntry, [404, 201, 403, 403, 403, 404, 403, 403, 403, 403, 404, 404, 401]),
-    http("POST",   "/api/v1/children/{id}/entries/{entry}/revisions",   Own,            [404, 201, 201, 201, 201, 201, 403, 403, 403, 403, 404, 404, 401]),
-    http("POST",   "/api/v1/children/{id}/entries/{entry}/revisions",   OtherChild,     [404, 404, 404, 404, 404, 404, 404, 403, 403, 403, 404, 404, 401]),
-    http("GET",    "/api/v1/children/{id}/access-log",                  Plain,          [404, 200, 200, 200, 403, 403, 403, 403, 403, 403, 404, 404, 401]),
-    // Emergency: every active member reads; guardians and medical posters write the card.
-    http("GET",    "/api/v1/children/{id}/emergency-card",              Plain,          [404, 200, 200, 200, 200, 200, 200, 403, 403, 403, 404, 404, 401]),
-    http("PUT",    "/api/v1/children/{id}/emergency-card",              Plain,          [404, 200, 200, 200, 200, 403, 403, 403, 403, 403, 404, 404, 401]),
-    http("GET",    "/api/v1/children/{id}/emergency-card/versions",     Plain,          [404, 200, 200, 200, 200, 200, 200, 403, 403, 403, 404, 404, 401]),
-    http("GET",    "/api/v1/children/{id}/emergency-contacts",          Plain,          [404, 200, 200, 200, 200, 200, 200, 403, 403, 403, 404, 404, 401]),
-    http("PUT",    "/api/v1/children/{id}/emergency-contacts",          Plain,          [404, 200, 200, 403, 403, 403, 403, 403, 403, 403, 404, 404, 401]),
-    http("POST",   "/api/v1/children/{id}/alerts",                      Plain,          [404, 201, 201, 201, 201, 201, 201, 403, 403, 403, 404, 404, 401]),
-    http("GET",    "/api/v1/alerts",                                    Plain,          [200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 401]),
-    http("GET",    "/api/v1/alerts/{id}",                               Plain,          [404, 200, 200, 200, 200, 200, 200, 403, 403, 403, 404, 404, 401]),
+    http("GET",    "/api/v1/children/{id}/entries/{entry}/readers",    GuardiansEntry, [404, 200, 200, 200, 200, 200, 404, 200, 403, 403, 403, 404, 404, 401]),
+    http("GET",    "/api/v1/children/{id}/entries",                     Plain,          [404, 200, 200, 200, 200, 200, 200, 200, 403, 403, 403, 404, 404, 401]),
+    http("POST",   "/api/v1/children/{id}/entries",                     Plain,          [404, 201, 201, 201, 201, 201, 403, 403, 403, 403, 403, 404, 404, 401]),
+    http("POST",   "/api/v1/children/{id}/entries/{entry}/revisions",   GuardiansEntry, [404, 201, 403, 403, 403, 403, 404, 403, 403, 403, 403, 404, 404, 401]),
+    http("POST",   "/api/v1/children/{id}/entries/{entry}/revisions",   Own,            [404, 201, 201, 201, 201, 201, 201, 403, 403, 403, 403, 404, 404, 401]),
+    http("POST",   "/api/v1/children/{id}/entries/{entry}/revisions",   OtherChild,     [404, 404, 404, 404, 404, 404, 404, 404, 403, 403, 403, 404, 404, 401]),
+    http("GET",    "/api/v1/children/{id}/access-log",                  Plain,          [404, 200, 200, 200, 200, 403, 403, 403, 403, 403, 403, 404, 404, 401]),
+    // Emergency: every active member reads; guardians and medical posters write the card; the consent holder sets
+    // the contacts.
+    http("GET",    "/api/v1/children/{id}/emergency-card",              Plain,          [404, 200, 200, 200, 200, 200, 200, 200, 403, 403, 403, 404, 404, 401]),
+    http("PUT",    "/api/v1/children/{id}/emergency-card",              Plain,          [404, 200, 200, 200, 200, 200, 403, 403, 403, 403, 403, 404, 404, 401]),
+    http("GET",    "/api/v1/children/{id}/emergency-card/versions",     Plain,          [404, 200, 200, 200, 200, 200, 200, 200, 403, 403, 403, 404, 404, 401]),
+    http("GET",    "/api/v1/children/{id}/emergency-contacts",          Plain,          [404, 200, 200, 200, 200, 200, 200, 200, 403, 403, 403, 404, 404, 401]),
+    http("PUT",    "/api/v1/children/{id}/emergency-contacts",          Plain,          [404, 200, 200, 403, 200, 403, 403, 403, 403, 403, 403, 404, 404, 401]),
+    http("POST",   "/api/v1/children/{id}/alerts",                      Plain,          [404, 201, 201, 201, 201, 201, 201, 201, 403, 403, 403, 404, 404, 401]),
+    http("GET",    "/api/v1/alerts",                                    Plain,          [200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 401]),
+    http("GET",    "/api/v1/alerts/{id}",                               Plain,          [404, 200, 200, 200, 200, 200, 200, 200, 403, 403, 403, 404, 404, 401]),
     // Contacts (tier 1 the guardian, tier 2 the member with the category) acknowledge.
-    http("POST",   "/api/v1/alerts/{id}/ack",                           Plain,          [404, 200, 403, 403, 200, 403, 403, 403, 403, 403, 404, 404, 401]),
-    http("POST",   "/api/v1/push/subscriptions",                        Own,            [201, 201, 201, 201, 201, 201, 201, 201, 201, 201, 201, 201, 401]),
-    http("DELETE", "/api/v1/push/subscriptions/{id}",                   Own,            [204, 204, 204, 204, 204, 204, 204, 204, 204, 204, 204, 204, 401]),
-    http("DELETE", "/api/v1/push/subscriptions/{id}",                   Others,         [404, 404, 404, 404, 404, 404, 404, 404, 404, 404, 404, 404, 401]),
+    http("POST",   "/api/v1/alerts/{id}/ack",                           Plain,          [404, 200, 403, 403, 403, 200, 403, 403, 403, 403, 403, 404, 404, 401]),
+    http("POST",   "/api/v1/push/subscriptions",                        Own,            [201, 201, 201, 201, 201, 201, 201, 201, 201, 201, 201, 201, 201, 401]),
+    http("DELETE", "/api/v1/push/subscriptions/{id}",                   Own,            [204, 204, 204, 204, 204, 204, 204, 204, 204, 204, 204, 204, 204, 401]),
+    http("DELETE", "/api/v1/push/subscriptions/{id}",                   Others,         [404, 404, 404, 404, 404, 404, 404, 404, 404, 404, 404, 404, 404, 401]),
     // WebSocket `GET /api/v1/ws`: one row per client frame, on the base child.
-    frame("auth",                                                                        [200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 401]),
-    frame("subscribe",                                                                   [404, 200, 200, 200, 200, 200, 200, 403, 403, 403, 404, 404, 401]),
-    frame("unsubscribe",                                                                 [200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 401]),
-    frame("post",                                                                        [404, 200, 200, 200, 200, 403, 403, 403, 403, 403, 404, 404, 401]),
-    frame("read",                                                                        [404, 200, 200, 200, 200, 200, 200, 403, 403, 403, 404, 404, 401]),
-    frame("ack_alert",                                                                   [404, 200, 403, 403, 200, 403, 403, 403, 403, 403, 404, 404, 401]),
+    frame("auth",                                                                        [200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 401]),
+    frame("subscribe",                                                                   [404, 200, 200, 200, 200, 200, 200, 200, 403, 403, 403, 404, 404, 401]),
+    frame("unsubscribe",                                                                 [200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 401]),
+    frame("post",                                                                        [404, 200, 200, 200, 200, 200, 403, 403, 403, 403, 403, 404, 404, 401]),
+    frame("read",                                                                        [404, 200, 200, 200, 200, 200, 200, 200, 403, 403, 403, 404, 404, 401]),
+    frame("ack_alert",                                                                   [404, 200, 403, 403, 403, 200, 403, 403, 403, 403, 403, 404, 404, 401]),
 ];

@@ -176,7 +176,8 @@ async fn notebook(
     rel: Rel,
     r: &mut Request,
 ) -> bool {
-    let base = w.base.as_str();
+    // The youth holder's base child is the one whose consent it holds.
+    let base = w.base_for(rel);
     match (method, path) {
         ("POST", "/api/v1/children") => r.body = Some(child_body(w)),
         ("GET", "/api/v1/children") => {}
@@ -202,12 +203,12 @@ async fn notebook(
             }
             r.url = fill(path, &[&child, &member_target(w, case, rel)]);
         }
-        // A transfer: a child of the cell's own, with a youth member (aged 11).
+        // A transfer: a child of the cell's own, with a youth member (aged
+        // 11); the youth holder's has passed consent to it already.
         ("POST", "/api/v1/children/{id}/transfer") => {
-            let rels: &[Rel] = if rel == Rel::Youth {
-                &[Rel::Youth]
-            } else {
-                &[rel, Rel::Youth]
+            let rels: &[Rel] = match rel {
+                Rel::Youth | Rel::YouthHolder => &[rel],
+                _ => &[rel, Rel::Youth],
             };
             let child = w.child_with(rels).await;
             r.url = fill(path, &[&child]);
@@ -239,11 +240,11 @@ async fn notebook(
         ("POST", "/api/v1/children/{id}/entries/{entry}/revisions") => {
             let (child, entry) = match case {
                 Case::Own => w.own_entry(rel).await,
-                Case::OtherChild => (w.base.clone(), w.other_entry.clone()),
+                Case::OtherChild => (base.to_string(), w.other_entry.clone()),
                 _ => {
                     let e = w.guardian().note(base, "medical", "行列の原本").await;
                     (
-                        w.base.clone(),
+                        base.to_string(),
                         e["id"].as_str().unwrap_or_default().to_string(),
                     )
                 }
@@ -256,7 +257,7 @@ async fn notebook(
             let entry = e["id"].as_str().unwrap_or_default().to_string();
             r.url = fill(path, &[base, &entry]);
         }
-        // Writes that disturb no other cell: on the base child.
+        // Writes that disturb no other cell: on the caller's base child.
         ("PUT", "/api/v1/children/{id}/emergency-card") => {
             r.body = Some(card_body());
             r.url = fill(path, &[base]);
@@ -273,7 +274,7 @@ async fn notebook(
         (_, p) if p.starts_with("/api/v1/children/{id}") && p.matches('{').count() == 1 => {
             r.url = fill(path, &[base]);
         }
-        (_, p) if p.starts_with("/api/v1/alerts/{id}") => r.url = fill(path, &[&w.alert]),
+        (_, p) if p.starts_with("/api/v1/alerts/{id}") => r.url = fill(path, &[w.alert_for(rel)]),
         _ => return false,
     }
     true

@@ -1,7 +1,9 @@
 //! The matrix's fixtures: one demo account per column, each logged in once;
 //! a base child on which every relation holds (read cells, and writes that
-//! disturb no other cell); and fresh children, each with the guardians, a
-//! plain member and the one relation a state-changing cell needs.
+//! disturb no other cell), and a second one whose consent has passed to
+//! the youth holder (`World::base_for`); and fresh children, each with the
+//! guardians, a plain member and the one relation a state-changing cell
+//! needs (for the youth holder: its membership, then the transfer).
 
 use serde_json::{json, Value};
 
@@ -15,6 +17,9 @@ pub fn login_of(rel: Rel) -> &'static str {
         Rel::Guardian => "guardian.sato",
         Rel::CoGuardian => "guardian.takahashi",
         Rel::Youth => "youth.watanabe",
+        // Made by `World::new`: the youth's session rows (a new password,
+        // logging out everywhere) must not end the other youth column's.
+        Rel::YouthHolder => "matrix.youth",
         Rel::MemberCat => "doctor.ito",
         Rel::MemberNoCat => "teacher.tanaka",
         Rel::ReadOnly => "schoolnurse.ogawa",
@@ -40,17 +45,24 @@ pub struct World {
     /// One session per column, in `RELS` order; the disabled account's is dead.
     pub actors: Vec<Session>,
     pub helper: Session,
-    /// The organization administrator's password (the others' is the demo's).
-    org_admin_password: String,
+    /// The password of the accounts `World::new` makes (the organization
+    /// administrator, the youth holder); the others' is the demo's.
+    invited_password: String,
     /// The organization the organization administrator administers, and another.
     pub own_org: String,
     pub other_org: String,
     pub candidate_id: String,
-    /// The child on which every relation holds.
+    /// The child on which every relation holds (but the youth holder's).
     pub base: String,
     /// An alert of the base child, open at first (contacts: the guardian, then
     /// the member with the category).
     pub alert: String,
+    /// The child on which every relation holds but the youth's (before the
+    /// transfer), with consent passed to the youth holder; dressed as the
+    /// base child is.
+    pub held: String,
+    /// The held child's alert, as `alert`.
+    pub held_alert: String,
     /// A `medical` entry of another child, by the guardian (guardian there too).
     pub other_entry: String,
     children_made: std::cell::Cell<u32>,
@@ -58,14 +70,17 @@ pub struct World {
 
 fn categories(rel: Rel) -> (Value, bool) {
     match rel {
-        Rel::Youth => (json!(["health", "medical", "education", "family"]), true),
+        Rel::Youth | Rel::YouthHolder => {
+            (json!(["health", "medical", "education", "family"]), true)
+        }
         Rel::MemberNoCat => (json!(["education"]), true),
         Rel::ReadOnly => (json!(["medical"]), false),
         _ => (json!(["medical", "health"]), true),
     }
 }
 
-/// The categories `rel` sees on the base child; `None` where it reads nothing.
+/// The categories `rel` sees on its base child (`World::base_for`); `None`
+/// where it reads nothing.
 pub fn sees_on_base(rel: Rel) -> Option<Vec<String>> {
     let names = |v: Value| -> Vec<String> {
         v.as_array()
@@ -86,7 +101,7 @@ pub fn sees_on_base(rel: Rel) -> Option<Vec<String>> {
             "employment",
             "family"
         ]))),
-        Rel::Youth | Rel::MemberCat | Rel::MemberNoCat | Rel::ReadOnly => {
+        Rel::Youth | Rel::YouthHolder | Rel::MemberCat | Rel::MemberNoCat | Rel::ReadOnly => {
             Some(names(categories(rel).0))
         }
         _ => None,
@@ -106,7 +121,7 @@ impl World {
         let admin = server.login(login_of(Rel::Admin)).await;
         let own_org = org_id(&admin, "みどり総合病院 小児科").await;
         let other_org = org_id(&admin, "みどり市立第一小学校").await;
-        let org_admin_password = strong_password(&server.registry);
+        let invited_password = strong_password(&server.registry);
         let mut actors = Vec::new();
         for rel in RELS {
             actors.push(match rel {
@@ -116,7 +131,13 @@ impl World {
                         "kind": "professional", "profession": "social_worker",
                         "org_id": own_org, "org_admin": true});
                     let inv = create_invited(&admin, body).await;
-                    accept(&api, &inv.code, &org_admin_password).await
+                    accept(&api, &inv.code, &invited_password).await
+                }
+                Rel::YouthHolder => {
+                    let body = json!({"login": login_of(rel), "display_name": "行列 若葉",
+                        "kind": "youth"});
+                    let inv = create_invited(&admin, body).await;
+                    accept(&api, &inv.code, &invited_password).await
                 }
                 _ => server.login(login_of(rel)).await,
             });
@@ -136,12 +157,14 @@ impl World {
             api,
             actors,
             helper,
-            org_admin_password,
+            invited_password,
             own_org,
             other_org,
             candidate_id,
             base: String::new(),
             alert: String::new(),
+            held: String::new(),
+            held_alert: String::new(),
             other_entry: String::new(),
             children_made: std::cell::Cell::new(0),
         };
@@ -152,8 +175,13 @@ impl World {
             .post_empty(&format!("/api/v1/accounts/{dis}/disable"))
             .await;
         setup_ok(&r, 204, "disable");
-        w.base = w.child_with(&RELS).await;
-        w.dress_base().await;
+        let all_but = |r: Rel| RELS.iter().copied().filter(|x| *x != r).collect::<Vec<_>>();
+        w.base = w.child_with(&all_but(Rel::YouthHolder)).await;
+        w.alert = w.dress(&w.base, Rel::Guardian).await;
+        // Two youth members would leave the transfer to choose: the held
+        // child has the youth holder only.
+        w.held = w.child_with(&all_but(Rel::Youth)).await;
+        w.held_alert = w.dress(&w.held, Rel::YouthHolder).await;
         let other = w.child_with(&[]).await;
         let e = w.guardian().note(&other, "medical", "別の子の記録").await;
         w.other_entry = e["id"].as_str().unwrap_or_default().to_string();
@@ -166,9 +194,9 @@ impl World {
     pub async fn own_entry(&self, rel: Rel) -> (String, String) {
         let id = |e: Value| e["id"].as_str().unwrap_or_default().to_string();
         let me = self.actor(rel);
-        let base = self.base.clone();
+        let base = self.base_for(rel).to_string();
         match rel {
-            Rel::Guardian | Rel::CoGuardian | Rel::Youth | Rel::MemberCat => (
+            Rel::Guardian | Rel::CoGuardian | Rel::Youth | Rel::YouthHolder | Rel::MemberCat => (
                 base.clone(),
                 id(me.note(&base, "medical", "自分の記録").await),
             ),
@@ -205,6 +233,23 @@ impl World {
         }
     }
 
+    /// The base child of `rel`'s column: the held child for the youth
+    /// holder, else the base child.
+    pub fn base_for(&self, rel: Rel) -> &str {
+        match rel {
+            Rel::YouthHolder => &self.held,
+            _ => &self.base,
+        }
+    }
+
+    /// The open alert of `rel`'s base child.
+    pub fn alert_for(&self, rel: Rel) -> &str {
+        match rel {
+            Rel::YouthHolder => &self.held_alert,
+            _ => &self.alert,
+        }
+    }
+
     pub fn actor(&self, rel: Rel) -> &Session {
         let i = RELS.iter().position(|r| *r == rel).unwrap_or(0); // ok: RELS holds every Rel
         &self.actors[i]
@@ -213,7 +258,7 @@ impl World {
     /// The password of `rel`'s account.
     pub fn password(&self, rel: Rel) -> &str {
         match rel {
-            Rel::OrgAdmin => &self.org_admin_password,
+            Rel::OrgAdmin | Rel::YouthHolder => &self.invited_password,
             _ => DEMO_PASSWORD,
         }
     }
@@ -223,7 +268,9 @@ impl World {
     }
 
     /// A new child (guardians: the guardian and the co-guardian; the helper
-    /// an active member) on which each relation of `rels` holds.
+    /// an active member) on which each relation of `rels` holds. The youth
+    /// holder's comes last: after the transfer, the guardian no longer
+    /// grants nor revokes.
     pub async fn child_with(&self, rels: &[Rel]) -> String {
         let n = self.children_made.get() + 1;
         self.children_made.set(n);
@@ -240,8 +287,11 @@ impl World {
         let helper = self.helper.account_id.clone();
         self.grant(&child, &helper, json!(["education"]), true, None)
             .await;
-        for rel in rels {
+        for rel in rels.iter().filter(|r| **r != Rel::YouthHolder) {
             self.join(&child, *rel).await;
+        }
+        if rels.contains(&Rel::YouthHolder) {
+            self.join(&child, Rel::YouthHolder).await;
         }
         child
     }
@@ -292,7 +342,8 @@ impl World {
         assert_eq!(v["status"], "requested", "{v}");
     }
 
-    /// Makes `rel` hold on `child` for its column's account.
+    /// Makes `rel` hold on `child` for its column's account (the youth
+    /// holder's: a youth membership, then the guardian passes consent).
     async fn join(&self, child: &str, rel: Rel) {
         let account = self.actor(rel).account_id.clone();
         let (cats, can_post) = categories(rel);
@@ -300,6 +351,15 @@ impl World {
             Rel::Admin | Rel::Guardian | Rel::CoGuardian | Rel::NonMember | Rel::OrgAdmin => {}
             Rel::Youth | Rel::MemberCat | Rel::MemberNoCat | Rel::ReadOnly | Rel::Disabled => {
                 self.grant(child, &account, cats, can_post, None).await
+            }
+            Rel::YouthHolder => {
+                self.grant(child, &account, cats, can_post, None).await;
+                let r = self
+                    .guardian()
+                    .post_empty(&format!("/api/v1/children/{child}/transfer"))
+                    .await;
+                let c = setup_ok(&r, 200, "transfer");
+                assert_eq!(c["consent_holder"], "youth", "matrix setup: transfer: {c}");
             }
             Rel::Requested => self.request(child, &account).await,
             Rel::Revoked => {
@@ -320,11 +380,11 @@ impl World {
         }
     }
 
-    /// The base child's card, contacts (guardian, then the member with the
-    /// category) and an open alert.
-    async fn dress_base(&mut self) {
+    /// A base child's card, contacts (guardian, then the member with the
+    /// category; set by `holder`, who holds its consent), entries, a
+    /// pending handover and an open alert: its id.
+    async fn dress(&self, base: &str, holder: Rel) -> String {
         let g = self.guardian();
-        let base = &self.base;
         let r = g
             .put_json(
                 &format!("/api/v1/children/{base}/emergency-card"),
@@ -332,7 +392,8 @@ impl World {
             )
             .await;
         setup_ok(&r, 200, "card");
-        let r = g
+        let r = self
+            .actor(holder)
             .put_json(
                 &format!("/api/v1/children/{base}/emergency-contacts"),
                 &self.contacts_body(),
@@ -344,11 +405,11 @@ impl World {
         for category in ["medical", "education", "family"] {
             g.note(base, category, "行列の土台").await;
         }
-        // A handover waiting for the guardians (to the revoked member, who may join again).
+        // A handover waiting for the consent holder (to the revoked member, who may join again).
         let revoked = self.actor(Rel::Revoked).account_id.clone();
         self.handover(base, &revoked).await;
         let alert = g.raise_alert(base, "行列の警報").await;
-        self.alert = alert["id"].as_str().unwrap_or_default().to_string();
+        alert["id"].as_str().unwrap_or_default().to_string()
     }
 
     /// The base child's contacts, as set (cells set them again, unchanged).

@@ -35,10 +35,13 @@ impl Core {
             Err(e) => return Err(e.into()),
         };
         let profile = self.open_profile(&row)?;
+        // Once passed, a second transfer is a conflict for whoever asks.
+        let already = || Error::Conflict("consent has already passed to the young person".into());
         if !who.is_admin() {
             let me = self.member(child, who.account).await?;
             match me.role() {
                 Role::Guardian => {}
+                Role::Youth if row.consent_transferred_at.is_some() => return Err(already()),
                 Role::Youth => {
                     let fmt = format_description!("[year]-[month]-[day]");
                     let birth = Date::parse(&profile.birth_date, &fmt)
@@ -60,9 +63,7 @@ impl Core {
             }
         }
         if row.consent_transferred_at.is_some() {
-            return Err(Error::Conflict(
-                "consent has already passed to the young person".into(),
-            ));
+            return Err(already());
         }
         let now = Timestamp::now();
         let youth = self

@@ -64,10 +64,9 @@
 //! `unsubscribe` answers anyone (it reveals nothing); a requested, revoked
 //! or expired member cannot "leave" (it already has no access: 403); the
 //! youth holding consent cannot leave either (409: someone must hold it);
-//! a youth under `--consent-age` asking to transfer a consent it already
-//! holds is told it is too young (403) before it is told the consent
-//! passed already (409); the TOTP endpoints answer 409 when there is
-//! nothing to confirm or remove.
+//! a youth asking to transfer a consent it already holds is told that it
+//! passed already (409), whatever its age; the TOTP endpoints answer 409
+//! when there is nothing to confirm or remove.
 
 /// The caller's relation to the child (or, off a child, its kind).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -266,8 +265,8 @@ pub const POLICY: &[Row] = &[
     http("GET",    "/api/v1/children",                                  Plain,          [200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 401]),
     http("GET",    "/api/v1/children/{id}",                             Plain,          [404, 200, 200, 200, 200, 200, 200, 200, 403, 403, 403, 404, 404, 401]),
     // Consent passes to the young person: a guardian or the admin (the youth, aged 11 here, is under --consent-age;
-    // so is the youth holding it already, refused for its age before the second transfer's 409).
-    http("POST",   "/api/v1/children/{id}/transfer",                    Plain,          [200, 200, 200, 403, 403, 403, 403, 403, 403, 403, 403, 404, 404, 401]),
+    // the youth holding it already asks for a second transfer: 409, whatever its age).
+    http("POST",   "/api/v1/children/{id}/transfer",                    Plain,          [200, 200, 200, 403, 409, 403, 403, 403, 403, 403, 403, 404, 404, 401]),
     // Members and consent: the consent holder decides (guardians, or the youth after the transfer, who may end a
     // guardian's membership but not leave); anyone active may ask; only oneself leaves.
     http("GET",    "/api/v1/children/{id}/members",                     Plain,          [404, 200, 200, 200, 200, 200, 200, 200, 403, 403, 403, 404, 404, 401]),

@@ -1052,6 +1052,7 @@ export const tests = [
       const at = panel.locator('.readers-read li', { hasText: '伊藤 誠' }).locator('time.read-at');
       await at.waitFor({ timeout: 10_000 });
       assert(/\d+時|\d{1,2}:\d{2}/.test(await at.textContent()), `a read time: ${await at.textContent()}`);
+      assert(!(await panel.textContent()).includes('null'), 'nothing but names, times and words');
       await shot(guardian, '52-readers-phone');
       await count.tap();
       await panel.waitFor({ state: 'hidden' });

@@ -143,10 +143,11 @@ function fillReaders(wrap, rc) {
       : h('li', { class: 'muted' }, t('readers_none')));
   // Positions moved before read times were kept have none.
   const unknown = times && rc.read.some((m) => !times.get(m.account_id));
-  panel.replaceChildren(
+  panel.replaceChildren(...[
     h('p', { class: 'readers-head' }, t('readers_read', { n: rc.read.length })), names(rc.read, 'readers-read', true),
     h('p', { class: 'readers-head' }, t('readers_unread', { n: rc.unread.length })), names(rc.unread, 'readers-unread', false),
-    unknown ? h('p', { class: 'hint' }, t('readers_no_times')) : null);
+    unknown ? h('p', { class: 'hint' }, t('readers_no_times')) : null,
+  ].filter(Boolean));
 }
 
 function openReceiptOf(wrap) {

@@ -9,6 +9,7 @@ import { h, mount, field } from '../dom.js';
 import { t, label, formatDateTime, CATEGORIES } from '../i18n.js';
 import { get, post } from '../api.js';
 import { categoryChip } from '../entry.js';
+import { accountPicker } from '../picker.js';
 import { toast, errorText, errorBox, dialog, confirmDialog } from '../ui.js';
 
 const COORDINATORS = ['support_coordinator', 'public_health_nurse', 'administrator'];
@@ -84,32 +85,6 @@ function handoverItem(childId, ho, { decides, fromMember, done, childName }) {
         onclick: () => decline(childId, ho, done) }, t('reject'))) : null);
 }
 
-// A directory search that picks one professional.
-function successorPicker(err) {
-  const query = h('input', { type: 'search', name: 'successor', autocomplete: 'off' });
-  const results = h('ul', { class: 'search-results', role: 'list' });
-  const chosenText = h('p', { class: 'chosen', 'aria-live': 'polite' });
-  let chosen = null;
-  const search = async () => {
-    const q = query.value.trim();
-    if (!q) return;
-    try {
-      const found = await get(`/accounts?query=${encodeURIComponent(q)}`);
-      mount(results, found.length ? found.map((a) => h('li', {},
-        h('span', {}, `${a.display_name}（${label('prof', a.profession)}）`),
-        h('button', { type: 'button', class: 'secondary small choose-successor', onclick: () => {
-          chosen = a; chosenText.textContent = t('chosen', { name: a.display_name });
-        } }, t('choose')))) : h('li', { class: 'muted' }, t('search_none')));
-    } catch (e) { err.show(errorText(e)); }
-  };
-  query.addEventListener('keydown', (ev) => { if (ev.key === 'Enter') { ev.preventDefault(); search(); } });
-  const el = h('div', {},
-    h('div', { class: 'row search-row' }, field(t('handover_successor'), query).wrap,
-      h('button', { type: 'button', class: 'secondary search-successor', onclick: search }, t('search'))),
-    results, chosenText);
-  return { el, chosen: () => chosen };
-}
-
 // The form that opens a handover: of my own membership, or (a coordinator)
 // of any professional member's.
 function openForm(childId, members, me, done) {
@@ -120,7 +95,7 @@ function openForm(childId, members, me, done) {
     (coordinator ? pros : pros.filter((m) => m.account_id === me.account_id)).map((m) =>
       h('option', { value: m.account_id, selected: m.account_id === me.account_id },
         `${m.display_name}（${label('prof', m.profession)}）`)));
-  const picker = successorPicker(err);
+  const picker = accountPicker({ name: 'successor', labelText: t('handover_successor'), err, kind: 'successor' });
   const overlap = h('input', { type: 'number', name: 'overlap_days', min: 0, max: 365, value: 14, inputmode: 'numeric' });
   const note = h('textarea', { name: 'note', rows: 3, maxlength: 2000 });
   const submit = h('button', { type: 'submit', class: 'primary', id: 'handover-submit' }, t('handover_open'));
@@ -179,7 +154,7 @@ export async function leaverPanel(acct) {
   try { info = await get(`/handovers?from_account=${acct.id}`); } catch { return null; }
   if (!info.children && !info.handovers.length) return null;
   const err = errorBox();
-  const picker = successorPicker(err);
+  const picker = accountPicker({ name: 'successor', labelText: t('handover_successor'), err, kind: 'successor' });
   const submit = h('button', { type: 'button', class: 'secondary small', id: 'leaver-handover-submit' }, t('handover_all_open'));
   const status = h('p', { class: 'leaver-status', 'aria-live': 'polite' },
     t('handover_leaver_status', { n: info.children, open: info.handovers.length, left: info.without_handover }));

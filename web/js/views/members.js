@@ -13,6 +13,7 @@ import { childHead } from './childhead.js';
 import { loading, failure, toast, errorText, errorBox, confirmDialog, dialog, printArea } from '../ui.js';
 import { navigate } from '../app.js';
 import { handoverSection } from './handovers.js';
+import { accountPicker } from '../picker.js';
 import * as live from '../live.js';
 
 export async function membersView(main, childId) {
@@ -237,10 +238,7 @@ function fromLocalInput(v) { return new Date(v).toISOString(); }
 
 function addForm(child, family, onDone) {
   const err = errorBox();
-  const query = h('input', { type: 'search', name: 'query', autocomplete: 'off' });
-  const results = h('ul', { class: 'search-results', role: 'list' });
-  const chosenText = h('p', { class: 'chosen', 'aria-live': 'polite' });
-  let chosen = null;
+  const picker = accountPicker({ name: 'query', labelText: t('search_accounts'), err, kind: 'member' });
   const boxes = categoryBoxes([]);
   const canPost = h('input', { type: 'checkbox', checked: true });
   const purpose = h('input', { type: 'text', name: 'purpose', required: true, maxlength: 500 });
@@ -248,26 +246,10 @@ function addForm(child, family, onDone) {
   const exp = h('input', { type: 'datetime-local' });
   const submit = h('button', { type: 'submit', class: 'primary' }, family ? t('submit_add') : t('submit_request'));
 
-  const search = async () => {
-    const q = query.value.trim();
-    if (!q) return;
-    try {
-      const found = await get(`/accounts?query=${encodeURIComponent(q)}`);
-      mount(results, found.length ? found.map((a) => h('li', {},
-        h('span', {}, `${a.display_name}（${label('prof', a.profession)}）`),
-        h('button', { type: 'button', class: 'secondary small', onclick: () => {
-          chosen = a; chosenText.textContent = t('chosen', { name: a.display_name });
-        } }, t('choose')))) : h('li', { class: 'muted' }, t('search_none')));
-    } catch (e) { err.show(errorText(e)); }
-  };
-  query.addEventListener('keydown', (ev) => { if (ev.key === 'Enter') { ev.preventDefault(); search(); } });
-
   const form = h('form', { class: 'card form add-member' },
     h('h3', {}, family ? t('add_member_title') : t('request_member_title')),
     family ? null : h('p', { class: 'muted' }, t('request_member_lead')),
-    h('div', { class: 'row search-row' }, field(t('search_accounts'), query).wrap,
-      h('button', { type: 'button', class: 'secondary', onclick: search }, t('search'))),
-    results, chosenText, boxes.el,
+    picker.el, boxes.el,
     h('label', { class: 'check' }, canPost, t('member_can_post')),
     field(t('purpose'), purpose).wrap,
     field(t('history_from'), hist).wrap,
@@ -276,6 +258,7 @@ function addForm(child, family, onDone) {
   form.addEventListener('submit', async (ev) => {
     ev.preventDefault();
     err.clear();
+    const chosen = picker.chosen();
     if (!chosen) { err.show(t('required_field', { field: t('search_accounts') })); return; }
     const cats = boxes.value();
     if (!cats.length) { err.show(t('required_field', { field: t('member_categories') })); return; }

@@ -37,6 +37,32 @@ pub enum Command {
         #[command(subcommand)]
         command: AdminCommand,
     },
+    /// The master key of a data dir.
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum KeysCommand {
+    /// Rewrap every data key to a new master identity and retire the old
+    /// one (entries are not re-encrypted). Every server on the data dir or
+    /// database must be stopped first. Run it again if it was interrupted.
+    Rotate(RotateArgs),
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct RotateArgs {
+    #[command(flatten)]
+    pub data: DataArgs,
+    /// Keep the old identity as `keys/master.age.retired-YYYY-MM-DD` (0600),
+    /// e.g. to restore backups taken before the rotation; by default it is deleted.
+    #[arg(long)]
+    pub keep_retired: bool,
+    /// Tests only: pause after this many rewrapped keys.
+    #[arg(long, env = "RENRAKU_TEST_ROTATE_PAUSE_AFTER", hide = true)]
+    pub test_pause_after: Option<usize>,
 }
 
 #[derive(Subcommand, Debug)]

@@ -4,6 +4,8 @@
 //! ```text
 //! DIR/renraku.db            SQLite database (+ -wal, -shm)
 //! DIR/keys/master.age       master age X25519 identity (0600)
+//! DIR/keys/master.age.next  the new identity while `renraku keys rotate` runs (0600)
+//! DIR/keys/master.age.retired-YYYY-MM-DD  an identity retired by `keys rotate --keep-retired`
 //! DIR/keys/token-signing.key  base64 HS256 key for access tokens (0600)
 //! DIR/keys/vapid.key        base64url P-256 private key for Web Push (0600)
 //! DIR/keys/audit-chain.key  base64 64-byte HMAC key of the access log's chain (0600)
@@ -60,6 +62,37 @@ impl DataDir {
         self.keys_dir().join("master.age")
     }
 
+    /// The identity a rotation is moving the data keys to; while it exists
+    /// the rotation is unfinished and the server refuses to start.
+    pub fn master_next_path(&self) -> PathBuf {
+        self.keys_dir().join("master.age.next")
+    }
+
+    /// Where `keys rotate --keep-retired` keeps the old identity (`date`:
+    /// YYYY-MM-DD; `n` > 1 for a second rotation on the same day).
+    pub fn master_retired_path(&self, date: &str, n: u32) -> PathBuf {
+        let name = match n {
+            0 | 1 => format!("{RETIRED_PREFIX}{date}"),
+            n => format!("{RETIRED_PREFIX}{date}.{n}"),
+        };
+        self.keys_dir().join(name)
+    }
+
+    /// Every retired identity file (`keys rotate --keep-retired`).
+    pub fn list_retired(&self) -> anyhow::Result<Vec<PathBuf>> {
+        let dir = self.keys_dir();
+        let mut out = Vec::new();
+        for entry in fs::read_dir(&dir).with_context(|| format!("listing {}", dir.display()))? {
+            let name = entry?.file_name();
+            let name = name.to_string_lossy();
+            if name.starts_with(RETIRED_PREFIX) && !name.ends_with(TMP_SUFFIX) {
+                out.push(dir.join(&*name));
+            }
+        }
+        out.sort();
+        Ok(out)
+    }
+
     pub fn token_key_path(&self) -> PathBuf {
         self.keys_dir().join("token-signing.key")
     }
@@ -97,6 +130,32 @@ impl DataDir {
     /// second `renraku serve` on the same dir is refused here, with the
     /// first one's pid. (Several nodes share a PostgreSQL database instead.)
     pub fn lock_for_serving(&self) -> anyhow::Result<ServeLock> {
+        match self.try_lock()? {
+            Ok(lock) => Ok(lock),
+            Err(who) => bail!(
+                "another renraku server{who} is serving {}: only one process may serve a \
+                 SQLite data dir; stop it first, or use PostgreSQL (--database-url) for \
+                 several nodes",
+                self.root.display()
+            ),
+        }
+    }
+
+    /// Claims the data dir for a command that must run alone (a key
+    /// rotation), refusing while a server (or another such command) holds it.
+    pub fn lock_for_maintenance(&self, what: &str) -> anyhow::Result<ServeLock> {
+        match self.try_lock()? {
+            Ok(lock) => Ok(lock),
+            Err(who) => bail!(
+                "refusing to {what}: {} is locked by a running renraku process{who}; stop \
+                 the server first (nothing was changed)",
+                self.serve_lock_path().display()
+            ),
+        }
+    }
+
+    /// The lock, or who holds it (` (pid N)`, or empty if unknown).
+    fn try_lock(&self) -> anyhow::Result<Result<ServeLock, String>> {
         let path = self.serve_lock_path();
         let mut file = OpenOptions::new()
             .read(true)
@@ -114,12 +173,7 @@ impl DataDir {
                     .and_then(|text| text.trim().parse::<u32>().ok())
                     .map(|pid| format!(" (pid {pid})"))
                     .unwrap_or_default();
-                bail!(
-                    "another renraku server{who} is serving {}: only one process may serve a \
-                     SQLite data dir; stop it first, or use PostgreSQL (--database-url) for \
-                     several nodes",
-                    self.root.display()
-                );
+                return Ok(Err(who));
             }
             Err(fs::TryLockError::Error(e)) => {
                 return Err(e).with_context(|| format!("locking {}", path.display()));
@@ -128,7 +182,7 @@ impl DataDir {
         file.set_len(0)
             .and_then(|()| writeln!(file, "{}", std::process::id()))
             .with_context(|| format!("writing {}", path.display()))?;
-        Ok(ServeLock { _file: file })
+        Ok(Ok(ServeLock { _file: file }))
     }
 
     pub fn is_initialised(&self) -> bool {
@@ -193,6 +247,17 @@ impl DataDir {
 
     /// Loads the keys, refusing key files that others could read.
     pub fn load_keys(&self) -> anyhow::Result<Keys> {
+        if self.master_next_path().exists() {
+            // Some data keys may be wrapped to the new identity already:
+            // serving now would fail on them, and deleting the file would
+            // lose them.
+            bail!(
+                "a master key rotation is unfinished ({} exists): run `renraku keys rotate \
+                 --data-dir {}` again to finish it; never delete that file",
+                self.master_next_path().display(),
+                self.root.display()
+            );
+        }
         let master = read_private(&self.master_path())?;
         let text = std::str::from_utf8(&master).context("master identity is not text")?;
         let ring = KeyRing::from_identity(text).context("master identity")?;
@@ -246,14 +311,53 @@ impl DataDir {
         read_key(&self.audit_key_path())
     }
 
+    /// The chain key, final or pending (a command that never appends to
+    /// the access log opens the store with it; it creates none).
+    pub fn read_audit_key_or_pending(&self) -> anyhow::Result<Zeroizing<Vec<u8>>> {
+        if self.audit_key_path().exists() {
+            return self.read_audit_key();
+        }
+        read_key(&self.audit_key_pending_path())
+    }
+
     /// Makes a pending chain key final, once the old chains are carried over.
     pub fn commit_audit_key(&self) -> anyhow::Result<()> {
         let (from, to) = (self.audit_key_pending_path(), self.audit_key_path());
         fs::rename(&from, &to).with_context(|| format!("renaming {}", from.display()))?;
-        fs::File::open(self.keys_dir())
-            .and_then(|d| d.sync_all())
-            .with_context(|| format!("syncing {}", self.keys_dir().display()))
+        sync_dir(&self.keys_dir())
     }
+}
+
+const RETIRED_PREFIX: &str = "master.age.retired-";
+const TMP_SUFFIX: &str = ".tmp";
+
+/// Makes a rename or a new file in `dir` durable.
+pub fn sync_dir(dir: &Path) -> anyhow::Result<()> {
+    fs::File::open(dir)
+        .and_then(|d| d.sync_all())
+        .with_context(|| format!("syncing {}", dir.display()))
+}
+
+/// Writes a private file (0600) so that it is either absent or whole after
+/// a crash: a temporary file, synced, renamed into place, the folder synced.
+pub fn write_private_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    let mut tmp_name = path.as_os_str().to_owned();
+    tmp_name.push(TMP_SUFFIX);
+    let tmp = PathBuf::from(tmp_name);
+    let mut f = OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(&tmp)
+        .with_context(|| format!("creating {}", tmp.display()))?;
+    // An older leftover keeps its mode: make sure of 0600 before writing.
+    f.set_permissions(fs::Permissions::from_mode(0o600))?;
+    f.write_all(bytes)?;
+    f.sync_all()?;
+    drop(f);
+    fs::rename(&tmp, path).with_context(|| format!("renaming {}", tmp.display()))?;
+    sync_dir(path.parent().unwrap_or(Path::new(".")))
 }
 
 fn write_private(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
@@ -280,7 +384,8 @@ fn read_key(path: &Path) -> anyhow::Result<Zeroizing<Vec<u8>>> {
     Ok(Zeroizing::new(key))
 }
 
-fn read_private(path: &Path) -> anyhow::Result<Zeroizing<Vec<u8>>> {
+/// A key file's bytes, refused if group or others may read it.
+pub fn read_private(path: &Path) -> anyhow::Result<Zeroizing<Vec<u8>>> {
     let meta = fs::metadata(path).with_context(|| {
         format!(
             "{} is missing: run `renraku init --data-dir {}`",

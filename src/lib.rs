@@ -8,6 +8,8 @@
 //!   statuses, entry kinds) as enums, parsed from text at the boundary.
 //! - `error`: the domain error every layer returns.
 //! - `datadir`: the data directory: key files (permissions checked), TLS pair.
+//! - `keys`: `renraku keys rotate`: rewraps every data key to a new master
+//!   identity, resumable after a crash at any point (its module doc lists them).
 //! - `crypto`: key ring (age-wrapped per-child data keys), sealing of rows; no I/O.
 //! - `store`: the only place with SQL (sqlx `Any`: SQLite and PostgreSQL);
 //!   `batch/` commits many writes in one transaction with a fixed number of
@@ -59,6 +61,7 @@ pub mod error;
 pub mod http;
 pub mod hub;
 pub mod ids;
+pub mod keys;
 pub mod push;
 pub mod store;
 pub mod vocab;

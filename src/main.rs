@@ -5,7 +5,8 @@ use anyhow::Context;
 use clap::Parser;
 use renraku::app::{open_core, App};
 use renraku::config::{
-    AdminCommand, AuditCommand, Cli, Command, CreateAdminArgs, DataArgs, ServeArgs, TotpPolicy,
+    AdminCommand, AuditCommand, Cli, Command, CreateAdminArgs, DataArgs, KeysCommand, RotateArgs,
+    ServeArgs, TotpPolicy,
 };
 use renraku::datadir::{DataDir, ServeLock};
 use renraku::domain::NewAccount;
@@ -36,6 +37,9 @@ async fn main() -> std::process::ExitCode {
         Command::Audit {
             command: AuditCommand::Verify(args),
         } => audit_verify(args).await,
+        Command::Keys {
+            command: KeysCommand::Rotate(args),
+        } => keys_rotate(args).await,
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
@@ -127,6 +131,59 @@ async fn audit_verify(args: DataArgs) -> anyhow::Result<()> {
     if broken > 0 {
         return Err(ChainsBroken.into());
     }
+    Ok(())
+}
+
+/// `renraku keys rotate`: refused while a server holds the SQLite data
+/// dir, or (as far as can be seen) while a node listens on PostgreSQL.
+async fn keys_rotate(args: RotateArgs) -> anyhow::Result<()> {
+    let dir = DataDir::new(&args.data.data_dir);
+    if !dir.is_initialised() && !dir.master_next_path().exists() {
+        anyhow::bail!(
+            "{} is not an initialised data dir (no keys/master.age): nothing to rotate",
+            args.data.data_dir.display()
+        );
+    }
+    let url = args.data.database_url();
+    // Held to the end: no server starts on the dir while keys move.
+    let _lock = match url {
+        None => Some(dir.lock_for_maintenance("rotate the master key")?),
+        Some(_) => None,
+    };
+    let key = dir
+        .read_audit_key_or_pending()
+        .context("no audit chain key: start the server once on this data dir before rotating")?;
+    let chain_key = ChainKey::from_bytes(&key).context("the audit chain key")?;
+    let store = Store::open(&dir.root, url.as_deref(), chain_key)
+        .await
+        .context("opening the database")?;
+    let listeners = store.count_cluster_listeners().await?;
+    if listeners > 0 {
+        store.close().await;
+        anyhow::bail!(
+            "refusing to rotate the master key: {listeners} renraku node(s) are connected to this \
+             PostgreSQL database; stop every node first (nothing was changed)"
+        );
+    }
+    let opts = renraku::keys::RotateOptions {
+        keep_retired: args.keep_retired,
+        pause_after: args.test_pause_after,
+    };
+    let result = renraku::keys::rotate(&dir, &store, &opts).await;
+    store.close().await;
+    let done = result?;
+    let retired = done
+        .retired
+        .map(|p| format!("; old identity kept as {}", p.display()))
+        .unwrap_or_else(|| "; old identity deleted".to_owned());
+    eprintln!(
+        "keys rotate: done{}: {} data keys ({} children), {} rewrapped by this run, in {} ms{retired}",
+        if done.resumed { " (resumed)" } else { "" },
+        done.total,
+        done.children,
+        done.rewrapped,
+        done.elapsed.as_millis()
+    );
     Ok(())
 }
 

@@ -31,6 +31,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("auth", &["error", "ids"]),
     ("push", &["error", "ids", "store"]),
     ("datadir", &["crypto", "push"]),
+    ("keys", &["crypto", "datadir", "store"]),
     ("config", &[]),
     (
         "domain",

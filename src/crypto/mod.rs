@@ -139,6 +139,12 @@ impl KeyRing {
         })
     }
 
+    /// The public half (`age1...`): tells two identities apart without
+    /// touching the secret.
+    pub fn recipient(&self) -> String {
+        self.recipient.to_string()
+    }
+
     /// A new master identity, as the text to store (0600) in the data dir.
     pub fn generate_identity() -> Zeroizing<String> {
         use age::secrecy::ExposeSecret;

@@ -18,7 +18,7 @@
 //! - `verify`: checking every chain, and carrying the old SHA-256 chains over;
 //! - a file per aggregate: `accounts`, `sessions` (and invitations),
 //!   `children`, `entries`, `cards` (the emergency card's versions), `emergency`,
-//!   `handovers`,
+//!   `handovers`, `keys` (the wrapped data keys, for rotating the master key),
 //!   `cluster` (notifications between nodes), `security` (the admins'
 //!   security log), and `rows` (their types).
 
@@ -33,6 +33,7 @@ mod emergency;
 mod entries;
 mod error;
 mod handovers;
+mod keys;
 mod rows;
 mod security;
 mod sessions;
@@ -49,6 +50,7 @@ pub use emergency::{AlertRow, ContactRow, DeliveryRow, Notified, PushSubRow};
 pub use entries::Visibility;
 pub use error::{StoreError, StoreResult};
 pub use handovers::{HandoverDecision, HandoverRow};
+pub use keys::KeyHolder;
 pub use rows::*;
 pub use security::{NewSecurityEvent, SecurityRow};
 pub use sessions::NewInvitation;

@@ -29,6 +29,7 @@ mod fanout;
 mod group_commit;
 mod handover;
 mod hardening;
+mod keys_rotate;
 mod limits;
 mod lockout;
 mod logs;

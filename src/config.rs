@@ -42,6 +42,44 @@ pub enum Command {
         #[command(subcommand)]
         command: KeysCommand,
     },
+    /// Write an online, consistent backup (SQLite database and key store)
+    /// as one age file to the operator's recipient, while the server runs.
+    Backup(BackupArgs),
+    /// Rebuild a data dir from a backup (into a new, empty folder).
+    Restore(RestoreArgs),
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct BackupArgs {
+    #[command(flatten)]
+    pub data: DataArgs,
+    /// The backup file to write (whole, or not at all).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// The operator's age public key (`age1…`), never a key of the data dir.
+    #[arg(long)]
+    pub recipient: String,
+    /// Keep this many backups in the output folder (recognised by their
+    /// content, whatever their names); older ones are removed.
+    #[arg(long, default_value_t = 3)]
+    pub keep: usize,
+    /// A private folder is made here for the database copy while it is
+    /// encrypted (default: the data dir, on its protected disk).
+    #[arg(long)]
+    pub temp_dir: Option<PathBuf>,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct RestoreArgs {
+    /// The backup file.
+    #[arg(long)]
+    pub from: PathBuf,
+    /// The operator's age identity file (`AGE-SECRET-KEY-1…`).
+    #[arg(long)]
+    pub identity: PathBuf,
+    /// The data dir to create (must not exist, or be empty).
+    #[arg(long)]
+    pub data_dir: PathBuf,
 }
 
 #[derive(Subcommand, Debug)]

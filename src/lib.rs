@@ -10,6 +10,9 @@
 //! - `datadir`: the data directory: key files (permissions checked), TLS pair.
 //! - `keys`: `renraku keys rotate`: rewraps every data key to a new master
 //!   identity, resumable after a crash at any point (its module doc lists them).
+//! - `backup`: `renraku backup` (an online copy of the SQLite database and
+//!   the key store, as one age file to the operator's key; `--keep`) and
+//!   `renraku restore`.
 //! - `crypto`: key ring (age-wrapped per-child data keys), sealing of rows; no I/O.
 //! - `store`: the only place with SQL (sqlx `Any`: SQLite and PostgreSQL);
 //!   `batch/` commits many writes in one transaction with a fixed number of
@@ -50,6 +53,7 @@
 
 pub mod app;
 pub mod auth;
+pub mod backup;
 pub mod bench;
 pub mod config;
 pub mod consent;

@@ -5,8 +5,8 @@ use anyhow::Context;
 use clap::Parser;
 use renraku::app::{open_core, App};
 use renraku::config::{
-    AdminCommand, AuditCommand, Cli, Command, CreateAdminArgs, DataArgs, KeysCommand, RotateArgs,
-    ServeArgs, TotpPolicy,
+    AdminCommand, AuditCommand, BackupArgs, Cli, Command, CreateAdminArgs, DataArgs, KeysCommand,
+    RestoreArgs, RotateArgs, ServeArgs, TotpPolicy,
 };
 use renraku::datadir::{DataDir, ServeLock};
 use renraku::domain::NewAccount;
@@ -40,6 +40,8 @@ async fn main() -> std::process::ExitCode {
         Command::Keys {
             command: KeysCommand::Rotate(args),
         } => keys_rotate(args).await,
+        Command::Backup(args) => backup(args).await,
+        Command::Restore(args) => restore(args).await,
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
@@ -184,6 +186,75 @@ async fn keys_rotate(args: RotateArgs) -> anyhow::Result<()> {
         done.rewrapped,
         done.elapsed.as_millis()
     );
+    Ok(())
+}
+
+/// `renraku backup`: interrupted by SIGINT/SIGTERM, it stops and removes
+/// its temporary files (the plaintext database copy) before exiting.
+async fn backup(args: BackupArgs) -> anyhow::Result<()> {
+    let opts = renraku::backup::BackupOptions {
+        data_dir: args.data.data_dir.clone(),
+        database_url: args.data.database_url(),
+        out: args.out,
+        recipient: args.recipient,
+        keep: args.keep,
+        temp_dir: args.temp_dir,
+    };
+    let shutdown = shutdown_signal();
+    let done = tokio::select! {
+        r = renraku::backup::create(&opts) => r?,
+        () = shutdown => anyhow::bail!("interrupted: no backup written, temporary files removed"),
+    };
+    let db = match done.database_bytes {
+        Some(n) => format!("database {n} bytes"),
+        None => "no database (PostgreSQL: use pg_dump)".to_owned(),
+    };
+    eprintln!(
+        "backup: wrote {} ({} bytes; {}, {db}, {} key files; id {}) in {} ms; removed {} older backup(s)",
+        done.path.display(),
+        done.bytes,
+        done.backend,
+        done.key_files,
+        done.backup_id,
+        done.elapsed.as_millis(),
+        done.removed.len()
+    );
+    for path in &done.removed {
+        eprintln!("backup: removed {}", path.display());
+    }
+    Ok(())
+}
+
+/// `renraku restore`: a new data dir from a backup.
+async fn restore(args: RestoreArgs) -> anyhow::Result<()> {
+    let opts = renraku::backup::RestoreOptions {
+        from: args.from,
+        identity: args.identity,
+        data_dir: args.data_dir,
+    };
+    let started = std::time::Instant::now();
+    let done = tokio::task::spawn_blocking(move || {
+        renraku::backup::restore(&opts).map(|r| (r, opts.data_dir))
+    })
+    .await
+    .context("the restore task")??;
+    let (r, dir) = done;
+    eprintln!(
+        "restore: {} rebuilt from backup {} taken {} ({}, {} files) in {} ms",
+        dir.display(),
+        r.manifest.backup_id,
+        r.manifest.created_at,
+        r.manifest.backend,
+        r.files,
+        started.elapsed().as_millis()
+    );
+    if !r.manifest.database_included {
+        eprintln!(
+            "restore: this backup holds no database ({} backend): restore it with pg_restore, \
+             then serve with --database-url",
+            r.manifest.backend
+        );
+    }
     Ok(())
 }
 

@@ -32,6 +32,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("push", &["error", "ids", "store"]),
     ("datadir", &["crypto", "push"]),
     ("keys", &["crypto", "datadir", "store"]),
+    ("backup", &["crypto", "datadir", "store"]),
     ("config", &[]),
     (
         "domain",

@@ -20,7 +20,8 @@
 //!   `children`, `entries`, `cards` (the emergency card's versions), `emergency`,
 //!   `handovers`, `keys` (the wrapped data keys, for rotating the master key),
 //!   `cluster` (notifications between nodes), `security` (the admins'
-//!   security log), and `rows` (their types).
+//!   security log), `snapshot` (the online copy `renraku backup` takes of a
+//!   SQLite database), and `rows` (their types).
 
 mod accounts;
 mod batch;
@@ -37,6 +38,7 @@ mod keys;
 mod rows;
 mod security;
 mod sessions;
+mod snapshot;
 mod verify;
 mod wal;
 
@@ -54,6 +56,7 @@ pub use keys::KeyHolder;
 pub use rows::*;
 pub use security::{NewSecurityEvent, SecurityRow};
 pub use sessions::NewInvitation;
+pub use snapshot::snapshot_sqlite;
 
 use conn::{Read, Write, ACQUIRE_TIMEOUT, READERS};
 use error::conflict;

@@ -19,6 +19,7 @@ mod audit;
 mod audit_chain;
 mod auth;
 mod authz_fixes;
+mod backup;
 mod bad_input;
 mod bench;
 mod cluster;

@@ -118,6 +118,25 @@ impl Server {
         unstarted.started("serve", "second node").await
     }
 
+    /// `renraku serve` on a data dir the test made (a restored backup),
+    /// with its database (PostgreSQL) if any; the test owns the folder.
+    pub async fn serve_dir(
+        dir: PathBuf,
+        database_url: Option<String>,
+        registry: Registry,
+    ) -> Server {
+        let pg_dir = match &database_url {
+            Some(url) => Some(database_dir(url).await),
+            None => None,
+        };
+        let opts = ServerOpts {
+            flags: NO_WRITE_LIMITS.iter().map(|s| s.to_string()).collect(),
+            ..ServerOpts::default()
+        };
+        let unstarted = Server::unstarted(None, dir, database_url, pg_dir, opts, registry);
+        unstarted.started("serve", "restored server").await
+    }
+
     /// A server with nothing running yet.
     fn unstarted(
         tmp: Option<tempfile::TempDir>,

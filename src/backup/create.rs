@@ -10,6 +10,8 @@ use std::io::{BufWriter, Read, Write};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Instant;
 use zeroize::Zeroizing;
 
@@ -109,10 +111,16 @@ pub async fn create(opts: &BackupOptions) -> anyhow::Result<BackupDone> {
         "backup: encrypting to the recipient and writing {}",
         out.display()
     );
-    let bytes =
-        tokio::task::spawn_blocking(move || write_out(&out, recipient, label, &manifest, &members))
-            .await
-            .context("the writer task")??;
+    // If this future is dropped (the command interrupted), the writer
+    // thread stops at its next read and puts nothing in place.
+    let cancel = Cancel::default();
+    let stop = cancel.0.clone();
+    let bytes = tokio::task::spawn_blocking(move || {
+        write_out(&out, recipient, label, &manifest, &members, &stop)
+    })
+    .await
+    .context("the writer task")??;
+    drop(cancel);
     drop(temp); // the plaintext copy is gone before anything else
     let folder = parent(&opts.out);
     let removed = super::label::prune(folder, opts.keep)?;
@@ -207,6 +215,31 @@ fn parent(path: &Path) -> &Path {
     }
 }
 
+/// Set when the backup's future is dropped before the writer is done.
+#[derive(Default)]
+struct Cancel(Arc<AtomicBool>);
+
+impl Drop for Cancel {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
+}
+
+/// A reader that fails once the backup is cancelled.
+struct Checked<'a, R> {
+    inner: R,
+    stop: &'a AtomicBool,
+}
+
+impl<R: Read> Read for Checked<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if self.stop.load(Ordering::Relaxed) {
+            return Err(std::io::Error::other("the backup was interrupted"));
+        }
+        self.inner.read(buf)
+    }
+}
+
 /// Writes the age file whole, or nothing: `OUT.<random>.tmp`, then rename.
 fn write_out(
     out: &Path,
@@ -214,11 +247,15 @@ fn write_out(
     label: Label,
     manifest: &Manifest,
     members: &[Member],
+    stop: &AtomicBool,
 ) -> anyhow::Result<u64> {
     let mut tmp = out.as_os_str().to_owned();
     tmp.push(format!(".{}.tmp", uuid::Uuid::new_v4().simple()));
     let tmp = PathBuf::from(tmp);
-    let written = write_tmp(&tmp, recipient, label, manifest, members).and_then(|bytes| {
+    let written = write_tmp(&tmp, recipient, label, manifest, members, stop).and_then(|bytes| {
+        if stop.load(Ordering::Relaxed) {
+            bail!("the backup was interrupted");
+        }
         fs::rename(&tmp, out).with_context(|| format!("renaming {}", tmp.display()))?;
         sync_dir(parent(out))?;
         Ok(bytes)
@@ -235,6 +272,7 @@ fn write_tmp(
     label: Label,
     manifest: &Manifest,
     members: &[Member],
+    stop: &AtomicBool,
 ) -> anyhow::Result<u64> {
     let file = OpenOptions::new()
         .write(true)
@@ -264,7 +302,14 @@ fn write_tmp(
             Member::File(path, file, size) => {
                 let f = fs::File::open(file)?;
                 // Exactly the size hashed: the copy does not change meanwhile.
-                append(&mut tar, path, manifest.created_ms, *size, f.take(*size))?
+                let inner = f.take(*size);
+                append(
+                    &mut tar,
+                    path,
+                    manifest.created_ms,
+                    *size,
+                    Checked { inner, stop },
+                )?
             }
         }
     }

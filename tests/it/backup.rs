@@ -346,6 +346,14 @@ async fn bad_backups_and_targets_are_refused_and_change_nothing() {
     let (ok, text) = backup(&server, &good, &recipient, &[]).await;
     assert!(ok, "{text}");
     let target = tmp.path().join("restored");
+    // The label in the age header, in clear: how `--keep` knows its files.
+    let head = std::fs::read(&good).unwrap();
+    let head = String::from_utf8_lossy(&head[..300]);
+    assert!(
+        head.starts_with("age-encryption.org/v1\n-> X25519 "),
+        "{head}"
+    );
+    assert!(head.contains("\n-> renraku-backup 1 "), "{head}");
 
     // Not an age file.
     let junk = tmp.path().join("junk.age");
@@ -399,7 +407,7 @@ async fn bad_backups_and_targets_are_refused_and_change_nothing() {
 
 #[tokio::test]
 async fn keep_two_leaves_the_two_newest_and_other_files_alone() {
-    let server = Server::demo().await;
+    let mut server = Server::demo().await;
     let tmp = tempfile::tempdir().unwrap();
     let (recipient, identity) = operator_key(tmp.path());
     register_identity(&server, &identity);
@@ -415,6 +423,10 @@ async fn keep_two_leaves_the_two_newest_and_other_files_alone() {
     // Names in the opposite order to the times: only content counts.
     let names = ["zz-first", "mm-second.age", "aa-third.bak"];
     for (n, name) in names.iter().enumerate() {
+        if n == 2 {
+            // A backup of a stopped server's data dir works the same.
+            assert!(server.terminate().await.success());
+        }
         let (ok, text) = backup(&server, &folder.join(name), &recipient, &["--keep", "2"]).await;
         assert!(ok, "{text}");
         if n == 2 {

@@ -11,6 +11,7 @@
 //! DIR/keys/audit-chain.key  base64 64-byte HMAC key of the access log's chain (0600)
 //! DIR/tls/cert.pem, key.pem   self-signed development pair (generated if absent)
 //! DIR/serve.lock            locked by the one server serving the SQLite database
+//! DIR/.renraku-XXXX/       `renraku backup`'s private folder (0700) for the database copy, only while it runs
 //! ```
 
 use anyhow::{bail, Context};

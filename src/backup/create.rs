@@ -67,9 +67,9 @@ pub async fn create(opts: &BackupOptions) -> anyhow::Result<BackupDone> {
         Some(_) => "postgres",
         None => "sqlite",
     };
-    // Keys first, then the database: the key files change only when no
-    // server runs (a rotation) or at a server's first start, and a copy of
-    // the database never needs keys newer than itself.
+    // Keys first, then the database, then the master key read again: the
+    // key files change only in a rotation (no server runs) or at a server's
+    // first start, and the copy never needs keys newer than itself.
     let mut members = key_files(&dir)?;
     let key_files = members.len();
     let temp = PrivateDir::create(opts.temp_dir.as_deref().unwrap_or(&opts.data_dir))?;
@@ -84,8 +84,17 @@ pub async fn create(opts: &BackupOptions) -> anyhow::Result<BackupDone> {
         database_bytes = Some(size);
         members.push(Member::File(DB_NAME.to_owned(), copy, size));
     }
-    if dir.master_next_path().exists() {
-        bail!("a master key rotation started during the backup: run the backup again after it");
+    // A rotation (run beside a backup of a stopped server) would make the
+    // copy's keys and the key files disagree: refuse rather than keep that.
+    let master_now = read_private(&dir.master_path())?;
+    let master_then = members.iter().find_map(|m| match m {
+        Member::Bytes(path, bytes) if path == "keys/master.age" => Some(bytes),
+        _ => None,
+    });
+    if dir.master_next_path().exists() || master_then.is_none_or(|b| b[..] != master_now[..]) {
+        bail!(
+            "the master key changed during the backup (a rotation): run the backup again after it"
+        );
     }
     let manifest = Manifest {
         format: FORMAT.to_owned(),

@@ -62,6 +62,11 @@ pub fn restore(opts: &RestoreOptions) -> anyhow::Result<Restored> {
     };
     fs::create_dir_all(&parent).with_context(|| format!("creating {}", parent.display()))?;
     let staging = PrivateDir::create(&parent)?;
+    eprintln!(
+        "restore: decrypting and checking {} into {}",
+        opts.from.display(),
+        target.display()
+    );
     let (manifest, files) = unpack(&opts.from, &identities, &label, staging.path())?;
     // The development TLS pair (never in a backup) and the folders' modes.
     DataDir::new(staging.path())

@@ -386,6 +386,11 @@ async fn bad_backups_and_targets_are_refused_and_change_nothing() {
         .collect();
     assert_eq!(names, ["precious.txt"]);
     assert_eq!(std::fs::read(target.join("precious.txt")).unwrap(), b"mine");
+    // A backup that fails after copying the database leaves no copy behind.
+    let nowhere = tmp.path().join("missing-folder").join("b.age");
+    let (ok, text) = backup(&server, &nowhere, &recipient, &[]).await;
+    assert!(!ok, "{text}");
+    no_leftovers(&server.dir);
     // The data dir's own key is refused as the recipient.
     let master = std::fs::read_to_string(server.dir.join("keys/master.age")).unwrap();
     let own: age::x25519::Identity = master.trim().parse().unwrap();

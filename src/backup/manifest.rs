@@ -82,6 +82,43 @@ pub fn check_member_path(path: &str) -> anyhow::Result<()> {
 mod tests {
     use super::*;
 
+    fn manifest() -> Manifest {
+        Manifest {
+            format: FORMAT.into(),
+            version: VERSION,
+            backup_id: "id".into(),
+            created_at: "2026-12-04T00:00:00Z".into(),
+            created_ms: 0,
+            backend: "sqlite".into(),
+            renraku_version: "0.1.0".into(),
+            database_included: true,
+            note: None,
+            files: vec![FileEntry {
+                path: DB_NAME.into(),
+                size: 1,
+                sha256: String::new(),
+            }],
+        }
+    }
+
+    #[test]
+    fn another_format_version_or_member_is_refused() {
+        assert!(manifest().check().is_ok());
+        let newer = Manifest {
+            version: VERSION + 1,
+            ..manifest()
+        };
+        assert!(newer.check().is_err());
+        let other = Manifest {
+            format: "something-else".into(),
+            ..manifest()
+        };
+        assert!(other.check().is_err());
+        let mut escaping = manifest();
+        escaping.files[0].path = "../etc/passwd".into();
+        assert!(escaping.check().is_err());
+    }
+
     #[test]
     fn only_the_database_and_key_files_are_members() {
         for ok in [

@@ -86,3 +86,27 @@ fn now() -> anyhow::Result<(i64, String)> {
         .context("formatting the time")?;
     Ok((ms, text))
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    #[test]
+    fn a_private_dir_is_0700_and_gone_when_dropped_unless_committed() {
+        let tmp = tempfile::tempdir().unwrap(); // ok: test
+        let dir = PrivateDir::create(tmp.path()).unwrap(); // ok: test
+        let path = dir.path().to_path_buf();
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode(); // ok: test
+        assert_eq!(mode & 0o777, 0o700);
+        std::fs::write(path.join("renraku.db"), b"plaintext").unwrap(); // ok: test
+        drop(dir);
+        assert!(!path.exists(), "removed with its contents");
+
+        let dir = PrivateDir::create(tmp.path()).unwrap(); // ok: test
+        let to = tmp.path().join("kept");
+        dir.commit_to(&to).unwrap(); // ok: test
+        assert!(to.is_dir());
+    }
+}

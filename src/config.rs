@@ -67,6 +67,9 @@ pub struct BackupArgs {
     /// encrypted (default: the data dir, on its protected disk).
     #[arg(long)]
     pub temp_dir: Option<PathBuf>,
+    /// Tests only: pause once the database is copied.
+    #[arg(long, env = "RENRAKU_TEST_BACKUP_PAUSE", hide = true)]
+    pub test_pause: bool,
 }
 
 #[derive(Args, Debug, Clone)]

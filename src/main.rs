@@ -199,6 +199,7 @@ async fn backup(args: BackupArgs) -> anyhow::Result<()> {
         recipient: args.recipient,
         keep: args.keep,
         temp_dir: args.temp_dir,
+        pause_after_copy: args.test_pause,
     };
     let shutdown = shutdown_signal();
     let done = tokio::select! {

@@ -33,6 +33,9 @@ pub struct BackupOptions {
     pub keep: usize,
     /// Where the plaintext database copy lives meanwhile (default: the data dir).
     pub temp_dir: Option<PathBuf>,
+    /// Tests only: sleep once the database is copied, so that a test can
+    /// interrupt the backup while the plaintext copy exists.
+    pub pause_after_copy: bool,
 }
 
 /// What a backup wrote.
@@ -83,6 +86,10 @@ pub async fn create(opts: &BackupOptions) -> anyhow::Result<BackupDone> {
         let size = fs::metadata(&copy)?.len();
         database_bytes = Some(size);
         members.push(Member::File(DB_NAME.to_owned(), copy, size));
+        if opts.pause_after_copy {
+            eprintln!("backup: database copied; pausing (test hook)");
+            tokio::time::sleep(std::time::Duration::from_secs(3600)).await;
+        }
     }
     // A rotation (run beside a backup of a stopped server) would make the
     // copy's keys and the key files disagree: refuse rather than keep that.

@@ -453,3 +453,73 @@ async fn keep_two_leaves_the_two_newest_and_other_files_alone() {
     );
     server.check_logs();
 }
+
+#[tokio::test]
+async fn an_interrupted_backup_leaves_no_database_copy_and_no_file() {
+    use tokio::io::{AsyncBufReadExt, BufReader};
+    let server = Server::demo().await;
+    if server.database_url.is_some() {
+        return; // no database copy on PostgreSQL
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let (recipient, identity) = operator_key(tmp.path());
+    register_identity(&server, &identity);
+    let out = tmp.path().join("b.age");
+    let mut child = tokio::process::Command::new(bin())
+        .arg("backup")
+        .arg("--data-dir")
+        .arg(&server.dir)
+        .arg("--out")
+        .arg(&out)
+        .args(["--recipient", &recipient])
+        .env_remove("DATABASE_URL")
+        .env_remove("RENRAKU_DATABASE_URL")
+        .env("RENRAKU_TEST_BACKUP_PAUSE", "true")
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    tokio::time::timeout(Duration::from_secs(60), async {
+        while let Some(line) = lines.next_line().await.unwrap() {
+            if line.contains("pausing") {
+                return;
+            }
+        }
+        panic!("backup exited before pausing");
+    })
+    .await
+    .expect("backup pauses after the copy");
+    let copies: Vec<_> = std::fs::read_dir(&server.dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| {
+            p.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with(".renraku-")
+        })
+        .collect();
+    assert_eq!(copies.len(), 1, "the private folder exists meanwhile");
+    let mode = std::fs::metadata(&copies[0]).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o700, "{mode:o}");
+    let st = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().unwrap().to_string()])
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let status = tokio::time::timeout(Duration::from_secs(30), child.wait())
+        .await
+        .expect("backup exits on SIGTERM")
+        .unwrap();
+    assert!(!status.success());
+    let mut rest = String::new();
+    while let Ok(Some(line)) = lines.next_line().await {
+        rest.push_str(&line);
+    }
+    assert!(rest.contains("interrupted"), "{rest}");
+    no_leftovers(&server.dir);
+    assert!(!out.exists());
+    no_leftovers(tmp.path());
+    server.check_logs();
+}

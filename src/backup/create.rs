@@ -75,10 +75,12 @@ pub async fn create(opts: &BackupOptions) -> anyhow::Result<BackupDone> {
     // first start, and the copy never needs keys newer than itself.
     let mut members = key_files(&dir)?;
     let key_files = members.len();
-    let temp = PrivateDir::create(opts.temp_dir.as_deref().unwrap_or(&opts.data_dir))?;
     let mut database_bytes = None;
+    let mut temp = None;
     if backend == "sqlite" {
-        let copy = temp.path().join(DB_NAME);
+        let private = PrivateDir::create(opts.temp_dir.as_deref().unwrap_or(&opts.data_dir))?;
+        let copy = private.path().join(DB_NAME);
+        temp = Some(private);
         eprintln!("backup: copying the database (online, one consistent snapshot)");
         crate::store::snapshot_sqlite(&opts.data_dir.join(DB_NAME), &copy)
             .await
@@ -116,7 +118,7 @@ pub async fn create(opts: &BackupOptions) -> anyhow::Result<BackupDone> {
             "the database is not in this backup: back it up with pg_dump (README: Backup and restore)"
                 .to_owned()
         }),
-        files: entries(&members)?,
+        files: Vec::new(), // hashed on the writer thread
     };
     let label = Label {
         created_ms,
@@ -132,6 +134,10 @@ pub async fn create(opts: &BackupOptions) -> anyhow::Result<BackupDone> {
     let cancel = Cancel::default();
     let stop = cancel.0.clone();
     let bytes = tokio::task::spawn_blocking(move || {
+        let manifest = Manifest {
+            files: entries(&members)?,
+            ..manifest
+        };
         write_out(&out, recipient, label, &manifest, &members, &stop)
     })
     .await

@@ -79,6 +79,9 @@ pub async fn open_core(args: &ServeArgs) -> anyhow::Result<Core> {
         invitation_ttl_ms: secs(args.invitation_ttl).saturating_mul(1000),
         consent_age: args.consent_age,
         overlap_day_ms: secs(args.overlap_day_secs).saturating_mul(1000),
+        erasures_file: dir.erasures_path(),
+        // Years of 365.25 days.
+        retention_ms: i64::from(args.retention_years).saturating_mul(31_557_600_000),
         ws_queue: args.ws_queue.clamp(1, 1 << 20),
         ws_queue_bytes: args.ws_queue_bytes.clamp(64 << 10, 1 << 30),
         max_posts_per_minute: args.max_posts_per_minute,
@@ -98,7 +101,7 @@ pub async fn open_core(args: &ServeArgs) -> anyhow::Result<Core> {
     )?;
     let delay_ms =
         i64::try_from(args.escalation_delay.max(1).saturating_mul(1000)).unwrap_or(i64::MAX);
-    Ok(Core::new(
+    let core = Core::new(
         store,
         keys.ring,
         &keys.token_key,
@@ -107,7 +110,17 @@ pub async fn open_core(args: &ServeArgs) -> anyhow::Result<Core> {
         pusher,
         delay_ms,
     )
-    .await?)
+    .await?;
+    // A database restored from before an erasure still holds the key:
+    // the tombstone list (backed up with the keys) erases it again.
+    let applied = core
+        .apply_tombstones()
+        .await
+        .context("re-applying the erasures in keys/erasures")?;
+    if applied > 0 {
+        tracing::warn!(applied, "erasures re-applied from keys/erasures");
+    }
+    Ok(core)
 }
 
 /// The first start with a chain key re-chains the records written with

@@ -83,6 +83,10 @@ pub struct RestoreArgs {
     /// The data dir to create (must not exist, or be empty).
     #[arg(long)]
     pub data_dir: PathBuf,
+    /// The live data dir's `keys/erasures` (a copy): every erasure in it is
+    /// re-applied to the restored data, so none comes back from a backup.
+    #[arg(long)]
+    pub erasures: Option<PathBuf>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -212,6 +216,10 @@ pub struct ServeArgs {
         hide = true
     )]
     pub overlap_day_secs: u64,
+    /// Years a closed notebook is kept before an administrator's list shows
+    /// it as due for erasure (0: at once).
+    #[arg(long, env = "RENRAKU_RETENTION_YEARS", default_value_t = 5)]
+    pub retention_years: u32,
     /// Failed logins per account within 15 minutes before 429.
     #[arg(
         long,
@@ -349,6 +357,7 @@ impl ServeArgs {
             invitation_ttl: 604_800,
             consent_age: 18,
             overlap_day_secs: 86_400,
+            retention_years: 5,
             login_max_failures_per_account: 5,
             login_max_failures_per_address: 100,
             access_token_ttl: 900,

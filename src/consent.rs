@@ -88,6 +88,8 @@ pub struct Member {
     /// This member decides on the child's consent: a guardian until consent
     /// passes to the youth, the youth after.
     holder: bool,
+    /// The notebook is closed: read-only.
+    closed: bool,
 }
 
 /// Whether a membership row's member holds its child's consent (active or not).
@@ -131,6 +133,10 @@ impl Member {
     /// that is not active (requested, revoked, expired).
     pub fn check(row: Option<MemberRow>, now: Timestamp) -> Result<Self> {
         let row = row.ok_or(Error::NotFound)?;
+        // An erased child answers as if it never existed, to everyone.
+        if row.erased {
+            return Err(Error::NotFound);
+        }
         if !is_active(&row, now) {
             return Err(Error::forbidden("your access to this notebook has ended"));
         }
@@ -147,6 +153,7 @@ impl Member {
             version: row.version,
             as_of: row.as_of.max(row.version),
             holder: is_holder(row.role, row.transferred),
+            closed: row.closed,
         })
     }
 
@@ -221,6 +228,22 @@ impl Member {
 
     /// The consent holder manages consent: the guardians, until consent
     /// passes to the youth.
+    /// A closed notebook is read-only: 409 for what would change it.
+    pub fn require_open(&self) -> Result<()> {
+        if self.closed {
+            Err(Error::Conflict(
+                "the notebook is closed (support has ended): it is read-only".into(),
+            ))
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Whether the notebook is closed.
+    pub fn is_closed(&self) -> bool {
+        self.closed
+    }
+
     pub fn require_holder(&self) -> Result<()> {
         if self.holder {
             Ok(())
@@ -255,6 +278,7 @@ impl Member {
 
     /// The capability to post in `category`.
     pub fn require_post(&self, category: i64) -> Result<PostRight<'_>> {
+        self.require_open()?;
         if !self.can_post {
             return Err(Error::forbidden(
                 "you may read but not post in this notebook",

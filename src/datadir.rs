@@ -94,6 +94,11 @@ impl DataDir {
         Ok(out)
     }
 
+    /// The tombstone list of erasures (`crate::keys::erasures`).
+    pub fn erasures_path(&self) -> PathBuf {
+        self.keys_dir().join("erasures")
+    }
+
     pub fn token_key_path(&self) -> PathBuf {
         self.keys_dir().join("token-signing.key")
     }

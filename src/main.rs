@@ -232,6 +232,7 @@ async fn restore(args: RestoreArgs) -> anyhow::Result<()> {
         from: args.from,
         identity: args.identity,
         data_dir: args.data_dir,
+        erasures: args.erasures,
     };
     let started = std::time::Instant::now();
     let done = tokio::task::spawn_blocking(move || {
@@ -249,10 +250,30 @@ async fn restore(args: RestoreArgs) -> anyhow::Result<()> {
         r.files,
         started.elapsed().as_millis()
     );
-    if !r.manifest.database_included {
+    if r.erasures_added > 0 {
+        eprintln!(
+            "restore: {} erasures added from --erasures ({} recorded after this backup was taken)",
+            r.erasures_added, r.erasures_after
+        );
+    }
+    if r.manifest.database_included {
+        // Opening the data dir re-applies every erasure in keys/erasures.
+        // The restored SQLite file, named: never a DATABASE_URL from the
+        // environment.
+        let sqlite = format!("sqlite://{}?mode=rw", dir.join("renraku.db").display());
+        let serve = ServeArgs::for_data(renraku::config::DataArgs {
+            data_dir: dir.clone(),
+            database_url: Some(sqlite),
+        });
+        let core = open_core(&serve)
+            .await
+            .context("re-applying erasures to the restored database")?;
+        drop(core);
+        eprintln!("restore: every erasure in keys/erasures is applied");
+    } else {
         eprintln!(
             "restore: this backup holds no database ({} backend): restore it with pg_restore, \
-             then serve with --database-url",
+             then serve with --database-url (the server re-applies keys/erasures at start)",
             r.manifest.backend
         );
     }

@@ -24,12 +24,19 @@ pub struct RestoreOptions {
     /// A file of age X25519 identities (`AGE-SECRET-KEY-1…`, `#` comments).
     pub identity: PathBuf,
     pub data_dir: PathBuf,
+    /// A tombstone list (a live data dir's `keys/erasures`) whose erasures
+    /// are added to the restored one, to be re-applied.
+    pub erasures: Option<PathBuf>,
 }
 
 #[derive(Debug)]
 pub struct Restored {
     pub manifest: Manifest,
     pub files: usize,
+    /// Erasures added from `--erasures`, and of those how many were
+    /// recorded after the backup was taken.
+    pub erasures_added: usize,
+    pub erasures_after: usize,
 }
 
 /// Manifests are small; a larger first member is not one.
@@ -47,6 +54,16 @@ pub fn restore(opts: &RestoreOptions) -> anyhow::Result<Restored> {
             );
         }
     }
+    // Read before anything is written: a bad list changes nothing.
+    let tombstones = match &opts.erasures {
+        Some(path) => {
+            if !path.is_file() {
+                bail!("--erasures {}: no such file", path.display());
+            }
+            crate::keys::erasures::read(path)?
+        }
+        None => Vec::new(),
+    };
     let identities = identities(&opts.identity)?;
     let label = match read_kind(&opts.from).with_context(|| format!("reading {}", opts.from.display()))? {
         Kind::NotAge => bail!("{} is not an age file, so not a renraku backup", opts.from.display()),
@@ -69,16 +86,25 @@ pub fn restore(opts: &RestoreOptions) -> anyhow::Result<Restored> {
     );
     let (manifest, files) = unpack(&opts.from, &identities, &label, staging.path())?;
     // The development TLS pair (never in a backup) and the folders' modes.
-    DataDir::new(staging.path())
-        .init()
-        .context("completing the data dir")?;
+    let staged = DataDir::new(staging.path());
+    staged.init().context("completing the data dir")?;
+    let erasures_added = crate::keys::erasures::merge(&staged.erasures_path(), &tombstones)?;
+    let erasures_after = tombstones
+        .iter()
+        .filter(|t| t.at >= manifest.created_ms)
+        .count();
     if target.exists() {
         fs::remove_dir(target)
             .with_context(|| format!("replacing the empty {}", target.display()))?;
     }
     staging.commit_to(target)?;
     sync_dir(&parent)?;
-    Ok(Restored { manifest, files })
+    Ok(Restored {
+        manifest,
+        files,
+        erasures_added,
+        erasures_after,
+    })
 }
 
 /// Every identity in the file; its text is never printed.

@@ -179,6 +179,13 @@ impl KeyRing {
         self.children.lock().ok()?.get(&child).cloned()
     }
 
+    /// Drops the child's key from the cache (an erasure).
+    pub fn forget(&self, child: ChildId) {
+        if let Ok(mut map) = self.children.lock() {
+            map.remove(&child);
+        }
+    }
+
     pub fn remember(&self, child: ChildId, key: Arc<DataKey>) {
         if let Ok(mut map) = self.children.lock() {
             map.insert(child, key);

@@ -51,6 +51,8 @@ pub struct Child {
     /// Who decides on consent: `guardians`, or `youth` once it has passed.
     pub consent_holder: &'static str,
     pub consent_transferred_at: Option<Timestamp>,
+    /// When the notebook was closed (read-only since); null while open.
+    pub closed_at: Option<Timestamp>,
 }
 
 #[derive(Serialize, Debug)]
@@ -60,6 +62,8 @@ pub struct ChildSummary {
     pub role: Role,
     pub unread: i64,
     pub last_seq: i64,
+    /// When the notebook was closed (read-only); null while open.
+    pub closed_at: Option<Timestamp>,
 }
 
 fn validate(new: &NewChild) -> Result<()> {
@@ -127,6 +131,7 @@ impl Core {
             last_seq: 0,
             created_at: now.millis(),
             consent_transferred_at: None,
+            closed_at: None,
         };
         let members: Vec<MemberWrite> = new
             .guardians
@@ -165,6 +170,7 @@ impl Core {
             created_at: now,
             consent_holder: "guardians",
             consent_transferred_at: None,
+            closed_at: None,
         })
     }
 
@@ -192,6 +198,7 @@ impl Core {
                 role: member.role(),
                 unread,
                 last_seq: c.last_seq,
+                closed_at: c.closed_at.map(Timestamp),
             });
         }
         Ok(out)
@@ -230,5 +237,6 @@ pub(super) fn child_view(row: &ChildRow, p: Profile) -> Child {
             "guardians"
         },
         consent_transferred_at: row.consent_transferred_at.map(Timestamp),
+        closed_at: row.closed_at.map(Timestamp),
     }
 }

@@ -82,6 +82,10 @@ impl Core {
                 Ok(())
             }
             ClusterMsg::Handover { handover } => self.on_cluster_handover(handover).await,
+            ClusterMsg::Erased { child } => {
+                self.forget_erased(child);
+                Ok(())
+            }
             ClusterMsg::Resync => self.resync().await,
         }
     }

@@ -231,6 +231,7 @@ impl Core {
         new: NewHandover,
     ) -> Result<Handover> {
         let me = self.member(child, who.account).await?;
+        me.require_open()?;
         if new.from_account != who.account && !(who.coordinates() && me.role() == Role::Member) {
             return Err(Error::forbidden(
                 "a handover is opened by the leaving member or a coordinator of this notebook",
@@ -534,7 +535,9 @@ impl Core {
         id: HandoverId,
         narrowed: HandoverApproval,
     ) -> Result<Handover> {
-        self.member(child, who.account).await?.require_holder()?;
+        let me = self.member(child, who.account).await?;
+        me.require_holder()?;
+        me.require_open()?;
         let row = self.open_row(child, id).await?;
         let now = Timestamp::now();
         let from = handed_over(

@@ -109,6 +109,13 @@ pub(super) fn state_of(m: &MemberWrite, version: i64) -> MemberState {
     }
 }
 
+/// The state sockets get when the membership ended with its child (an erasure).
+pub(super) fn state_of_revoked(r: &MemberRow, version: i64) -> MemberState {
+    let mut m = write_of(r);
+    m.status = Status::Revoked;
+    state_of(&m, version)
+}
+
 pub(super) fn write_of(r: &MemberRow) -> MemberWrite {
     MemberWrite {
         child_id: r.child_id,
@@ -185,6 +192,7 @@ impl Core {
         new: NewMember,
     ) -> Result<Member> {
         let me = self.member(child, who.account).await?;
+        me.require_open()?;
         let categories = parse_categories(&new.categories)?;
         if categories == 0 {
             return Err(Error::bad_request("categories: at least one category"));
@@ -256,7 +264,9 @@ impl Core {
         child: ChildId,
         account: AccountId,
     ) -> Result<Member> {
-        self.member(child, who.account).await?.require_holder()?;
+        let me = self.member(child, who.account).await?;
+        me.require_holder()?;
+        me.require_open()?;
         let row = self.member_row(child, account).await?;
         if row.status != Status::Requested {
             return Err(Error::Conflict(

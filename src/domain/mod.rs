@@ -10,6 +10,7 @@ pub mod cluster;
 mod committer;
 pub mod emergency;
 mod entries;
+mod erasure;
 pub mod frames;
 mod handover;
 mod limits;
@@ -28,6 +29,7 @@ pub use accounts::{Account, NewAccount, NewOrg, Org, OrgPatch};
 pub use admin::{Created, Invitation, ManagedAccount};
 pub use children::{Child, ChildSummary, NewChild};
 pub use emergency::{AlertInput, Card, CardInput, CardVersion, Contact, ContactInput};
+pub use erasure::{EraseRequested, Erased, PendingErasure, RetentionDue};
 pub use entries::{AccessRecord, EntryPage, NewEntryInput, Posted, RevisionInput};
 pub use handover::{
     Handover, HandoverApproval, LeaverHandovers, NewHandover, OpenedAll, PendingHandover,
@@ -78,6 +80,10 @@ pub struct Settings {
     pub live_audit_window_ms: i64,
     /// One day of a handover's overlap, ms (tests shorten it).
     pub overlap_day_ms: i64,
+    /// The tombstone list of erasures (`keys/erasures`).
+    pub erasures_file: std::path::PathBuf,
+    /// How long a closed notebook is kept before it is due for erasure, ms.
+    pub retention_ms: i64,
 }
 
 /// One row of the security log, as administrators read it.

@@ -8,6 +8,7 @@ mod children;
 mod denied;
 mod directory;
 mod emergency;
+mod erasure;
 mod entries;
 pub mod error;
 mod extract;
@@ -59,6 +60,7 @@ pub fn router(state: AppState) -> Router {
         .merge(handovers::router())
         .merge(entries::router())
         .merge(emergency::router())
+        .merge(erasure::router())
         .merge(ws::router())
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),

@@ -9,14 +9,14 @@ use crate::ids::{AccountId, ChildId};
 const MEMBER_SELECT: &str = "select m.child_id, m.account_id, m.role, m.status, m.categories, \
      m.can_post, m.purpose, m.history_from, m.expires_at, m.granted_by, m.last_read_seq, \
      a.display_name, a.display_sealed, a.profession, a.org_id, a.disabled_at, \
-     m.version, c.consent_version, c.consent_transferred_at \
+     m.version, c.consent_version, c.consent_transferred_at, c.closed_at, c.erased_at \
      from membership m join account a on a.id = m.account_id join child c on c.id = m.child_id";
 
 impl Store {
     pub async fn get_child(&self, child: ChildId) -> StoreResult<ChildRow> {
         let row = sqlx::query(
-            "select id, wrapped_key, profile, last_seq, created_at, consent_transferred_at \
-             from child where id = $1",
+            "select id, wrapped_key, profile, last_seq, created_at, consent_transferred_at, \
+             closed_at from child where id = $1 and erased_at is null",
         )
         .bind(child.to_string())
         .fetch_optional(&mut *self.reader().await?)

@@ -46,6 +46,10 @@ pub enum ClusterMsg {
     Handover {
         handover: HandoverId,
     },
+    /// A child was erased: forget its data key.
+    Erased {
+        child: ChildId,
+    },
     /// Notifications may have been lost: reload what matters from the database.
     Resync,
 }
@@ -67,6 +71,7 @@ impl ClusterMsg {
             }
             Self::Alert { alert, ack } => json!({"k": "alert", "a": alert, "ack": ack}),
             Self::Handover { handover } => json!({"k": "handover", "h": handover}),
+            Self::Erased { child } => json!({"k": "erased", "c": child}),
             Self::Resync => json!({"k": "resync"}),
         }
     }
@@ -101,6 +106,7 @@ impl ClusterMsg {
             "handover" => Self::Handover {
                 handover: id(v, "h")?,
             },
+            "erased" => Self::Erased { child: id(v, "c")? },
             _ => return None,
         })
     }

@@ -59,7 +59,8 @@ impl Store {
         let servers = sqlx::query("select id from server_key order by id")
             .fetch_all(&mut *conn)
             .await?;
-        let children = sqlx::query("select id from child order by id")
+        // An erased child has no key left to rewrap.
+        let children = sqlx::query("select id from child where erased_at is null order by id")
             .fetch_all(&mut *conn)
             .await?;
         let mut out = Vec::with_capacity(servers.len() + children.len());

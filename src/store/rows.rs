@@ -149,6 +149,8 @@ pub struct ChildRow {
     pub created_at: i64,
     /// When consent passed to the youth (None: the guardians hold it).
     pub consent_transferred_at: Option<i64>,
+    /// Closed when support ended: read-only.
+    pub closed_at: Option<i64>,
 }
 
 impl ChildRow {
@@ -160,6 +162,7 @@ impl ChildRow {
             last_seq: r.try_get("last_seq")?,
             created_at: r.try_get("created_at")?,
             consent_transferred_at: r.try_get("consent_transferred_at")?,
+            closed_at: r.try_get("closed_at")?,
         })
     }
 }
@@ -190,6 +193,10 @@ pub struct MemberRow {
     pub as_of: i64,
     /// Consent has passed to the child's youth member.
     pub transferred: bool,
+    /// The notebook is closed (read-only).
+    pub closed: bool,
+    /// The child was erased: it answers 404 to everyone.
+    pub erased: bool,
 }
 
 impl MemberRow {
@@ -215,6 +222,8 @@ impl MemberRow {
             transferred: r
                 .try_get::<Option<i64>, _>("consent_transferred_at")?
                 .is_some(),
+            closed: r.try_get::<Option<i64>, _>("closed_at")?.is_some(),
+            erased: r.try_get::<Option<i64>, _>("erased_at")?.is_some(),
         })
     }
 }

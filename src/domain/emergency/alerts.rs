@@ -23,7 +23,7 @@ impl Core {
         child: ChildId,
         input: AlertInput,
     ) -> Result<Alert> {
-        self.member(child, who.account).await?;
+        self.member(child, who.account).await?.require_open()?;
         self.limited(who, self.limits.alert(who.account, child), "alerts")?;
         let message = input.message.trim().to_owned();
         if message.is_empty() {

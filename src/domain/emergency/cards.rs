@@ -84,9 +84,9 @@ impl Core {
         child: ChildId,
         input: CardInput,
     ) -> Result<Card> {
-        self.member(child, who.account)
-            .await?
-            .require_card_editor()?;
+        let me = self.member(child, who.account).await?;
+        me.require_card_editor()?;
+        me.require_open()?;
         check_text("summary", &input.summary, 2000)?;
         check_text("hospital", &input.hospital, 500)?;
         check_text("notes", &input.notes, 5000)?;

@@ -59,7 +59,11 @@ impl Core {
             detail: "erasure requested".into(),
             at: Timestamp::now().millis(),
         };
-        self.store.writer().await?.request_erasure(child, log).await?;
+        self.store
+            .writer()
+            .await?
+            .request_erasure(child, log)
+            .await?;
         Ok(EraseRequested {
             status: "erase_requested",
         })
@@ -134,8 +138,14 @@ impl Core {
             }
         }
         let at = Timestamp::now();
-        erasures::append(&self.settings.erasures_file, Tombstone { child, at: at.millis() })
-            .map_err(|e| Error::internal(format!("the tombstone list: {e:#}")))?;
+        erasures::append(
+            &self.settings.erasures_file,
+            Tombstone {
+                child,
+                at: at.millis(),
+            },
+        )
+        .map_err(|e| Error::internal(format!("the tombstone list: {e:#}")))?;
         self.erase(child, Some(who.account), at).await?;
         Ok(Erased {
             status: "erased",

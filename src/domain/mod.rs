@@ -29,8 +29,8 @@ pub use accounts::{Account, NewAccount, NewOrg, Org, OrgPatch};
 pub use admin::{Created, Invitation, ManagedAccount};
 pub use children::{Child, ChildSummary, NewChild};
 pub use emergency::{AlertInput, Card, CardInput, CardVersion, Contact, ContactInput};
-pub use erasure::{EraseRequested, Erased, PendingErasure, RetentionDue};
 pub use entries::{AccessRecord, EntryPage, NewEntryInput, Posted, RevisionInput};
+pub use erasure::{EraseRequested, Erased, PendingErasure, RetentionDue};
 pub use handover::{
     Handover, HandoverApproval, LeaverHandovers, NewHandover, OpenedAll, PendingHandover,
 };

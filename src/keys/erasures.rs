@@ -103,8 +103,14 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("erasures");
         assert!(read(&path).unwrap().is_empty());
-        let a = Tombstone { child: ChildId::new(), at: 1 };
-        let b = Tombstone { child: ChildId::new(), at: 2 };
+        let a = Tombstone {
+            child: ChildId::new(),
+            at: 1,
+        };
+        let b = Tombstone {
+            child: ChildId::new(),
+            at: 2,
+        };
         append(&path, a).unwrap();
         assert_eq!(merge(&path, &[a, b]).unwrap(), 1);
         assert_eq!(read(&path).unwrap(), vec![a, b]);

@@ -50,7 +50,6 @@ const SEALED_DELETES: &[&str] = &[
     "delete from alert_delivery where alert_id in (select id from alert where child_id = $1)",
     "delete from alert where child_id = $1",
     "delete from emergency_contact where child_id = $1",
-    "delete from emergency_card where child_id = $1",
     "delete from emergency_card_version where child_id = $1",
     "delete from handover where child_id = $1",
     "delete from read_mark where child_id = $1",
@@ -147,7 +146,9 @@ async fn notify_members(
             .fetch_all(&mut *tx)
             .await?;
     for a in accounts {
-        let account = a.parse().map_err(|_| StoreError::Corrupt("membership.account_id"))?;
+        let account = a
+            .parse()
+            .map_err(|_| StoreError::Corrupt("membership.account_id"))?;
         super::cluster::notify(tx, backend, node, ClusterMsg::Member { child, account }).await?;
     }
     Ok(())
@@ -156,7 +157,11 @@ async fn notify_members(
 impl Writer {
     /// Records a guardian's erasure request (once; a repeat keeps the first)
     /// and logs it. `Conflict` when the child is already erased.
-    pub async fn request_erasure(&mut self, child: ChildId, log: NewAccess<'_>) -> StoreResult<bool> {
+    pub async fn request_erasure(
+        &mut self,
+        child: ChildId,
+        log: NewAccess<'_>,
+    ) -> StoreResult<bool> {
         let mut tx = sqlx::Connection::begin(&mut *self.conn).await?;
         let inserted = sqlx::query(
             "insert into erasure (child_id, requested_by, requested_at) \
@@ -244,7 +249,7 @@ impl Writer {
             Ok(version)
         } else {
             let version = done?;
-            for table in ["child", "entry", "emergency_card", "emergency_card_version", "alert"] {
+            for table in ["child", "entry", "emergency_card_version", "alert"] {
                 sqlx::query(&format!("vacuum {table}"))
                     .execute(&mut *self.conn)
                     .await?;
@@ -272,7 +277,10 @@ impl Writer {
             Some(None) => {}
         }
         for sql in SEALED_DELETES {
-            sqlx::query(sql).bind(child.to_string()).execute(&mut *tx).await?;
+            sqlx::query(sql)
+                .bind(child.to_string())
+                .execute(&mut *tx)
+                .await?;
         }
         let version = next_consent_version(&mut tx, child).await?;
         sqlx::query(
@@ -306,8 +314,13 @@ impl Writer {
             append_access(&mut tx, self.backend, &self.key, &log).await?;
         }
         notify_members(&mut tx, self.backend, &self.node, child).await?;
-        super::cluster::notify(&mut tx, self.backend, &self.node, ClusterMsg::Erased { child })
-            .await?;
+        super::cluster::notify(
+            &mut tx,
+            self.backend,
+            &self.node,
+            ClusterMsg::Erased { child },
+        )
+        .await?;
         tx.commit().await?;
         Ok(version)
     }

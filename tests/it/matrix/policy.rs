@@ -257,6 +257,10 @@ pub const POLICY: &[Row] = &[
     http("POST",   "/api/v1/accounts/{id}/reset",                       NewAccount,     [200, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 200, 401]),
     http("POST",   "/api/v1/accounts/{id}/reset",                       OtherOrg,       [200, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 401]),
     http("GET",    "/api/v1/admin/security-log",                        Plain,          [200, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 401]),
+    // The end of a record: administrators list erasure requests and closed notebooks past retention, and confirm.
+    http("GET",    "/api/v1/admin/erasures",                            Plain,          [200, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 401]),
+    http("POST",   "/api/v1/admin/erasures/{id}/confirm",               Plain,          [200, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 401]),
+    http("GET",    "/api/v1/admin/retention",                           Plain,          [200, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 401]),
     http("POST",   "/api/v1/orgs",                                      Plain,          [201, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 401]),
     http("PATCH",  "/api/v1/orgs/{id}",                                 Plain,          [200, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 401]),
     http("GET",    "/api/v1/orgs",                                      Plain,          [200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 401]),
@@ -267,6 +271,11 @@ pub const POLICY: &[Row] = &[
     // Consent passes to the young person: a guardian or the admin (the youth, aged 11 here, is under --consent-age;
     // the youth holding it already asks for a second transfer: 409, whatever its age).
     http("POST",   "/api/v1/children/{id}/transfer",                    Plain,          [200, 200, 200, 403, 409, 403, 403, 403, 403, 403, 403, 404, 404, 401]),
+    // The end of a record: the consent holder asks for the erasure; the consent holder, a coordinator member or the
+    // admin closes a notebook; only the admin reopens one (asked before anything else: 403 to everyone else).
+    http("POST",   "/api/v1/children/{id}/erase",                       Plain,          [404, 200, 200, 403, 200, 403, 403, 403, 403, 403, 403, 404, 404, 401]),
+    http("POST",   "/api/v1/children/{id}/close",                       Plain,          [200, 200, 200, 403, 200, 403, 403, 403, 403, 403, 403, 404, 404, 401]),
+    http("POST",   "/api/v1/children/{id}/reopen",                      Plain,          [200, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 401]),
     // Members and consent: the consent holder decides (guardians, or the youth after the transfer, who may end a
     // guardian's membership but not leave); anyone active may ask; only oneself leaves.
     http("GET",    "/api/v1/children/{id}/members",                     Plain,          [404, 200, 200, 200, 200, 200, 200, 200, 403, 403, 403, 404, 404, 401]),

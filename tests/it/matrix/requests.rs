@@ -108,6 +108,16 @@ async fn directory(
                 "kind": "professional", "profession": "nurse"}),
             );
         }
+        // A child of the cell's own whose guardian asked for its erasure.
+        ("POST", "/api/v1/admin/erasures/{id}/confirm") => {
+            let child = w.child_with(&[]).await;
+            let asked = w
+                .guardian()
+                .post_empty(&format!("/api/v1/children/{child}/erase"))
+                .await;
+            setup_ok(&asked, 200, "ask for an erasure");
+            r.url = fill(path, &[&child]);
+        }
         ("GET", "/api/v1/accounts") if case == Case::Managed => {
             r.url = format!("{path}?managed=true")
         }
@@ -211,6 +221,20 @@ async fn notebook(
                 _ => &[rel, Rel::Youth],
             };
             let child = w.child_with(rels).await;
+            r.url = fill(path, &[&child]);
+        }
+        // The end of a record: a child of the cell's own (closed first, for a reopen).
+        ("POST", "/api/v1/children/{id}/erase") | ("POST", "/api/v1/children/{id}/close") => {
+            let child = w.child_with(&[rel]).await;
+            r.url = fill(path, &[&child]);
+        }
+        ("POST", "/api/v1/children/{id}/reopen") => {
+            let child = w.child_with(&[rel]).await;
+            let closed = w
+                .actor(Rel::Admin)
+                .post_empty(&format!("/api/v1/children/{child}/close"))
+                .await;
+            setup_ok(&closed, 200, "close a notebook");
             r.url = fill(path, &[&child]);
         }
         // A handover: a child of the cell's own; from the caller itself, or from the helper.

@@ -94,7 +94,7 @@ impl DataDir {
         Ok(out)
     }
 
-    /// The tombstone list of erasures (`crate::keys::erasures`).
+    /// The tombstone list of erasures (`crate::store::tombstones`).
     pub fn erasures_path(&self) -> PathBuf {
         self.keys_dir().join("erasures")
     }

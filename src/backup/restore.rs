@@ -60,7 +60,7 @@ pub fn restore(opts: &RestoreOptions) -> anyhow::Result<Restored> {
             if !path.is_file() {
                 bail!("--erasures {}: no such file", path.display());
             }
-            crate::keys::erasures::read(path)?
+            crate::store::tombstones::read(path)?
         }
         None => Vec::new(),
     };
@@ -88,7 +88,7 @@ pub fn restore(opts: &RestoreOptions) -> anyhow::Result<Restored> {
     // The development TLS pair (never in a backup) and the folders' modes.
     let staged = DataDir::new(staging.path());
     staged.init().context("completing the data dir")?;
-    let erasures_added = crate::keys::erasures::merge(&staged.erasures_path(), &tombstones)?;
+    let erasures_added = crate::store::tombstones::merge(&staged.erasures_path(), &tombstones)?;
     let erasures_after = tombstones
         .iter()
         .filter(|t| t.at >= manifest.created_ms)

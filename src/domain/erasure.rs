@@ -10,7 +10,7 @@ use super::members::state_of_revoked;
 use super::{Core, Principal};
 use crate::error::{Error, Result};
 use crate::ids::{AccountId, ChildId, Timestamp};
-use crate::keys::erasures::{self, Tombstone};
+use crate::store::tombstones::{self, Tombstone};
 use crate::store::{NewAccess, StoreError};
 
 /// `POST /children/{id}/erase`'s answer.
@@ -138,7 +138,7 @@ impl Core {
             }
         }
         let at = Timestamp::now();
-        erasures::append(
+        tombstones::append(
             &self.settings.erasures_file,
             Tombstone {
                 child,
@@ -192,7 +192,7 @@ impl Core {
     /// At start: applies every tombstone whose child still has its key
     /// (a database restored from before the erasure). Returns how many.
     pub async fn apply_tombstones(&self) -> Result<usize> {
-        let list = erasures::read(&self.settings.erasures_file)
+        let list = tombstones::read(&self.settings.erasures_file)
             .map_err(|e| Error::internal(format!("{e:#}")))?;
         let ids: Vec<ChildId> = list.iter().map(|t| t.child).collect();
         let left = self.store.unerased_of(&ids).await?;

@@ -41,7 +41,6 @@
 //!   a key that opens under no identity stops the run before the rename,
 //!   with the row named, and nothing else is lost.
 
-pub mod erasures;
 mod files;
 
 use anyhow::{bail, Context};

@@ -40,6 +40,7 @@ mod rows;
 mod security;
 mod sessions;
 mod snapshot;
+pub mod tombstones;
 mod verify;
 mod wal;
 

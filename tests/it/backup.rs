@@ -1,7 +1,8 @@
-//! `renraku backup` and `renraku restore` (issue 20.4, without erasure): a
-//! drill (a backup taken while posts continue, restored and served: exactly
-//! the entries acknowledged before it started are there, none sent after it
-//! finished), bad inputs that change nothing, and `--keep`. On PostgreSQL
+//! `renraku backup` and `renraku restore` (issue 20.4): a drill (a backup
+//! taken while posts continue, more posts, an erasure after it, restored
+//! with `--erasures` and served: exactly the entries acknowledged before it
+//! started are there, none sent after it finished, and the erased child
+//! stays erased), bad inputs that change nothing, and `--keep`. On PostgreSQL
 //! the backup carries the key store only; with `pg_dump` on PATH the drill
 //! restores the database with `pg_restore` too.
 
@@ -78,7 +79,16 @@ async fn backup(server: &Server, out: &Path, recipient: &str, extra: &[&str]) ->
 }
 
 async fn restore(from: &Path, identity: &Path, dir: &Path) -> (bool, String) {
-    let args: [&std::ffi::OsStr; 7] = [
+    restore_with(from, identity, dir, &[]).await
+}
+
+async fn restore_with(
+    from: &Path,
+    identity: &Path,
+    dir: &Path,
+    extra: &[&std::ffi::OsStr],
+) -> (bool, String) {
+    let mut args: Vec<&std::ffi::OsStr> = vec![
         "restore".as_ref(),
         "--from".as_ref(),
         from.as_os_str(),
@@ -87,7 +97,23 @@ async fn restore(from: &Path, identity: &Path, dir: &Path) -> (bool, String) {
         "--data-dir".as_ref(),
         dir.as_os_str(),
     ];
+    args.extend_from_slice(extra);
     run(&args).await
+}
+
+/// The child's wrapped data key as the database at `dir` holds it (SQLite).
+async fn sqlite_wrapped_key(dir: &Path, child: &str) -> Vec<u8> {
+    use sqlx::{Connection, Row};
+    sqlx::any::install_default_drivers();
+    let url = format!("sqlite://{}?mode=ro", dir.join("renraku.db").display());
+    let mut db = sqlx::AnyConnection::connect(&url).await.unwrap();
+    sqlx::query("select wrapped_key from child where id = $1")
+        .bind(child)
+        .fetch_one(&mut db)
+        .await
+        .unwrap()
+        .try_get("wrapped_key")
+        .unwrap()
 }
 
 /// No private temporary folder left in `dir`.
@@ -149,8 +175,9 @@ fn posting_loop(
 }
 
 /// The texts of Hinata's entries as the restored server shows them, after
-/// checking that every family login reads every child it sees.
-async fn restored_texts(server: &Server, child: &str) -> Vec<String> {
+/// checking that every family login reads every child it sees, and that
+/// `erased` (Yui) is gone for everyone.
+async fn restored_texts(server: &Server, child: &str, erased: &str) -> Vec<String> {
     let mut children = std::collections::BTreeSet::new();
     for login in [
         "guardian.sato",
@@ -167,7 +194,13 @@ async fn restored_texts(server: &Server, child: &str) -> Vec<String> {
             children.insert(id);
         }
     }
-    assert_eq!(children.len(), 4, "the four demo children: {children:?}");
+    assert_eq!(children.len(), 3, "the demo children but Yui: {children:?}");
+    assert!(!children.contains(erased));
+    for login in ["guardian.nakamura", "doctor.ito", "admin"] {
+        let s = server.login(login).await;
+        let (st, _) = s.get(&format!("/api/v1/children/{erased}")).await;
+        assert_eq!(st, 404, "{login} reads the erased child");
+    }
     let g = server.login("guardian.sato").await;
     g.all_entries(child)
         .await
@@ -215,11 +248,61 @@ async fn a_backup_taken_while_posting_restores_exactly_what_was_acknowledged() {
     tokio::time::sleep(Duration::from_millis(500)).await;
     stop.store(true, Ordering::Relaxed);
     let posted = poster.await.unwrap();
+
+    // After the backup, Yui's guardian asks for an erasure and the admin
+    // confirms it; the live tombstone list is copied for the restore.
+    let nakamura = server.login("guardian.nakamura").await;
+    let yui = nakamura.child_id(YUI).await;
+    let yui_key = match &server.database_url {
+        None => sqlite_wrapped_key(&server.dir, &yui).await,
+        Some(_) => Vec::new(),
+    };
+    let (st, v) = nakamura
+        .post_empty(&format!("/api/v1/children/{yui}/erase"))
+        .await;
+    assert_eq!(st, 200, "{v}");
+    let admin = server.login("admin").await;
+    let (st, v) = admin
+        .post_empty(&format!("/api/v1/admin/erasures/{yui}/confirm"))
+        .await;
+    assert_eq!(st, 200, "{v}");
+    let live_erasures = tmp.path().join("erasures-live");
+    std::fs::copy(server.dir.join("keys/erasures"), &live_erasures).unwrap();
     assert!(server.terminate().await.success());
 
+    // Without --erasures the backup brings Yui's key back (it was taken
+    // before the erasure)...
+    if server.database_url.is_none() {
+        let plain = tmp.path().join("restored-without-erasures");
+        let (ok, text) = restore(&out, &identity, &plain).await;
+        assert!(ok, "{text}");
+        assert_eq!(sqlite_wrapped_key(&plain, &yui).await, yui_key);
+        std::fs::remove_dir_all(&plain).unwrap();
+    }
+    // ...with them, the erasure is applied again, before anyone serves it.
     let restored = tmp.path().join("restored");
-    let (ok, text) = restore(&out, &identity, &restored).await;
+    let (ok, text) = restore_with(
+        &out,
+        &identity,
+        &restored,
+        &["--erasures".as_ref(), live_erasures.as_os_str()],
+    )
+    .await;
     assert!(ok, "{text}");
+    assert!(
+        text.contains("1 erasures added from --erasures (1 recorded after"),
+        "{text}"
+    );
+    if server.database_url.is_none() {
+        assert!(sqlite_wrapped_key(&restored, &yui).await.is_empty());
+        for (path, bytes) in Server::files_under(&restored) {
+            assert!(
+                find_bytes(&bytes, &yui_key[yui_key.len() - 64..]).is_none(),
+                "Yui's wrapped key is in {}",
+                path.display()
+            );
+        }
+    }
     let mode = std::fs::metadata(&restored).unwrap().permissions().mode();
     assert_eq!(mode & 0o777, 0o700, "{mode:o}");
     for (name, _) in key_files(&restored) {
@@ -229,7 +312,8 @@ async fn a_backup_taken_while_posting_restores_exactly_what_was_acknowledged() {
             .mode();
         assert_eq!(mode & 0o777, 0o600, "{name}: {mode:o}");
     }
-    // The key store comes back as it was (the TLS pair is made anew).
+    // The key store comes back as it was (the TLS pair is made anew), the
+    // tombstone list now included.
     let original: Vec<_> = key_files(&server.dir)
         .into_iter()
         .filter(|(n, _)| !n.ends_with(".tmp"))
@@ -271,7 +355,7 @@ async fn a_backup_taken_while_posting_restores_exactly_what_was_acknowledged() {
     );
 
     let server2 = Server::serve_dir(restored.clone(), db_url, server.registry.clone()).await;
-    let texts = restored_texts(&server2, &child).await;
+    let texts = restored_texts(&server2, &child, &yui).await;
     let has = |t: &str| texts.iter().any(|b| b.contains(&format!("{t}\"")));
     for p in &before {
         assert!(

@@ -6,6 +6,13 @@ use std::path::{Path, PathBuf};
 use super::Server;
 
 impl Server {
+    /// Every file under `dir`.
+    pub fn files_under(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+        let mut out = Vec::new();
+        walk(dir, &mut out);
+        out
+    }
+
     /// Every file under the data dir and, on PostgreSQL, under the test
     /// cluster's own data directory (`RENRAKU_TEST_PGDATA`: heap, WAL, all).
     pub fn data_files(&self) -> Vec<(PathBuf, Vec<u8>)> {

@@ -74,7 +74,10 @@ pub fn append(path: &Path, t: Tombstone) -> anyhow::Result<()> {
         .and_then(|()| f.sync_all())
         .with_context(|| format!("writing {}", path.display()))?;
     if new {
-        crate::datadir::sync_dir(path.parent().unwrap_or(Path::new(".")))?;
+        let dir = path.parent().unwrap_or(Path::new("."));
+        fs::File::open(dir)
+            .and_then(|d| d.sync_all())
+            .with_context(|| format!("syncing {}", dir.display()))?;
     }
     Ok(())
 }

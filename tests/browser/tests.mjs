@@ -1159,4 +1159,70 @@ export const tests = [
       s.consoleErrors = s.consoleErrors.filter((e) => !/status of 401/.test(e));
     },
   },
+  {
+    name: '28. the end of a record: a guardian closes a notebook (read-only) and another asks for an erasure; the admin confirms it, and the child is gone',
+    // Erasure destroys a demo child: a server of this test's own, where
+    // every closed notebook is past retention at once.
+    serverArgs: ['--retention-years', '0'],
+    async run(s, shot) {
+      // Mr Takahashi closes Souta's notebook when support ends.
+      const takahashi = await s.login('guardian.takahashi');
+      await openNotebook(takahashi, SOUTA);
+      await takahashi.click('.tabs a[data-tab=members]');
+      await takahashi.locator('#record-end #close-btn').click();
+      await takahashi.locator('dialog[open] button.primary').click();
+      await takahashi.locator('#record-end .closed-note').waitFor();
+      await takahashi.click('.tabs a[data-tab=timeline]');
+      const banner = takahashi.locator('#closed-banner');
+      await banner.waitFor();
+      assert((await banner.textContent()).includes('閲覧のみ'), `the banner says read-only: ${await banner.textContent()}`);
+      assert(await takahashi.locator('#compose-open').count() === 0, 'no composer in a closed notebook');
+      await takahashi.locator('.timeline .entry').first().waitFor();
+      await shot(takahashi, '65-closed-notebook');
+      await takahashi.goto(takahashi.url().replace(/#.*$/, '#/'));
+      await takahashi.locator('.child-card', { hasText: SOUTA }).locator('.badge-closed').waitFor();
+
+      // Ms Nakamura asks for Yui's record to be erased.
+      const nakamura = await s.login('guardian.nakamura', { touch: true });
+      await openNotebook(nakamura, '中村 ゆい');
+      await nakamura.click('.tabs a[data-tab=members]');
+      await nakamura.locator('#record-end #erase-btn').tap();
+      const ask = nakamura.locator('dialog[open]');
+      assert((await ask.textContent()).includes('元に戻せません'), 'the dialog says it cannot be undone');
+      await shot(nakamura, '66-erase-request');
+      await ask.locator('button.danger').tap();
+      await nakamura.locator('#toast', { hasText: '消去を依頼しました' }).waitFor();
+
+      // The admin sees the request and the closed notebook past retention.
+      const admin = await s.login('admin');
+      await admin.click('#nav-records');
+      const request = admin.locator('#erase-requests .erase-request');
+      await request.waitFor();
+      assert(await request.count() === 1, 'one request');
+      assert((await request.textContent()).includes('中村 麻衣'), `asked by her: ${await request.textContent()}`);
+      assert(!(await admin.locator('main').textContent()).includes('ゆい'), 'no child name on the admin screen');
+      const due = admin.locator('#retention-due .retention-due');
+      await due.waitFor();
+      assert(await due.count() === 1, 'Souta\'s closed notebook is past retention');
+      await shot(admin, '67-records-admin', { fullPage: true });
+      await request.locator('.confirm-erase').click();
+      await admin.locator('dialog[open] button.danger').click();
+      await admin.locator('#erase-requests .empty').waitFor();
+      // Souta's is reopened instead: support resumed.
+      await due.locator('.reopen').click();
+      await admin.locator('#retention-due .empty').waitFor();
+
+      // Yui is gone from her mother's list; Souta's notebook takes posts again.
+      await nakamura.goto(nakamura.url().replace(/#.*$/, '#/'));
+      await eventually(async () => {
+        await nakamura.reload();
+        await nakamura.waitForSelector('.child-card, .children-empty');
+        return (await nakamura.locator('.child-card', { hasText: 'ゆい' }).count()) === 0;
+      }, 'Yui leaves her mother\'s list');
+      await shot(nakamura, '68-after-erasure');
+      await takahashi.reload();
+      await openNotebook(takahashi, SOUTA);
+      await postEntry(takahashi, { category: 'family', text: unique('支援を再開しました。') });
+    },
+  },
 ];

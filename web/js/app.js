@@ -18,6 +18,7 @@ import { inviteView } from './views/invite.js';
 import { settingsView } from './views/settings.js';
 import { accountsView } from './views/accounts.js';
 import { securityLogView } from './views/securitylog.js';
+import { recordsView } from './views/records.js';
 import { onboardView } from './views/onboard.js';
 
 // [path, view, who]: 'guest' (logged out only), 'any', 'user', 'manager'
@@ -31,6 +32,7 @@ const ROUTES = [
   [/^\/settings$/, settingsView, 'user'],
   [/^\/accounts$/, accountsView, 'manager'],
   [/^\/security$/, securityLogView, 'manager'],
+  [/^\/records$/, recordsView, 'manager'],
   [/^\/child\/([\w-]+)$/, notebookView, 'user'],
   [/^\/child\/([\w-]+)\/members$/, membersView, 'user'],
   [/^\/child\/([\w-]+)\/card$/, cardView, 'user'],
@@ -106,6 +108,8 @@ function renderTopbar() {
         'aria-current': here('/accounts') ? 'page' : null }, t('nav_accounts')) : null,
       api.account()?.kind === 'admin' ? h('a', { href: '#/security', class: 'navlink', id: 'nav-security',
         'aria-current': here('/security') ? 'page' : null }, t('nav_security')) : null,
+      api.account()?.kind === 'admin' ? h('a', { href: '#/records', class: 'navlink', id: 'nav-records',
+        'aria-current': here('/records') ? 'page' : null }, t('nav_records')) : null,
       h('a', { href: '#/settings', class: 'navlink', id: 'nav-settings',
         'aria-current': here('/settings') ? 'page' : null }, t('nav_settings'))));
 }

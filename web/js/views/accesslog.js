@@ -87,6 +87,8 @@ export function detailText(r, names) {
       return count ? t('logd_members', { n: count[1] }) : '';
     }
     case 'transfer': return t('logd_transfer');
+    case 'erase': return d.startsWith('erasure requested') ? t('logd_erase_requested') : t('logd_erased');
+    case 'close': return d === 'reopened' ? t('logd_reopened') : t('logd_closed');
     case 'handover': {
       const m = d.match(/^(requested for a leaver|requested|approved|declined): (.*?) → (.*?)(?: \[[^\]]*\])?(?:, overlap (\d+) days)? \(handover/);
       if (!m) return d.replace(UUID, (id) => names.get(id.toLowerCase()) ?? t('logd_someone'));

@@ -125,6 +125,7 @@ function childItem(c, pending) {
       h('span', { class: 'child-role' }, label('role', c.role)),
       h('span', { class: 'child-badges' },
         asks ? h('span', { class: 'badge badge-requests' }, t('requests_badge', { n: asks })) : null,
+        c.closed_at ? h('span', { class: 'badge badge-closed' }, t('closed_badge')) : null,
         h('span', { class: ['badge', unread ? 'badge-unread' : 'badge-none'] },
           unread ? t('unread', { n: c.unread }) : t('no_unread'))),
       icon('chevron', 'icon chevron')));

@@ -16,6 +16,9 @@ import { handoverSection } from './handovers.js';
 import { accountPicker } from '../picker.js';
 import * as live from '../live.js';
 
+// Professions that coordinate a child's support (they register children).
+const COORDINATING = ['support_coordinator', 'public_health_nurse', 'administrator'];
+
 export async function membersView(main, childId) {
   mount(main, loading());
   let child; let members; let orgs = [];
@@ -51,10 +54,39 @@ export async function membersView(main, childId) {
       section(t('members_active'), active, 'active'),
       ended.length ? section(t('members_ended'), ended, 'ended') : null,
       handovers(),
+      recordEnd(),
       addForm(child, family, refresh),
       !family && me && me.role !== 'youth' ? h('p', {}, h('button', {
         type: 'button', class: 'linkish danger-text', onclick: () => leave(),
       }, t('leave'))) : null);
+  }
+
+  // The end of the record: closing the notebook when support ends (the
+  // consent holder or a coordinator member), and asking for its erasure
+  // (the consent holder; an administrator confirms).
+  function recordEnd() {
+    const coordinator = COORDINATING.includes(account()?.profession);
+    const canClose = !child.closed_at && me?.status === 'active' && (family || coordinator);
+    if (!family && !canClose && !child.closed_at) return null;
+    return h('section', { class: 'card record-end', id: 'record-end' },
+      h('h3', {}, t('record_end_title')),
+      child.closed_at ? h('p', { class: 'closed-note' }, t('closed_since', { date: formatDateTime(child.closed_at) }))
+        : h('p', { class: 'muted' }, t('record_end_lead')),
+      h('div', { class: 'buttons' },
+        canClose ? h('button', { type: 'button', class: 'secondary small', id: 'close-btn', onclick: () => closeNotebook() },
+          t('close_notebook')) : null,
+        family ? h('button', { type: 'button', class: 'danger small', id: 'erase-btn', onclick: () => askErasure() },
+          t('erase_request')) : null));
+  }
+
+  async function closeNotebook() {
+    if (!await confirmDialog(t('close_notebook'), t('close_confirm', { name: child.name }), t('close_notebook'))) return;
+    await act(() => post(`/children/${childId}/close`), t('closed_done'));
+  }
+
+  async function askErasure() {
+    if (!await confirmDialog(t('erase_request'), t('erase_confirm', { name: child.name }), t('erase_request'), true)) return;
+    await act(() => post(`/children/${childId}/erase`), t('erase_requested'));
   }
 
   // The notebook's handovers, filled in when they arrive.

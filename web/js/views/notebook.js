@@ -2,7 +2,7 @@
 // receipts, and what happens when access ends while the page is open.
 
 import { h, mount, announce } from '../dom.js';
-import { t, label, CATEGORIES } from '../i18n.js';
+import { t, label, formatDateTime, CATEGORIES } from '../i18n.js';
 import { get, post, account } from '../api.js';
 import * as live from '../live.js';
 import { getMembers, setMembers } from '../store.js';
@@ -284,6 +284,11 @@ class Notebook {
 
   renderComposeButton() {
     if (this.ended) return;
+    if (this.child.closed_at) {
+      mount(this.composeArea, h('p', { class: 'closed-banner', id: 'closed-banner', role: 'status' },
+        t('closed_banner', { date: formatDateTime(this.child.closed_at) })));
+      return;
+    }
     const cats = this.postableCategories();
     if (!cats.length) {
       mount(this.composeArea, h('p', { class: 'muted' }, t('cannot_post')));

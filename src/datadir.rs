@@ -9,6 +9,7 @@
 //! DIR/keys/token-signing.key  base64 HS256 key for access tokens (0600)
 //! DIR/keys/vapid.key        base64url P-256 private key for Web Push (0600)
 //! DIR/keys/audit-chain.key  base64 64-byte HMAC key of the access log's chain (0600)
+//! DIR/keys/erasures         the tombstone list of confirmed erasures (ids and times, 0600)
 //! DIR/tls/cert.pem, key.pem   self-signed development pair (generated if absent)
 //! DIR/serve.lock            locked by the one server serving the SQLite database
 //! DIR/.renraku-XXXX/       `renraku backup`'s private folder (0700) for the database copy, only while it runs

@@ -20,6 +20,7 @@ mod member_cache;
 mod members;
 mod readers;
 mod requests;
+mod search;
 mod security_log;
 mod sessions;
 mod transfer;
@@ -37,6 +38,7 @@ pub use handover::{
 pub use members::{Member, MemberPatch, NewMember};
 pub use readers::Reader;
 pub use requests::PendingRequest;
+pub use search::SearchResult;
 pub use sessions::{
     session_sweep_loop, AcceptInput, Client, LoginInput, PasswordChange, RecoveryCodes,
     SessionView, TokenPair, TotpEnrollment, TotpStatus, DEVICE_TOKEN_SEPARATOR,

@@ -10,7 +10,9 @@ use serde::Deserialize;
 use super::error::ApiError;
 use super::extract::{child_and, child_id, Auth, JsonBody, One, Two};
 use super::AppState;
-use crate::domain::{AccessRecord, Entry, EntryPage, NewEntryInput, Posted, Reader, RevisionInput};
+use crate::domain::{
+    AccessRecord, Entry, EntryPage, NewEntryInput, Posted, Reader, RevisionInput, SearchResult,
+};
 use crate::ids::EntryId;
 
 pub fn router() -> Router<AppState> {
@@ -22,6 +24,7 @@ pub fn router() -> Router<AppState> {
         )
         .route("/children/{id}/entries/{entry}/readers", get(readers))
         .route("/children/{id}/access-log", get(access_log))
+        .route("/children/{id}/search", get(search))
 }
 
 #[derive(Deserialize)]
@@ -31,6 +34,24 @@ struct EntriesQuery {
     after_seq: i64,
     #[serde(default)]
     limit: Option<i64>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SearchQuery {
+    q: String,
+}
+
+/// `GET /api/v1/children/{id}/search?q=`
+async fn search(
+    State(s): State<AppState>,
+    Auth(who): Auth,
+    p: One,
+    q: Result<Query<SearchQuery>, QueryRejection>,
+) -> Result<Json<SearchResult>, ApiError> {
+    let child = child_id(p)?;
+    let Query(q) = q?;
+    Ok(Json(s.core.search(&who, child, &q.q).await?))
 }
 
 /// `GET /api/v1/children/{id}/entries?after_seq=&limit=`

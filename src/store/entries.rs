@@ -44,6 +44,25 @@ impl Store {
         rows.iter().map(EntryRow::decode).collect()
     }
 
+    /// Every visible entry (all revisions), ascending: what a search reads.
+    pub async fn list_all_visible(
+        &self,
+        child: ChildId,
+        vis: Visibility,
+    ) -> StoreResult<Vec<EntryRow>> {
+        let sql = format!(
+            "{ENTRY_SELECT} where e.child_id = $1 and (e.category & $2) != 0 \
+             and e.first_created_at >= $3 order by e.seq"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(child.to_string())
+            .bind(vis.categories)
+            .bind(vis.history_from)
+            .fetch_all(&mut *self.reader().await?)
+            .await?;
+        rows.iter().map(EntryRow::decode).collect()
+    }
+
     pub async fn count_visible_after(
         &self,
         child: ChildId,

@@ -41,6 +41,7 @@ mod push;
 mod readers;
 mod requests;
 mod revisions;
+mod search;
 mod security_log;
 mod sessions;
 mod totp_recovery;

@@ -81,7 +81,7 @@ fn lists_child(list: &Value, child: &str) -> bool {
 pub fn problem(w: &World, method: &str, path: &str, rel: Rel, body: &Value) -> Option<String> {
     let bases = bases(w, rel);
     match (method, path) {
-        ("GET", "/api/v1/children/{id}/entries") => {
+        ("GET", "/api/v1/children/{id}/entries") | ("GET", "/api/v1/children/{id}/search") => {
             let list = body["entries"].as_array().cloned().unwrap_or_default();
             entries_problem(rel, &list)
         }

@@ -253,6 +253,9 @@ async fn notebook(
             let handover = w.handover(&child, &w.candidate_id).await;
             r.url = fill(path, &[&child, &handover]);
         }
+        ("GET", "/api/v1/children/{id}/search") => {
+            r.url = format!("{}?q=%E8%A1%8C%E5%88%97", fill(path, &[base]));
+        }
         ("GET", "/api/v1/children/{id}/entries") => {
             r.url = format!("{}?after_seq=0&limit=500", fill(path, &[base]));
         }

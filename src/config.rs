@@ -394,7 +394,9 @@ pub struct BenchArgs {
     /// fanout-small (20 children × 5 members), fanout-wide (5 × 20),
     /// connections (10,000 idle subscribed sockets, then --rate posts/s for
     /// --duration s), alerts (one alert per child to its online contact) or
-    /// login-flood (--connections concurrent bad logins for --duration s).
+    /// login-flood (--connections concurrent bad logins for --duration s) or
+    /// search (a notebook of --posts entries, then --posters rounds of
+    /// searches; try --posts 5000).
     #[arg(long, default_value = "fanout-small")]
     pub workload: String,
     /// Write the JSON report here too.

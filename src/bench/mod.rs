@@ -22,6 +22,7 @@ mod entries;
 mod fanout;
 mod login_flood;
 mod report;
+mod search;
 mod setup;
 
 use anyhow::{bail, Context};
@@ -36,6 +37,7 @@ const WORKLOADS: &[&str] = &[
     "connections",
     "alerts",
     "login-flood",
+    "search",
 ];
 
 impl BenchArgs {
@@ -68,6 +70,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         "connections" => connections::run(&args, &client, &admin).await?,
         "alerts" => alerts::run(&args, &client, &admin).await?,
         "login-flood" => login_flood::run(&args, &client, &admin).await?,
+        "search" => search::run(&args, &client, &admin).await?,
         other => bail!("unknown workload {other:?}"),
     };
     report::merge(

@@ -21,6 +21,7 @@ mod readers;
 mod requests;
 mod security_log;
 mod sessions;
+mod snapshot;
 mod transfer;
 mod views;
 
@@ -39,6 +40,7 @@ pub use sessions::{
     session_sweep_loop, AcceptInput, Client, LoginInput, PasswordChange, RecoveryCodes,
     SessionView, TokenPair, TotpEnrollment, TotpStatus, DEVICE_TOKEN_SEPARATOR,
 };
+pub use snapshot::Notebook;
 pub use views::{Alert, Delivery, Entry};
 
 use std::sync::Arc;

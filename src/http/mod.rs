@@ -10,6 +10,7 @@ mod directory;
 mod emergency;
 mod entries;
 pub mod error;
+mod export;
 mod extract;
 mod handovers;
 mod me;
@@ -59,6 +60,7 @@ pub fn router(state: AppState) -> Router {
         .merge(handovers::router())
         .merge(entries::router())
         .merge(emergency::router())
+        .merge(export::router())
         .merge(ws::router())
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),

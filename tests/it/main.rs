@@ -26,6 +26,7 @@ mod cluster;
 mod consent;
 mod durability;
 mod emergency;
+mod export;
 mod fanout;
 mod group_commit;
 mod handover;

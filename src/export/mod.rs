@@ -12,6 +12,7 @@ mod text;
 
 use serde::Deserialize;
 use std::str::FromStr;
+use tokio::sync::{Semaphore, SemaphorePermit};
 use zeroize::Zeroizing;
 
 use crate::domain::Notebook;
@@ -96,6 +97,19 @@ impl Request {
     }
 }
 
+/// Exports made at once, in the whole process: a passphrase export's
+/// scrypt alone takes 256 MiB and a second of a core, so a burst of them is
+/// refused (503 `busy`) rather than queued.
+static SLOTS: Semaphore = Semaphore::const_new(2);
+
+/// A turn to make an export (held until it is made), or 503 `busy`; taken
+/// before the notebook is read, so a refused export is not logged.
+pub fn slot() -> Result<SemaphorePermit<'static>> {
+    SLOTS
+        .try_acquire()
+        .map_err(|_| Error::Busy { retry_after: 2 })
+}
+
 /// Makes the export. CPU-bound (scrypt for a passphrase takes about a
 /// second): run it off the async workers.
 pub fn render(nb: &Notebook, req: Request) -> Result<Rendered> {
@@ -125,4 +139,46 @@ fn bundle_json(nb: &Notebook) -> Result<Zeroizing<Vec<u8>>> {
     serde_json::to_vec_pretty(&bundle)
         .map(Zeroizing::new)
         .map_err(Error::internal)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(format: &str, recipient: Option<&str>, passphrase: Option<&str>) -> Result<Request> {
+        Request::parse(ExportInput {
+            format: format.into(),
+            recipient: recipient.map(Into::into),
+            passphrase: passphrase.map(Into::into),
+        })
+    }
+
+    #[test]
+    fn requests_are_checked() {
+        let key = age::x25519::Identity::generate().to_public().to_string();
+        assert!(matches!(parse("fhir", None, None), Ok(Request::Fhir)));
+        assert!(matches!(parse("html", None, None), Ok(Request::Html)));
+        assert!(matches!(
+            parse("age", Some(&key), None),
+            Ok(Request::Age(Target::Recipient(_)))
+        ));
+        assert!(matches!(
+            parse("age", None, Some("合言葉")),
+            Ok(Request::Age(Target::Passphrase(_)))
+        ));
+        for (f, r, p) in [
+            ("pdf", None, None),
+            ("age", None, None),
+            ("age", Some(key.as_str()), Some("x")),
+            ("age", Some("age1nope"), None),
+            ("age", None, Some("")),
+            ("html", None, Some("x")),
+            ("fhir", Some(key.as_str()), None),
+        ] {
+            assert!(
+                matches!(parse(f, r, p), Err(Error::BadRequest(_))),
+                "{f} {r:?} {p:?}"
+            );
+        }
+    }
 }

@@ -138,6 +138,7 @@ function deniedWhat(d) {
   const [method = '', route = ''] = d.split(' ');
   const parts = route.split('/').filter((p) => p && !p.startsWith('{'));
   const last = parts[parts.length - 1] || '';
+  if (last === 'export') return t('action_export');
   const resource = {
     children: 'dr_profile',
     'access-log': 'dr_access_log',

@@ -154,6 +154,15 @@ mod tests {
     }
 
     #[test]
+    fn a_third_export_at_once_is_refused_as_busy() {
+        let (a, b) = (slot(), slot());
+        assert!(a.is_ok() && b.is_ok());
+        assert!(matches!(slot(), Err(Error::Busy { .. })));
+        drop(a);
+        assert!(slot().is_ok());
+    }
+
+    #[test]
     fn requests_are_checked() {
         let key = age::x25519::Identity::generate().to_public().to_string();
         assert!(matches!(parse("fhir", None, None), Ok(Request::Fhir)));

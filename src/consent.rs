@@ -101,6 +101,14 @@ pub fn is_holder(role: Role, transferred: bool) -> bool {
     }
 }
 
+/// What an export may hold (from [`Member::require_export`]).
+#[derive(Clone, Copy, Debug)]
+pub struct ExportRight {
+    pub visibility: Visibility,
+    /// The whole notebook (false: only what the youth may see).
+    pub full: bool,
+}
+
 /// Proof that a member may post in one category of one child now: what
 /// appending an entry requires.
 #[derive(Debug)]
@@ -252,6 +260,31 @@ impl Member {
                 "only the one who holds consent (a guardian, or the young person after the transfer) may do this",
             ))
         }
+    }
+
+    /// What an export of this notebook may hold: everything for the
+    /// consent holder; for the youth before consent passes to them, what
+    /// the youth may see (an export is a read, not a consent decision).
+    /// Guardians after the transfer, and every other member, may not export.
+    pub fn require_export(&self) -> Result<ExportRight> {
+        if self.holder {
+            return Ok(ExportRight {
+                visibility: Visibility {
+                    categories: ALL_CATEGORIES,
+                    history_from: i64::MIN,
+                },
+                full: true,
+            });
+        }
+        if self.role == Role::Youth {
+            return Ok(ExportRight {
+                visibility: self.visibility(),
+                full: false,
+            });
+        }
+        Err(Error::forbidden(
+            "only the one who holds consent, or the young person, may export the notebook",
+        ))
     }
 
     /// Guardians and the youth see the access log.

@@ -38,6 +38,9 @@
 //! - `push`: Web Push sending (VAPID, aes128gcm) and the SSRF guard on endpoints.
 //! - `hub`: live fan-out: per-child subscribers, bounded per-connection
 //!   queues, control events; it carries frames, it does not build them.
+//! - `export`: exports of a notebook the domain read and logged (a FHIR R4
+//!   Bundle, a printable HTML document, an age file holding both and the
+//!   attachments), made in memory.
 //! - `http`: axum router, error table, extractors, one file per resource,
 //!   `denied` (reports refused child requests to the domain);
 //!   `ws/`: the WebSocket handshake, client frames and the socket loop,
@@ -46,7 +49,7 @@
 //! - `demo`: the demo dataset and its loader.
 //! - `bench`: the load generator (`renraku bench`), a client of the public protocol.
 //!
-//! Dependency direction: `http → domain → {consent, store, crypto, hub}`,
+//! Dependency direction: `http → export → domain`, `http → domain → {consent, store, crypto, hub}`,
 //! with `auth`, `push`, `vocab`, `ids` and `error` below; `tests/layout.rs`
 //! holds the full table and checks it, and that no folder's files import
 //! each other in a cycle.
@@ -62,6 +65,7 @@ pub mod datadir;
 pub mod demo;
 pub mod domain;
 pub mod error;
+pub mod export;
 pub mod http;
 pub mod hub;
 pub mod ids;

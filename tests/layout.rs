@@ -40,7 +40,8 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "auth", "config", "consent", "crypto", "error", "hub", "ids", "push", "store", "vocab",
         ],
     ),
-    ("http", &["config", "domain", "error", "ids"]),
+    ("export", &["domain", "error", "ids", "vocab"]),
+    ("http", &["config", "domain", "error", "export", "ids"]),
     ("demo", &["domain", "ids", "vocab"]),
     ("bench", &["config", "consent"]),
 ];

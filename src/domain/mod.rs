@@ -23,6 +23,7 @@ mod requests;
 mod search;
 mod security_log;
 mod sessions;
+mod snapshot;
 mod transfer;
 mod views;
 
@@ -43,6 +44,7 @@ pub use sessions::{
     session_sweep_loop, AcceptInput, Client, LoginInput, PasswordChange, RecoveryCodes,
     SessionView, TokenPair, TotpEnrollment, TotpStatus, DEVICE_TOKEN_SEPARATOR,
 };
+pub use snapshot::Notebook;
 pub use views::{Alert, Delivery, Entry};
 
 use std::sync::Arc;

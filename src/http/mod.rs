@@ -11,6 +11,7 @@ mod emergency;
 mod entries;
 mod erasure;
 pub mod error;
+mod export;
 mod extract;
 mod handovers;
 mod me;
@@ -61,6 +62,7 @@ pub fn router(state: AppState) -> Router {
         .merge(entries::router())
         .merge(emergency::router())
         .merge(erasure::router())
+        .merge(export::router())
         .merge(ws::router())
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),

@@ -4,6 +4,10 @@
 // an assertion. Tests share one demo server: none changes the password or
 // TOTP of a demo account (they make accounts of their own by invitation).
 
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { spawnSync } from 'node:child_process';
 import {
   assert, eventually, openNotebook, postEntry, unique, loginOn, totp, unlabelled, createAccount, submitLogin,
   noHorizontalScroll, secretOf, STRONG, WEAK,
@@ -1157,6 +1161,90 @@ export const tests = [
       await eventually(async () => (await ogawa.locator('.child-card').count()) === 4, 'the school nurse has four notebooks');
       // Expected: Dr Ito's disabled session answers 401.
       s.consoleErrors = s.consoleErrors.filter((e) => !/status of 401/.test(e));
+    },
+  },
+
+  {
+    name: '27. export: the guardian downloads the printable HTML (Chromium prints it to PDF with the name and card text) and an age file the stock age opens; the youth is offered it, a teacher is not',
+    async run(s, shot) {
+      const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'renraku-export-'));
+      try {
+        const guardian = await s.login('guardian.sato');
+        await openNotebook(guardian, HINATA);
+        await guardian.click('.tabs a[data-tab=card]');
+        const summary = (await guardian.locator('.card-summary').textContent()).trim();
+        assert(summary.length > 5, 'the card has a summary');
+        await guardian.click('.tabs a[data-tab=export]');
+        await guardian.locator('#export-form').waitFor();
+        await shot(guardian, '60-export-form');
+
+        // The printable HTML: downloaded, then printed to PDF by Chromium.
+        await guardian.check('input[name=format][value=html]');
+        assert(await guardian.locator('#export-protect').isHidden(), 'no encryption choice for HTML');
+        assert(await guardian.locator('#export-plain-note').isVisible(), 'HTML is said to be unencrypted');
+        const [htmlDl] = await Promise.all([guardian.waitForEvent('download'), guardian.click('#export-submit')]);
+        assert(htmlDl.suggestedFilename() === 'renraku-export.html', htmlDl.suggestedFilename());
+        const html = fs.readFileSync(await htmlDl.path(), 'utf8');
+        assert(html.includes('@page { size: A4'), 'A4 print styles');
+        const ctx = await s.browser.newContext({ viewport: { width: 390, height: 844 }, javaScriptEnabled: false });
+        s.contexts.push(ctx);
+        const doc = await ctx.newPage();
+        const fetched = [];
+        doc.on('request', (r) => fetched.push(r.url()));
+        await doc.setContent(html, { waitUntil: 'load' });
+        assert(fetched.length === 0, `the document loads nothing: ${fetched.join(', ')}`);
+        await shot(doc, '61-export-html');
+        const pdfPath = path.join(tmp, 'notebook.pdf');
+        await doc.pdf({ path: pdfPath, preferCSSPageSize: true, printBackground: true });
+        assert(fs.readFileSync(pdfPath).subarray(0, 5).toString() === '%PDF-', 'a PDF');
+        const pdf = spawnSync('pdftotext', ['-enc', 'UTF-8', pdfPath, '-'], { encoding: 'utf8' });
+        assert(pdf.status === 0, `pdftotext (poppler-utils): ${pdf.error || pdf.stderr}`);
+        const text = pdf.stdout.replace(/\s+/g, '');
+        assert(text.includes(HINATA.replace(/\s+/g, '')), 'the child\'s name is in the PDF');
+        assert(text.includes(summary.replace(/\s+/g, '')), 'the card text is in the PDF');
+        assert(text.indexOf('緊急カード') < text.indexOf('記録Entries'), 'the card comes first');
+
+        // The age file, to a passphrase: the stock age opens it.
+        await guardian.check('input[name=format][value=age]');
+        await guardian.check('input[name=by][value=passphrase]');
+        const passphrase = `${unique('合言葉')} ひなた`;
+        await guardian.fill('input[name=passphrase]', passphrase);
+        await shot(guardian, '62-export-age');
+        const [ageDl] = await Promise.all([guardian.waitForEvent('download'), guardian.click('#export-submit')]);
+        assert(ageDl.suggestedFilename().endsWith('.age'), ageDl.suggestedFilename());
+        const agePath = path.join(tmp, 'notebook.tar.age');
+        await ageDl.saveAs(agePath);
+        assert(fs.readFileSync(agePath).subarray(0, 21).toString() === 'age-encryption.org/v1', 'an age file');
+        const tarPath = path.join(tmp, 'notebook.tar');
+        const script = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../age_passphrase.py');
+        const dec = spawnSync('python3', [script, agePath, tarPath], { env: { ...process.env, AGE_TEST_PASSPHRASE: passphrase } });
+        assert(dec.status === 0, `age -d: ${dec.stdout}`);
+        const list = spawnSync('tar', ['-tf', tarPath], { encoding: 'utf8' }).stdout.split('\n');
+        for (const n of ['bundle.json', 'notebook.html', 'attachments/']) assert(list.includes(n), `${n} in ${list}`);
+        await guardian.locator('.toast', { hasText: 'エクスポートしました' }).waitFor();
+
+        // Both are in the access log.
+        await guardian.click('.tabs a[data-tab=log]');
+        await eventually(async () => (await guardian.locator('tr.action-export').count()) >= 2, 'two exports logged');
+        assert((await guardian.locator('tr.action-export').first().textContent()).includes('書き出し'), 'in Japanese');
+
+        // A teacher is not offered it; the youth is (before the transfer, what the youth sees).
+        const teacher = await s.login('teacher.tanaka');
+        await openNotebook(teacher, HINATA);
+        assert(await teacher.locator('.tabs a[data-tab=export]').count() === 0, 'no export for a member');
+        const youth = await s.login('youth.watanabe');
+        await openNotebook(youth, '渡辺 蓮');
+        await youth.click('.tabs a[data-tab=export]');
+        await youth.locator('#export-form').waitFor();
+        await shot(youth, '63-export-youth');
+        const before = await youth.locator('#export-youth-note').count() === 1;
+        const gw = await s.login('guardian.watanabe');
+        await openNotebook(gw, '渡辺 蓮');
+        assert(await gw.locator('.tabs a[data-tab=export]').count() === (before ? 1 : 0),
+          'the guardian is offered it exactly while holding consent');
+      } finally {
+        fs.rmSync(tmp, { recursive: true, force: true });
+      }
     },
   },
   {

@@ -1,6 +1,7 @@
 //! Group 6: encryption at rest. After posting text with a unique marker, no
 //! file under the data dir (database, WAL, SHM, keys, anything) contains the
-//! marker or a child's name, while running and after SIGTERM; data keys are
+//! marker or a child's name, while running and after SIGTERM (exports of
+//! every format included: they are made in memory); data keys are
 //! stored only age-wrapped; the master identity is private.
 
 use std::os::unix::fs::PermissionsExt;
@@ -117,9 +118,31 @@ async fn no_plaintext_under_the_data_dir() {
         .await;
     assert_eq!(st, 201, "{rev}");
 
+    // Exports of both children in every format, answered in full: none of
+    // their plaintext (the marker, names, or the formats' own text) lands
+    // under the data dir.
+    let passphrase = format!("合言葉 {m}");
+    server.registry.add("export passphrase", &passphrase);
+    for c in [&child, &new_child] {
+        for body in [
+            json!({"format": "fhir"}),
+            json!({"format": "html"}),
+            json!({"format": "age", "passphrase": passphrase}),
+        ] {
+            let (st, v) = g.post(&format!("/api/v1/children/{c}/export"), &body).await;
+            assert_eq!(st, 200, "export {body}: {v}");
+        }
+    }
+
     let mut needles: Vec<String> = DEMO_CHILD_SECRETS.iter().map(|s| s.to_string()).collect();
     needles.push(m.clone());
     needles.push(new_name.clone());
+    needles.push(passphrase.clone());
+    // Text only an export holds: the Bundle's and the printed page's.
+    needles.push("\"resourceType\": \"Bundle\"".to_string());
+    needles.push("urn:renraku:fhir".to_string());
+    needles.push("@page { size: A4".to_string());
+    needles.push("連絡帳（Renraku）".to_string());
     assert_not_on_disk(&server, &needles, "while running");
 
     // Keys: the master identity is private; no raw 32-byte key anywhere;

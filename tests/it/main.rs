@@ -27,6 +27,7 @@ mod consent;
 mod durability;
 mod emergency;
 mod erasure;
+mod export;
 mod fanout;
 mod group_commit;
 mod handover;

@@ -244,6 +244,40 @@ export function apiWithToken(method, path, body, token) {
   return raw(method, path, body, token);
 }
 
+/** A POST whose answer is a file (an export): `{blob, name}`; one
+ * refresh-and-retry on a stale token, as `api`. */
+export async function postForFile(path, body) {
+  if (!session) throw new ApiError(401, 'unauthorized');
+  const once = async () => {
+    let res;
+    try {
+      res = await fetch(`/api/v1${path}`, {
+        method: 'POST', cache: 'no-store', credentials: 'omit',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${session.access_token}` },
+        body: JSON.stringify(body),
+      });
+    } catch (e) {
+      throw new ApiError(0, 'network', e.message);
+    }
+    if (!res.ok) {
+      let data = null;
+      try { data = await res.json(); } catch { data = null; }
+      const err = data?.error || {};
+      throw new ApiError(res.status, err.code || `http_${res.status}`, err.message, data);
+    }
+    const cd = res.headers.get('content-disposition') || '';
+    const name = /filename="([^"]+)"/.exec(cd)?.[1] || 'renraku-export';
+    return { blob: await res.blob(), name };
+  };
+  try {
+    return await once();
+  } catch (e) {
+    if (e.status !== 401 || e.code !== 'unauthorized' || !session) throw e;
+    await refresh();
+    return once();
+  }
+}
+
 export const get = (p) => api('GET', p);
 export const post = (p, b) => api('POST', p, b ?? {});
 export const put = (p, b) => api('PUT', p, b);

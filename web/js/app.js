@@ -13,6 +13,7 @@ import { notebookView } from './views/notebook.js';
 import { membersView } from './views/members.js';
 import { cardView } from './views/card.js';
 import { accessLogView } from './views/accesslog.js';
+import { exportView } from './views/export.js';
 import { orgsView } from './views/orgs.js';
 import { inviteView } from './views/invite.js';
 import { settingsView } from './views/settings.js';
@@ -37,6 +38,7 @@ const ROUTES = [
   [/^\/child\/([\w-]+)\/members$/, membersView, 'user'],
   [/^\/child\/([\w-]+)\/card$/, cardView, 'user'],
   [/^\/child\/([\w-]+)\/log$/, accessLogView, 'user'],
+  [/^\/child\/([\w-]+)\/export$/, exportView, 'user'],
 ];
 
 let cleanup = null;

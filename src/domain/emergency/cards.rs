@@ -134,9 +134,7 @@ impl Core {
     /// `GET /children/{id}/emergency-card`: every active member, whatever the categories; logged.
     pub async fn get_card(&self, who: &Principal, child: ChildId) -> Result<Card> {
         self.member(child, who.account).await?;
-        let row = self.store.get_card(child).await?.ok_or(Error::NotFound)?;
-        let key = self.child_key(child).await?;
-        let c = open_card(&key, child, &row)?;
+        let card = self.current_card(child).await?.ok_or(Error::NotFound)?;
         self.log_access(
             child,
             who.account,
@@ -144,7 +142,18 @@ impl Core {
             "emergency card".into(),
         )
         .await?;
-        Ok(Card {
+        Ok(card)
+    }
+
+    /// The child's current card, if any, opened (not logged: the caller
+    /// checked consent and logs its own read).
+    pub(in crate::domain) async fn current_card(&self, child: ChildId) -> Result<Option<Card>> {
+        let Some(row) = self.store.get_card(child).await? else {
+            return Ok(None);
+        };
+        let key = self.child_key(child).await?;
+        let c = open_card(&key, child, &row)?;
+        Ok(Some(Card {
             child_id: child,
             version: row.version,
             summary: c.summary,
@@ -153,7 +162,7 @@ impl Core {
             notes: c.notes,
             updated_by: row.updated_by,
             updated_at: Timestamp(row.updated_at),
-        })
+        }))
     }
 
     /// `GET /children/{id}/emergency-card/versions`: every version, newest

@@ -315,6 +315,9 @@ pub const POLICY: &[Row] = &[
     http("POST",   "/api/v1/children/{id}/entries/{entry}/revisions",   Own,            [404, 201, 201, 201, 201, 201, 201, 403, 403, 403, 403, 404, 404, 401]),
     http("POST",   "/api/v1/children/{id}/entries/{entry}/revisions",   OtherChild,     [404, 404, 404, 404, 404, 404, 404, 404, 403, 403, 403, 404, 404, 401]),
     http("GET",    "/api/v1/children/{id}/access-log",                  Plain,          [404, 200, 200, 200, 200, 403, 403, 403, 403, 403, 403, 404, 404, 401]),
+    // Export: the consent holder (guardians, or the youth after the transfer) and the youth before it (only what it
+    // sees); members and the guardians after the transfer may not.
+    http("POST",   "/api/v1/children/{id}/export",                      Plain,          [404, 200, 200, 200, 200, 403, 403, 403, 403, 403, 403, 404, 404, 401]),
     // Emergency: every active member reads; guardians and medical posters write the card; the consent holder sets
     // the contacts.
     http("GET",    "/api/v1/children/{id}/emergency-card",              Plain,          [404, 200, 200, 200, 200, 200, 200, 200, 403, 403, 403, 404, 404, 401]),

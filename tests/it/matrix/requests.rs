@@ -297,6 +297,10 @@ async fn notebook(
             r.body = Some(json!({"message": "行列の警報"}));
             r.url = fill(path, &[base]);
         }
+        ("POST", "/api/v1/children/{id}/export") => {
+            r.body = Some(json!({"format": "fhir"}));
+            r.url = fill(path, &[base]);
+        }
         ("GET", "/api/v1/alerts") => {}
         (_, p) if p.starts_with("/api/v1/children/{id}") && p.matches('{').count() == 1 => {
             r.url = fill(path, &[base]);

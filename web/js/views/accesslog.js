@@ -96,6 +96,10 @@ export function detailText(r, names) {
       return t(`logd_handover_${step}`, { from: m[2], to: m[3], n: m[4] ?? '' });
     }
     case 'read_profile': return t('logd_profile');
+    case 'export': {
+      const m = d.match(/^(\w+): (\d+) entries/);
+      return m ? t('logd_export', { format: m[1].toUpperCase(), n: m[2] }) : d;
+    }
     case 'emergency_card_read': {
       const n = d.match(/\((\d+)\)/);
       return n ? t('logd_card_versions', { n: n[1] }) : t('logd_card');
@@ -136,6 +140,7 @@ function deniedWhat(d) {
   const [method = '', route = ''] = d.split(' ');
   const parts = route.split('/').filter((p) => p && !p.startsWith('{'));
   const last = parts[parts.length - 1] || '';
+  if (last === 'export') return t('action_export');
   const resource = {
     children: 'dr_profile',
     'access-log': 'dr_access_log',

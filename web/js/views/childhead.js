@@ -1,5 +1,6 @@
 // The header shared by a child's screens: name, tabs (timeline, members,
-// emergency card, access log for the family) and the emergency button.
+// emergency card, access log for the family, export for the consent holder
+// and the youth) and the emergency button.
 
 import { h, icon } from '../dom.js';
 import { t, label, formatDate } from '../i18n.js';
@@ -10,7 +11,15 @@ const TABS = [
   ['members', '/members', 'tab_members', 'people'],
   ['card', '/card', 'tab_card', 'card'],
   ['log', '/log', 'tab_log', 'eye'],
+  ['export', '/export', 'tab_export', 'download'],
 ];
+
+/** Whether a member of `role` may export `child` (as the server checks):
+ * the consent holder, and the youth (before the transfer, what it sees). */
+export function mayExport(child, role) {
+  if (role === 'youth') return true;
+  return role === 'guardian' && child.consent_holder !== 'youth';
+}
 
 /** role: my role in this child ('guardian' | 'youth' | 'member' | null). */
 export function childHead(child, active, role) {
@@ -31,7 +40,7 @@ export function childHead(child, active, role) {
         onclick: () => raiseAlertFlow(child),
       }, icon('siren', 'icon'), t('emergency_button')) : null),
     h('nav', { class: 'tabs', 'aria-label': child.name },
-      TABS.filter(([key]) => key !== 'log' || family).map(([key, suffix, labelKey, ic]) => h('a', {
+      TABS.filter(([key]) => (key !== 'log' || family) && (key !== 'export' || mayExport(child, role))).map(([key, suffix, labelKey, ic]) => h('a', {
         href: `#/child/${child.id}${suffix}`,
         class: ['tab', key === active ? 'active' : null],
         'aria-current': key === active ? 'page' : null,

@@ -1,13 +1,17 @@
 // Service worker: caches the app shell only (HTML, CSS, JS, icons) so the
-// app opens offline; never caches an API answer or anything about a child.
+// app opens offline; never caches an API answer. The one thing about a
+// child it serves is a copy of an emergency card that the user chose to
+// keep on this device (js/offline.js writes it to the `renraku-cards`
+// cache, and removes it at logout and when the membership ends); it is
+// served from that cache only, never fetched.
 // Shows Web Push alerts (the payload holds no child data) and focuses the
 // app when one is clicked.
 
-const CACHE = 'renraku-shell-v8';
+const CACHE = 'renraku-shell-v9';
 const SHELL = [
   '/', '/index.html', '/manifest.webmanifest', '/css/app.css',
   '/js/app.js', '/js/i18n.js', '/js/dom.js', '/js/api.js', '/js/live.js', '/js/ui.js',
-  '/js/store.js', '/js/entry.js', '/js/compose.js', '/js/alerts.js', '/js/push.js',
+  '/js/store.js', '/js/offline.js', '/js/entry.js', '/js/compose.js', '/js/alerts.js', '/js/push.js',
   '/js/views/login.js', '/js/views/children.js', '/js/views/notebook.js', '/js/views/childhead.js',
   '/js/views/members.js', '/js/views/card.js', '/js/views/accesslog.js', '/js/views/orgs.js',
   '/js/views/invite.js', '/js/views/settings.js', '/js/views/accounts.js', '/js/views/securitylog.js',
@@ -20,6 +24,8 @@ const SHELL = [
   '/icons/cat-education.svg', '/icons/cat-employment.svg', '/icons/cat-family.svg',
 ];
 const SHELL_SET = new Set(SHELL);
+const CARDS = 'renraku-cards';
+const CARD_PREFIX = '/offline/card/';
 
 self.addEventListener('install', (event) => {
   event.waitUntil(caches.open(CACHE).then((c) => c.addAll(SHELL)).then(() => self.skipWaiting()));
@@ -27,7 +33,7 @@ self.addEventListener('install', (event) => {
 
 self.addEventListener('activate', (event) => {
   event.waitUntil(caches.keys()
-    .then((keys) => Promise.all(keys.filter((k) => k !== CACHE).map((k) => caches.delete(k))))
+    .then((keys) => Promise.all(keys.filter((k) => k !== CACHE && k !== CARDS).map((k) => caches.delete(k))))
     .then(() => self.clients.claim()));
 });
 
@@ -38,6 +44,17 @@ self.addEventListener('fetch', (event) => {
   if (req.method !== 'GET') return;
   const url = new URL(req.url);
   if (url.origin !== self.location.origin || url.pathname.startsWith('/api/')) return;
+  if (url.pathname.startsWith(CARD_PREFIX)) {
+    event.respondWith((async () => {
+      const hit = await (await caches.open(CARDS)).match(url.pathname);
+      return hit || new Response(
+        '<!doctype html><meta charset="utf-8"><title>連絡帳</title><p>この端末には緊急カードが保存されていません。'
+        + ' / No emergency card is kept on this device.</p>',
+        { status: 404, headers: { 'content-type': 'text/html; charset=utf-8' } },
+      );
+    })());
+    return;
+  }
   const key = req.mode === 'navigate' ? '/' : url.pathname;
   if (!SHELL_SET.has(key)) return;
   event.respondWith((async () => {

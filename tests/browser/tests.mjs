@@ -1313,4 +1313,85 @@ export const tests = [
       await postEntry(takahashi, { category: 'family', text: unique('支援を再開しました。') });
     },
   },
+  {
+    name: '29. the emergency card prints alone on A6 and A4, and, when the user opts in, stays readable offline until logout or the end of the membership',
+    // Revokes a demo membership: a server of this test's own.
+    serverArgs: [],
+    async run(s, shot) {
+      const guardian = await s.login('guardian.sato');
+      await openNotebook(guardian, HINATA);
+      await guardian.click('.tabs a[data-tab=card]');
+      await guardian.locator('.card-summary').waitFor();
+      const summary = (await guardian.locator('.card-summary').first().textContent()).trim();
+      assert(summary.length > 5, 'the demo card has a summary');
+      // Print: only the card, on the paper size asked for.
+      await guardian.evaluate(() => { window.print = () => {}; });
+      const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'renraku-card-'));
+      try {
+        for (const [size, w, hgt] of [['a6', 297.6, 419.5], ['a4', 595.3, 841.9]]) {
+          await guardian.click(`#card-print-${size}`);
+          await guardian.locator('.card-print.print-area').waitFor({ state: 'attached' });
+          const file = path.join(tmp, `${size}.pdf`);
+          await guardian.pdf({ path: file, preferCSSPageSize: true });
+          const bytes = fs.readFileSync(file).toString('latin1');
+          const box = /MediaBox\s*\[\s*0 0 ([\d.]+) ([\d.]+)\s*\]/.exec(bytes);
+          assert(box && Math.abs(Number(box[1]) - w) < 2 && Math.abs(Number(box[2]) - hgt) < 2,
+            `${size}: page ${box?.[1]} × ${box?.[2]} pt`);
+          const text = spawnSync('pdftotext', ['-enc', 'UTF-8', file, '-'], { encoding: 'utf8' });
+          assert(text.status === 0, `pdftotext: ${text.error || text.stderr}`);
+          const flat = text.stdout.replace(/\s+/g, '');
+          assert(flat.includes(HINATA.replace(/\s+/g, '')), `${size}: the child's name is printed`);
+          assert(flat.includes(summary.replace(/\s+/g, '').slice(0, 12)), `${size}: the card is printed`);
+          assert(!flat.includes('アクセス記録'), `${size}: the card alone, not the page around it`);
+          await guardian.evaluate(() => window.dispatchEvent(new Event('afterprint')));
+          await eventually(async () => (await guardian.locator('.card-print').count()) === 0, 'the sheet leaves after printing');
+        }
+      } finally {
+        fs.rmSync(tmp, { recursive: true, force: true });
+      }
+
+      // Nothing is kept until she opts in.
+      const childId = /#\/child\/([\w-]+)/.exec(guardian.url())[1];
+      const kept = (page) => page.evaluate(async (id) => Boolean(await caches.match(`/offline/card/${id}`)), childId);
+      assert(!(await kept(guardian)), 'no card on the device before opting in');
+      await guardian.evaluate(() => navigator.serviceWorker.ready);
+      await guardian.locator('#offline-card-toggle').check();
+      await guardian.locator('#offline-card-link').waitFor();
+      assert(await kept(guardian), 'the card is kept after opting in');
+      await guardian.locator('#offline-card').scrollIntoViewIfNeeded();
+      await shot(guardian, '69-card-offline-optin');
+
+      // The network goes: the kept card still opens.
+      const ctx = guardian.context();
+      await ctx.setOffline(true);
+      const off = await ctx.newPage();
+      await off.goto(`${s.origin}/offline/card/${childId}`);
+      await off.locator('.offline-card').waitFor();
+      const page = (await off.textContent('body')).replace(/\s+/g, '');
+      assert(page.includes(HINATA.replace(/\s+/g, '')) && page.includes(summary.replace(/\s+/g, '').slice(0, 12)),
+        'the offline card shows the child and the card');
+      await shot(off, '70-card-offline');
+      await off.close();
+      await ctx.setOffline(false);
+
+      // Dr Ito keeps one too; when the guardian revokes him, it goes at once.
+      const ito = await s.login('doctor.ito');
+      await openNotebook(ito, HINATA);
+      await ito.click('.tabs a[data-tab=card]');
+      await ito.evaluate(() => navigator.serviceWorker.ready);
+      await ito.locator('#offline-card-toggle').check();
+      await ito.locator('#offline-card-link').waitFor();
+      assert(await kept(ito), 'Dr Ito keeps a copy');
+      await guardian.click('.tabs a[data-tab=members]');
+      const row = guardian.locator('.member', { hasText: '伊藤 誠' });
+      await row.locator('.revoke-btn').click();
+      await guardian.locator('dialog[open] button.danger').click();
+      await eventually(async () => !(await kept(ito)), 'the copy leaves with the membership');
+
+      // A logout removes hers.
+      await guardian.click('#logout');
+      await guardian.waitForSelector('input[name=username]');
+      await eventually(async () => !(await kept(guardian)), 'logout removes the kept card');
+    },
+  },
 ];

@@ -5,6 +5,7 @@ import { h, mount } from './dom.js';
 import { t, lang, setLang, onLangChange } from './i18n.js';
 import * as api from './api.js';
 import * as live from './live.js';
+import * as offline from './offline.js';
 import * as alerts from './alerts.js';
 import * as store from './store.js';
 import { loginView } from './views/login.js';
@@ -140,7 +141,10 @@ function startSession() {
 }
 
 // The login screen says why (api.endReason); a logout says nothing.
-api.onSessionEnd(() => {
+api.onSessionEnd((reason) => {
+  // A session that merely timed out keeps the cards saved for offline use;
+  // a logout, or a session the server ended, removes them.
+  if (reason !== 'expired') offline.clearCards().catch(() => {});
   live.stop();
   alerts.stop();
   store.clear();
@@ -151,6 +155,10 @@ api.onSessionEnd(() => {
 });
 
 live.on('state', renderConnbar);
+// A membership that ended takes the child's offline card with it.
+live.on('membership', (f) => {
+  if (f.status !== 'active' && f.child_id) offline.removeCard(f.child_id).catch(() => {});
+});
 
 onLangChange(() => {
   renderConnbar(live.connectionState());

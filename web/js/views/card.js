@@ -6,7 +6,8 @@ import { t, formatDateTime } from '../i18n.js';
 import { get, put, account } from '../api.js';
 import { getMembers } from '../store.js';
 import { childHead } from './childhead.js';
-import { loading, failure, toast, errorBox, errorText } from '../ui.js';
+import { loading, failure, toast, errorBox, errorText, printArea } from '../ui.js';
+import * as offline from '../offline.js';
 
 export async function cardView(main, childId) {
   mount(main, loading());
@@ -44,13 +45,76 @@ export async function cardView(main, childId) {
           card.notes ? [h('h3', {}, t('card_notes')), h('p', {}, card.notes)] : null,
           card.updated_at ? h('p', { class: 'small muted' }, t('card_updated', { date: formatDateTime(card.updated_at) })) : null,
         ] : h('p', { class: 'empty' }, t('card_none')),
-        canEdit ? h('button', { type: 'button', class: 'secondary', onclick: edit }, t('card_edit')) : null),
+        h('div', { class: 'buttons card-actions' },
+          canEdit ? h('button', { type: 'button', class: 'secondary', onclick: edit }, t('card_edit')) : null,
+          h('button', { type: 'button', class: 'secondary small', id: 'card-print-a6', onclick: () => print('a6') }, t('card_print_a6')),
+          h('button', { type: 'button', class: 'secondary small', id: 'card-print-a4', onclick: () => print('a4') }, t('card_print_a4')))),
+      offlineBox(),
       h('section', { class: 'card', 'aria-labelledby': 'contacts-title' },
         h('h2', { id: 'contacts-title' }, t('contacts_title')),
         contacts.length ? h('ol', { class: 'contacts' }, contacts.map((c) => h('li', {},
           h('span', { class: 'pill pill-tier' }, t('tier', { n: c.tier })), ' ', c.display_name)))
           : h('p', { class: 'muted' }, t('contacts_none')),
         family ? h('button', { type: 'button', class: 'secondary', id: 'contacts-edit', onclick: editContacts }, t('contacts_edit')) : null));
+  }
+
+  // A print of the card alone: A6 (a card for the wallet or the bag) or A4.
+  function print(kind) {
+    const sheet = h('section', { class: ['card-print', `card-print-${kind}`] },
+      h('h1', {}, `${t('card_title')}：${child.name}`),
+      card ? [
+        h('h2', {}, t('card_summary')), h('p', { class: 'card-summary' }, card.summary),
+        card.steps?.length ? [h('h2', {}, t('card_steps')), h('ol', {}, card.steps.map((s) => h('li', {}, s)))] : null,
+        card.hospital ? [h('h2', {}, t('card_hospital')), h('p', {}, card.hospital)] : null,
+        card.notes ? [h('h2', {}, t('card_notes')), h('p', {}, card.notes)] : null,
+      ] : h('p', {}, t('card_none')),
+      contacts.length ? [h('h2', {}, t('contacts_title')),
+        h('ol', {}, contacts.map((c) => h('li', {}, `${t('tier', { n: c.tier })}: ${c.display_name}`)))] : null,
+      h('p', { class: 'small' }, t('card_printed', { date: formatDateTime(new Date().toISOString()) })));
+    body.append(sheet);
+    // The sheet's page size, for this print only: a rule added to the app's
+    // own style sheet (the page's CSP allows no inline style).
+    const css = [...document.styleSheets].find((x) => x.href?.endsWith('/css/app.css'));
+    const rule = css ? css.insertRule(kind === 'a6' ? '@page { size: 105mm 148mm; margin: 6mm; }'
+      : '@page { size: A4; margin: 15mm; }', css.cssRules.length) : -1;
+    const gone = () => {
+      sheet.remove();
+      if (css && rule >= 0 && css.cssRules[rule]?.type === CSSRule.PAGE_RULE) css.deleteRule(rule);
+      window.removeEventListener('afterprint', gone);
+    };
+    window.addEventListener('afterprint', gone);
+    printArea(sheet);
+  }
+
+  // Opt-in, per device: a copy of the card the service worker serves offline.
+  function offlineBox() {
+    const box = h('section', { class: 'card offline-card-box', id: 'offline-card' });
+    const draw = async () => {
+      const saved = await offline.isSaved(childId).catch(() => false);
+      if (saved) offline.saveCard(child, card, contacts).catch(() => {}); // keep it current
+      const toggle = h('input', { type: 'checkbox', id: 'offline-card-toggle', checked: saved });
+      toggle.addEventListener('change', async () => {
+        try {
+          if (toggle.checked) {
+            await offline.saveCard(child, card, contacts);
+            toast(t('offline_card_saved'));
+          } else {
+            await offline.removeCard(childId);
+            toast(t('offline_card_removed'));
+          }
+        } catch (e) { toast(errorText(e), 'error'); }
+        await draw();
+      });
+      mount(box,
+        h('h2', {}, t('offline_card_title')),
+        h('label', { class: 'check' }, toggle, ' ', t('offline_card_toggle')),
+        h('p', { class: 'muted small' }, t('offline_card_lead')),
+        saved ? h('p', {}, h('a', { href: offline.cardUrl(childId), target: '_blank', id: 'offline-card-link' },
+          t('offline_card_open'))) : null);
+    };
+    if (typeof caches === 'undefined') return null;
+    draw();
+    return box;
   }
 
   // Guardians choose which active members are contacts, and in which tier.

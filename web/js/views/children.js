@@ -10,6 +10,7 @@ import { pageTitle, loading, failure, toast, errorText, dialog, confirmDialog } 
 import { categoryBoxes } from './members.js';
 import { categoryChip } from '../entry.js';
 import * as push from '../push.js';
+import * as offline from '../offline.js';
 import { pendingHandoverList } from './handovers.js';
 import { canRegisterChildren } from './onboard.js';
 
@@ -29,6 +30,8 @@ export async function childrenView(main) {
       const [children, reqs, hos] = await Promise.all([get('/children'), get('/requests'), get('/handovers')]);
       pending = reqs;
       pendingHandovers = hos;
+      // Offline cards of children no longer mine go (membership ended).
+      offline.keepOnly(children.map((c) => c.id)).catch(() => {});
       drawRequests();
       drawHandovers();
       if (!children.length) { mount(list, h('p', { class: 'empty children-empty' }, t('children_empty'))); return; }

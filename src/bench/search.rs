@@ -111,10 +111,7 @@ pub async fn run(args: &BenchArgs, client: &Client, admin: &str) -> anyhow::Resu
     let mut hits = vec![0usize; QUERIES.len()];
     for _ in 0..rounds {
         for (k, (_, q)) in QUERIES.iter().enumerate() {
-            let path = format!(
-                "/api/v1/children/{child}/search?q={}",
-                url_encode(q)
-            );
+            let path = format!("/api/v1/children/{child}/search?q={}", url_encode(q));
             let t0 = Instant::now();
             let v = client
                 .call(Method::GET, &path, Some(&guardian.token), None)

@@ -282,3 +282,51 @@ async fn a_closed_notebook_is_read_only_and_listed_once_past_retention() {
     assert!(actions.iter().any(|a| a == "close"), "{actions:?}");
     server.check_logs();
 }
+
+#[tokio::test]
+async fn an_erasure_confirmed_on_node_a_reaches_sockets_and_keys_on_node_b() {
+    if test_postgres().is_none() {
+        return;
+    }
+    let a = Server::demo().await;
+    let b = a.second_node(&[]).await;
+    let g_a = a.login("guardian.nakamura").await;
+    let admin_a = a.login("admin").await;
+    let ito_b = b.login("doctor.ito").await;
+    let child = g_a.child_id(YUI).await;
+    // Node B reads the notebook (its key is in B's cache) and watches it.
+    assert_eq!(
+        ito_b
+            .get(&format!("/api/v1/children/{child}/entries"))
+            .await
+            .0,
+        200
+    );
+    let mut ws = ito_b.ws().await;
+    ws.subscribe(&child, 0).await;
+    let (st, _) = g_a
+        .post_empty(&format!("/api/v1/children/{child}/erase"))
+        .await;
+    assert_eq!(st, 200);
+    let (st, v) = admin_a
+        .post_empty(&format!("/api/v1/admin/erasures/{child}/confirm"))
+        .await;
+    assert_eq!(st, 200, "{v}");
+    let (frame, _) = ws.recv_type("membership").await;
+    assert_eq!(frame["status"], "revoked", "{frame}");
+    // Node B no longer serves anything of the child, to anyone.
+    for s in [&ito_b, &b.login("guardian.nakamura").await] {
+        assert_err(
+            &s.get(&format!("/api/v1/children/{child}/entries")).await,
+            404,
+            "not_found",
+        );
+        assert_err(
+            &s.get(&format!("/api/v1/children/{child}")).await,
+            404,
+            "not_found",
+        );
+    }
+    a.check_logs();
+    b.check_logs();
+}

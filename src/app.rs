@@ -66,6 +66,10 @@ pub async fn open_core(args: &ServeArgs) -> anyhow::Result<Core> {
     let store = Store::open(&dir.root, args.data.database_url().as_deref(), chain_key)
         .await
         .context("opening the database")?;
+    store
+        .clear_unfinished_uploads()
+        .await
+        .context("removing unfinished uploads")?;
     if keys.audit_key_fresh {
         carry_chains_over(&store).await?;
         dir.commit_audit_key()?;
@@ -79,6 +83,8 @@ pub async fn open_core(args: &ServeArgs) -> anyhow::Result<Core> {
         invitation_ttl_ms: secs(args.invitation_ttl).saturating_mul(1000),
         consent_age: args.consent_age,
         overlap_day_ms: secs(args.overlap_day_secs).saturating_mul(1000),
+        max_attachment: args.max_attachment.max(1),
+        attachment_ttl_ms: secs(args.attachment_ttl_secs).saturating_mul(1000),
         ws_queue: args.ws_queue.clamp(1, 1 << 20),
         ws_queue_bytes: args.ws_queue_bytes.clamp(64 << 10, 1 << 30),
         max_posts_per_minute: args.max_posts_per_minute,
@@ -201,6 +207,10 @@ impl App {
             self.core.clone(),
             stop.clone(),
         ));
+        let attachments = tokio::spawn(crate::domain::attachment_gc_loop(
+            self.core.clone(),
+            stop.clone(),
+        ));
         tokio::spawn(async move {
             shutdown.await;
             stop.cancel();
@@ -237,6 +247,7 @@ impl App {
         let _ = escalation.await;
         let _ = cluster.await;
         let _ = sessions.await;
+        let _ = attachments.await;
         self.core.close().await;
         Ok(())
     }

@@ -212,6 +212,18 @@ pub struct ServeArgs {
         hide = true
     )]
     pub overlap_day_secs: u64,
+    /// The largest attachment accepted, in bytes (larger: 413).
+    #[arg(long, env = "RENRAKU_MAX_ATTACHMENT", default_value_t = 20 << 20)]
+    pub max_attachment: u64,
+    /// An attachment no entry references is deleted this many seconds
+    /// after its upload (default one day; tests shorten it).
+    #[arg(
+        long,
+        env = "RENRAKU_ATTACHMENT_TTL_SECS",
+        default_value_t = 86_400,
+        hide = true
+    )]
+    pub attachment_ttl_secs: u64,
     /// Failed logins per account within 15 minutes before 429.
     #[arg(
         long,
@@ -349,6 +361,8 @@ impl ServeArgs {
             invitation_ttl: 604_800,
             consent_age: 18,
             overlap_day_secs: 86_400,
+            max_attachment: 20 << 20,
+            attachment_ttl_secs: 86_400,
             login_max_failures_per_account: 5,
             login_max_failures_per_address: 100,
             access_token_ttl: 900,

@@ -4,6 +4,7 @@
 
 mod accounts;
 mod admin;
+mod attachments;
 mod body;
 mod children;
 pub mod cluster;
@@ -26,6 +27,7 @@ mod views;
 
 pub use accounts::{Account, NewAccount, NewOrg, Org, OrgPatch};
 pub use admin::{Created, Invitation, ManagedAccount};
+pub use attachments::{attachment_gc_loop, AttachmentInfo, Download, UploadBody};
 pub use children::{Child, ChildSummary, NewChild};
 pub use emergency::{AlertInput, Card, CardInput, CardVersion, Contact, ContactInput};
 pub use entries::{AccessRecord, EntryPage, NewEntryInput, Posted, RevisionInput};
@@ -78,6 +80,10 @@ pub struct Settings {
     pub live_audit_window_ms: i64,
     /// One day of a handover's overlap, ms (tests shorten it).
     pub overlap_day_ms: i64,
+    /// The largest attachment, bytes.
+    pub max_attachment: u64,
+    /// An attachment no entry references is deleted this long after its upload, ms.
+    pub attachment_ttl_ms: i64,
 }
 
 /// One row of the security log, as administrators read it.
@@ -154,6 +160,8 @@ pub struct Core {
     limits: limits::Limits,
     /// The administrators' security log (batched writes).
     security: security_log::SecurityLog,
+    /// JPEGs held whole to strip their metadata, at most this many at once.
+    jpeg_permits: tokio::sync::Semaphore,
 }
 
 impl Core {
@@ -200,6 +208,7 @@ impl Core {
             wake: tokio::sync::Notify::new(),
             push_tasks: emergency::PushTasks::default(),
             server_key,
+            jpeg_permits: tokio::sync::Semaphore::new(attachments::JPEG_AT_ONCE),
         })
     }
 

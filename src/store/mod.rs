@@ -24,6 +24,7 @@
 //!   SQLite database), and `rows` (their types).
 
 mod accounts;
+mod attachments;
 mod batch;
 mod cards;
 mod chain;
@@ -43,6 +44,7 @@ mod verify;
 mod wal;
 
 pub use accounts::ManagedRow;
+pub use attachments::{AttachmentRow, ChunkReader, Upload};
 pub use batch::{HeadCache, WriteOp, Written};
 pub use cards::CardRow;
 pub use chain::ChainKey;
@@ -93,6 +95,11 @@ pub struct Store {
     node: String,
     /// The access log's chain key (from the data dir, never stored here).
     chain_key: Arc<ChainKey>,
+    /// The data dir: attachment files (SQLite) and uploads in progress.
+    data_dir: Arc<std::path::PathBuf>,
+    /// PostgreSQL: the connections that store attachments' chunks, apart
+    /// from the writer and the readers (an upload's transaction is long).
+    blobs: Option<sqlx::AnyPool>,
 }
 
 /// `temp_store = memory`: statement journals (a multi-row statement inside
@@ -100,6 +107,9 @@ pub struct Store {
 /// each commit created, wrote and unlinked a temporary file.
 const SQLITE_PRAGMAS: &str = "pragma journal_mode = wal; pragma synchronous = full; \
      pragma foreign_keys = on; pragma busy_timeout = 10000; pragma temp_store = memory;";
+
+/// PostgreSQL connections for storing attachments (uploads past it wait).
+const BLOB_CONNECTIONS: u32 = 4;
 
 fn pool_options(backend: Backend, max: u32, writer: bool) -> AnyPoolOptions {
     let opts = AnyPoolOptions::new()
@@ -168,7 +178,7 @@ impl Store {
             Backend::Postgres => Write::Pool(write),
         };
         let read = pool_options(backend, READERS, false)
-            .connect_with(opts)
+            .connect_with(opts.clone())
             .await?;
         let read = match backend {
             Backend::Sqlite => {
@@ -188,8 +198,16 @@ impl Store {
         if let (Read::Owned { .. }, Write::Owned { slot, taken }) = (&read, &write) {
             tokio::spawn(checkpoint_loop(read.clone(), slot.clone(), taken.clone()));
         }
+        let blobs = match backend {
+            Backend::Sqlite => None,
+            Backend::Postgres => {
+                Some(pool_options(backend, BLOB_CONNECTIONS, false).connect_lazy_with(opts))
+            }
+        };
         let node = uuid::Uuid::new_v4().to_string();
         let store = Self {
+            data_dir: Arc::new(data_dir.to_path_buf()),
+            blobs,
             backend,
             read,
             write,

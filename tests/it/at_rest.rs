@@ -1,7 +1,8 @@
 //! Group 6: encryption at rest. After posting text with a unique marker, no
 //! file under the data dir (database, WAL, SHM, keys, anything) contains the
-//! marker or a child's name, while running and after SIGTERM; data keys are
-//! stored only age-wrapped; the master identity is private.
+//! marker or a child's name (attachments' plaintext included), while running
+//! and after SIGTERM; data keys are stored only age-wrapped; the master
+//! identity is private.
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::PathBuf;
@@ -116,6 +117,23 @@ async fn no_plaintext_under_the_data_dir() {
         )
         .await;
     assert_eq!(st, 201, "{rev}");
+
+    // Attachments (several chunks, a PDF, a JPEG), referenced or not.
+    let png = g
+        .upload_ok(&child, "image/png", png_with(&m, 300_000))
+        .await;
+    g.upload_ok(&new_child, "application/pdf", pdf_with(&m))
+        .await;
+    g.upload_ok(&child, "image/jpeg", jpeg_with_gps(&m)).await;
+    let (st, e) = g
+        .post_entry(
+            &child,
+            "family",
+            "note",
+            json!({"text": "写真", "attachments": [png]}),
+        )
+        .await;
+    assert_eq!(st, 201, "{e}");
 
     let mut needles: Vec<String> = DEMO_CHILD_SECRETS.iter().map(|s| s.to_string()).collect();
     needles.push(m.clone());

@@ -28,6 +28,9 @@ use crate::store::{AttachmentRow, ChunkReader, NewAccess};
 use media::{Media, SNIFF_LEN};
 use sealing::Sealing;
 
+/// How long a refused upload's remaining body is read (and discarded).
+const DRAIN_FOR: std::time::Duration = std::time::Duration::from_secs(30);
+
 /// At most this many attachments in one entry.
 const MAX_PER_ENTRY: usize = 20;
 
@@ -85,12 +88,42 @@ impl Core {
         B: AsRef<[u8]>,
         E: std::fmt::Display,
     {
+        let mut body = body;
+        let result = self.upload(who, child, &mut body).await;
+        if result.is_err() {
+            // Read what the client is still sending (bounded), so that it
+            // gets to read the answer rather than a broken connection.
+            let drain = async {
+                let mut left = self.settings.max_attachment.saturating_mul(2);
+                while let Some(Ok(piece)) = body.stream.next().await {
+                    left = left.saturating_sub(piece.as_ref().len() as u64);
+                    if left == 0 {
+                        break;
+                    }
+                }
+            };
+            let _ = tokio::time::timeout(DRAIN_FOR, drain).await;
+        }
+        result
+    }
+
+    async fn upload<S, B, E>(
+        &self,
+        who: &Principal,
+        child: ChildId,
+        body: &mut UploadBody<S>,
+    ) -> Result<AttachmentInfo>
+    where
+        S: Stream<Item = std::result::Result<B, E>> + Unpin,
+        B: AsRef<[u8]>,
+        E: std::fmt::Display,
+    {
         self.member(child, who.account).await?.require_uploader()?;
         let max = self.settings.max_attachment;
         if body.declared_len.is_some_and(|n| n > max) {
             return Err(too_large(max));
         }
-        let mut stream = body.stream;
+        let stream = &mut body.stream;
         let mut head = Vec::with_capacity(SNIFF_LEN);
         // The part of the last piece read past the leading bytes.
         let mut rest: Option<(B, usize)> = None;
@@ -119,7 +152,7 @@ impl Core {
         }
         let sealed = if media == Media::Jpeg {
             let _permit = self.jpeg_permits.acquire().await.map_err(Error::internal)?;
-            let whole = read_whole(first, &mut stream, max).await?;
+            let whole = read_whole(first, stream, max).await?;
             for piece in media::strip_jpeg(whole)? {
                 sealing.push(&piece).await?;
             }

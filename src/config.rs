@@ -448,4 +448,14 @@ pub struct BenchArgs {
     /// guardian is guardians[c % G].
     #[arg(long, default_value_t = 20)]
     pub guardians: usize,
+    /// The attachment's size in MiB (attachments).
+    #[arg(long, default_value_t = 20)]
+    pub attachment_mib: usize,
+    /// Uploads at once for the memory figure (attachments).
+    #[arg(long, default_value_t = 10)]
+    pub concurrent: usize,
+    /// A folder on the server's disk for the disk's own speed (attachments;
+    /// default the temporary folder).
+    #[arg(long)]
+    pub disk_dir: Option<PathBuf>,
 }

@@ -66,10 +66,6 @@ pub async fn open_core(args: &ServeArgs) -> anyhow::Result<Core> {
     let store = Store::open(&dir.root, args.data.database_url().as_deref(), chain_key)
         .await
         .context("opening the database")?;
-    store
-        .clear_unfinished_uploads()
-        .await
-        .context("removing unfinished uploads")?;
     if keys.audit_key_fresh {
         carry_chains_over(&store).await?;
         dir.commit_audit_key()?;

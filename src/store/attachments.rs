@@ -143,13 +143,49 @@ impl Store {
         self.data_dir.join("attachments")
     }
 
-    /// Removes what uploads cut short by a crash left (ciphertext only).
-    pub async fn clear_unfinished_uploads(&self) -> StoreResult<()> {
-        let tmp = self.attachments_dir().join("tmp");
-        match tokio::fs::remove_dir_all(&tmp).await {
-            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e.into()),
-            _ => Ok(()),
+    /// SQLite, at start under the serving lock (so no upload is in
+    /// flight): removes what uploads cut short by a crash left in `tmp/`,
+    /// and files no row names (a crash between a file's rename and its
+    /// row's commit). Ciphertext only, either way. How many files went.
+    pub async fn tidy_attachment_files(&self) -> StoreResult<usize> {
+        if self.backend != Backend::Sqlite {
+            return Ok(0);
         }
+        let root = self.attachments_dir();
+        match tokio::fs::remove_dir_all(root.join("tmp")).await {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e.into()),
+            _ => {}
+        }
+        let mut removed = 0;
+        let mut children = match tokio::fs::read_dir(&root).await {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
+            other => other?,
+        };
+        while let Some(dir) = children.next_entry().await? {
+            let Some(child) = dir
+                .file_name()
+                .to_str()
+                .and_then(|n| n.parse::<ChildId>().ok())
+            else {
+                continue;
+            };
+            let rows = sqlx::query("select id from attachment where child_id = $1")
+                .bind(child.to_string())
+                .fetch_all(&mut *self.reader().await?)
+                .await?;
+            let named: std::collections::HashSet<String> = rows
+                .iter()
+                .map(|r| r.try_get("id"))
+                .collect::<Result<_, _>>()?;
+            let mut files = tokio::fs::read_dir(dir.path()).await?;
+            while let Some(f) = files.next_entry().await? {
+                if !f.file_name().to_str().is_some_and(|n| named.contains(n)) {
+                    tokio::fs::remove_file(f.path()).await?;
+                    removed += 1;
+                }
+            }
+        }
+        Ok(removed)
     }
 
     /// A new upload's temporary file.
@@ -184,8 +220,8 @@ impl Store {
     }
 
     /// SQLite: the file renamed into place (durably), then the row; a
-    /// crash between the two leaves a file no row names, which the
-    /// collector removes.
+    /// crash between the two leaves a file no row names, removed at the
+    /// next start ([`Store::tidy_attachment_files`]).
     async fn commit_file(
         &self,
         upload: &Upload,

@@ -272,3 +272,31 @@ async fn unreferenced_uploads_are_deleted_after_their_time() {
     );
     server.check_logs();
 }
+
+#[tokio::test]
+async fn a_restart_removes_files_a_crash_left_and_keeps_the_others() {
+    let mut server = Server::demo().await;
+    if server.database_url.is_some() {
+        return; // PostgreSQL keeps chunks in the database: no files
+    }
+    let g = server.login("guardian.sato").await;
+    let child = g.child_id(HINATA).await;
+    let kept = g
+        .upload_ok(&child, "image/png", png_with("kept", 1000))
+        .await;
+    let status = server.terminate().await;
+    assert!(status.success(), "{status:?}");
+    // As a crash would leave them: a half-written upload, and a file
+    // renamed into place whose row was never committed.
+    let dir = server.dir.join("attachments");
+    std::fs::create_dir_all(dir.join("tmp")).unwrap();
+    std::fs::write(dir.join("tmp").join(uuid_like()), b"sealed").unwrap();
+    let orphan = dir.join(&child).join(uuid_like());
+    std::fs::write(&orphan, b"sealed").unwrap();
+    server.restart().await;
+    assert!(!orphan.exists(), "a file no row names was kept");
+    assert!(!dir.join("tmp").exists(), "unfinished uploads were kept");
+    let g = server.login("guardian.sato").await;
+    assert_eq!(g.download(&child, &kept).await.status, 200);
+    server.check_logs();
+}

@@ -34,6 +34,19 @@ pub async fn attachment_gc_loop(core: Arc<Core>, stop: CancellationToken) {
     }
 }
 
+impl Core {
+    /// At the start of `serve` and `demo`, under the data dir's lock (never
+    /// from a command that runs beside a server): attachment files that a
+    /// crash left without a row (SQLite).
+    pub async fn tidy_attachments(&self) -> Result<()> {
+        let n = self.store.tidy_attachment_files().await?;
+        if n > 0 {
+            tracing::info!(files = n, "attachment files left by a crash removed");
+        }
+        Ok(())
+    }
+}
+
 /// One pass: how many were deleted.
 async fn collect(core: &Core, ttl: i64) -> Result<usize> {
     let before = Timestamp::now().millis().saturating_sub(ttl);

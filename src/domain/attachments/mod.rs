@@ -124,46 +124,26 @@ impl Core {
             return Err(too_large(max));
         }
         let stream = &mut body.stream;
-        let mut head = Vec::with_capacity(SNIFF_LEN);
-        // The part of the last piece read past the leading bytes.
-        let mut rest: Option<(B, usize)> = None;
-        while head.len() < SNIFF_LEN {
-            match stream.next().await {
-                None => break,
-                Some(Err(e)) => return Err(cut_short(e)),
-                Some(Ok(piece)) => {
-                    let piece_ref = piece.as_ref();
-                    let take = (SNIFF_LEN - head.len()).min(piece_ref.len());
-                    head.extend_from_slice(&piece_ref[..take]);
-                    if take < piece_ref.len() {
-                        rest = Some((piece, take));
-                    }
-                }
-            }
-        }
-        let media = media::check(&head, body.declared_type.as_deref())?;
+        let first = read_head(stream).await?;
+        let head = &first[..first.len().min(SNIFF_LEN)];
+        let media = media::check(head, body.declared_type.as_deref())?;
         let id = AttachmentId::new();
         let key = self.child_key(child).await?;
         let upload = self.store.begin_upload(id, SEALED_CHUNK).await?;
         let mut sealing = Sealing::new(&key, aad::attachment(child, id), upload, max);
-        let mut first = head;
-        if let Some((piece, from)) = rest {
-            first.extend_from_slice(&piece.as_ref()[from..]);
-        }
-        let sealed = if media == Media::Jpeg {
+        if media == Media::Jpeg {
             let _permit = self.jpeg_permits.acquire().await.map_err(Error::internal)?;
             let whole = read_whole(first, stream, max).await?;
             for piece in media::strip_jpeg(whole)? {
                 sealing.push(&piece).await?;
             }
-            sealing.finish().await?
         } else {
             sealing.push(&first).await?;
             while let Some(piece) = stream.next().await {
                 sealing.push(piece.map_err(cut_short)?.as_ref()).await?;
             }
-            sealing.finish().await?
-        };
+        }
+        let sealed = sealing.finish().await?;
         let row = AttachmentRow {
             id,
             child_id: child,
@@ -265,6 +245,24 @@ impl Core {
         }
         Ok(ids)
     }
+}
+
+/// The first pieces of a body, until they hold the bytes that tell its
+/// type (or the body ends).
+async fn read_head<S, B, E>(stream: &mut S) -> Result<Vec<u8>>
+where
+    S: Stream<Item = std::result::Result<B, E>> + Unpin,
+    B: AsRef<[u8]>,
+    E: std::fmt::Display,
+{
+    let mut first = Vec::new();
+    while first.len() < SNIFF_LEN {
+        match stream.next().await {
+            None => break,
+            Some(piece) => first.extend_from_slice(piece.map_err(cut_short)?.as_ref()),
+        }
+    }
+    Ok(first)
 }
 
 /// The rest of a JPEG after its first bytes, whole (at most `max`).

@@ -133,7 +133,9 @@ impl Core {
         let mut sealing = Sealing::new(&key, aad::attachment(child, id), upload, max);
         if media == Media::Jpeg {
             let _permit = self.jpeg_permits.acquire().await.map_err(Error::internal)?;
-            let whole = read_whole(first, stream, max).await?;
+            // Room for the whole file at once (no doubling on the way).
+            let room = body.declared_len.unwrap_or(0).min(max);
+            let whole = read_whole(first, stream, room, max).await?;
             for piece in media::strip_jpeg(whole)? {
                 sealing.push(&piece).await?;
             }
@@ -266,12 +268,15 @@ where
 }
 
 /// The rest of a JPEG after its first bytes, whole (at most `max`).
-async fn read_whole<S, B, E>(mut buf: Vec<u8>, stream: &mut S, max: u64) -> Result<Vec<u8>>
+async fn read_whole<S, B, E>(first: Vec<u8>, stream: &mut S, room: u64, max: u64) -> Result<Vec<u8>>
 where
     S: Stream<Item = std::result::Result<B, E>> + Unpin,
     B: AsRef<[u8]>,
     E: std::fmt::Display,
 {
+    let mut buf = Vec::with_capacity(usize::try_from(room).unwrap_or(0).max(first.len()));
+    buf.extend_from_slice(&first);
+    drop(first);
     while let Some(piece) = stream.next().await {
         let piece = piece.map_err(cut_short)?;
         if (buf.len() + piece.as_ref().len()) as u64 > max {

@@ -18,7 +18,9 @@
 //! - `verify`: checking every chain, and carrying the old SHA-256 chains over;
 //! - a file per aggregate: `accounts`, `sessions` (and invitations),
 //!   `children`, `entries`, `cards` (the emergency card's versions), `emergency`,
-//!   `handovers`, `keys` (the wrapped data keys, for rotating the master key),
+//!   `handovers`, `attachments` (their rows, the entries referencing them,
+//!   their sealed chunks: files on SQLite, rows on PostgreSQL), `keys` (the
+//!   wrapped data keys, for rotating the master key),
 //!   `cluster` (notifications between nodes), `security` (the admins'
 //!   security log), `snapshot` (the online copy `renraku backup` takes of a
 //!   SQLite database), and `rows` (their types).

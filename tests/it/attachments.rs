@@ -109,6 +109,12 @@ async fn upload_reference_and_read_by_those_who_see_the_entry() {
         .filter(|r| r["action"] == "attachment_read")
         .count();
     assert_eq!(reads, 3, "{log}");
+    // A file of exactly two chunks (the last one full), and one byte.
+    for len in [2 * 65_536, 9] {
+        let exact = png_with(&m, len);
+        let id = g.upload_ok(&child, "image/png", exact.clone()).await;
+        assert!(g.download(&child, &id).await.bytes == exact, "{len} bytes");
+    }
     // A PDF too.
     let pdf = pdf_with(&m);
     let pid = g.upload_ok(&child, "application/pdf", pdf.clone()).await;

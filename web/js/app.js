@@ -7,6 +7,7 @@ import * as api from './api.js';
 import * as live from './live.js';
 import * as alerts from './alerts.js';
 import * as store from './store.js';
+import { forgetAttachments } from './attach.js';
 import { loginView } from './views/login.js';
 import { childrenView } from './views/children.js';
 import { notebookView } from './views/notebook.js';
@@ -135,6 +136,7 @@ function startSession() {
 
 // The login screen says why (api.endReason); a logout says nothing.
 api.onSessionEnd(() => {
+  forgetAttachments();
   live.stop();
   alerts.stop();
   store.clear();

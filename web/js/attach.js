@@ -103,11 +103,30 @@ export function attachmentList(entry) {
   return h('ul', { class: 'attachments' }, ids.map((id) => attachmentItem(entry.child_id, id)));
 }
 
+// One fetch per attachment for the page's life: an entry drawn again (a
+// receipt, a correction) reuses it, and the server logs one read, not one
+// per redraw. A failed fetch is forgotten, so a later redraw tries again.
+const fetched = new Map();
+
+function fetchOnce(childId, id) {
+  if (!fetched.has(id)) {
+    const p = fetchBlob(`/children/${childId}/attachments/${id}`)
+      .then((blob) => ({ url: URL.createObjectURL(blob), type: blob.type }));
+    p.catch(() => fetched.delete(id));
+    fetched.set(id, p);
+  }
+  return fetched.get(id);
+}
+
+/** At the end of a session: nothing of it stays in the page. */
+export function forgetAttachments() {
+  for (const p of fetched.values()) p.then(({ url }) => URL.revokeObjectURL(url)).catch(() => {});
+  fetched.clear();
+}
+
 function attachmentItem(childId, id) {
   const li = h('li', { class: 'attachment', dataset: { id } }, h('span', { class: 'muted' }, t('loading')));
-  fetchBlob(`/children/${childId}/attachments/${id}`).then((blob) => {
-    const url = URL.createObjectURL(blob);
-    const type = blob.type;
+  fetchOnce(childId, id).then(({ url, type }) => {
     const ext = { 'image/jpeg': 'jpg', 'image/png': 'png', 'image/webp': 'webp', 'image/heic': 'heic',
       'application/pdf': 'pdf' }[type] || 'bin';
     const name = `renraku-${id.slice(-8)}.${ext}`;

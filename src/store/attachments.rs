@@ -87,12 +87,18 @@ pub enum ChunkReader {
         file: tokio::fs::File,
         chunk_len: usize,
     },
+    /// Chunk rows (PostgreSQL), [`ROWS_AHEAD`] a query: a round trip per
+    /// 64 KiB was what limited a download.
     Rows {
         store: Store,
         id: AttachmentId,
         next: i64,
+        ahead: std::collections::VecDeque<Vec<u8>>,
     },
 }
+
+/// Chunk rows read in one query (512 KiB of ciphertext held at most).
+const ROWS_AHEAD: i64 = 8;
 
 impl ChunkReader {
     /// The next sealed chunk; `None` after the last.
@@ -111,17 +117,29 @@ impl ChunkReader {
                 buf.truncate(filled);
                 Ok((filled > 0).then_some(buf))
             }
-            Self::Rows { store, id, next } => {
-                let row = sqlx::query(
-                    "select data from attachment_chunk where attachment_id = $1 and n = $2",
-                )
-                .bind(id.to_string())
-                .bind(*next)
-                .fetch_optional(&mut *store.reader().await?)
-                .await?;
-                *next += 1;
-                row.map(|r| r.try_get("data").map_err(StoreError::from))
-                    .transpose()
+            Self::Rows {
+                store,
+                id,
+                next,
+                ahead,
+            } => {
+                if ahead.is_empty() {
+                    let rows = sqlx::query(
+                        "select data from attachment_chunk where attachment_id = $1 \
+                         and n >= $2 order by n limit $3",
+                    )
+                    .bind(id.to_string())
+                    .bind(*next)
+                    .bind(ROWS_AHEAD)
+                    .fetch_all(&mut *store.reader().await?)
+                    .await?;
+                    for r in rows {
+                        ahead.push_back(r.try_get("data")?);
+                    }
+                }
+                let chunk = ahead.pop_front();
+                *next += i64::from(chunk.is_some());
+                Ok(chunk)
             }
         }
     }
@@ -266,16 +284,18 @@ impl Store {
             chunk_len: upload.chunk_len,
         };
         let mut n = 0i64;
-        while let Some(chunk) = reader.next_chunk().await? {
-            sqlx::query(
-                "insert into attachment_chunk (attachment_id, n, data) values ($1, $2, $3)",
-            )
-            .bind(row.id.to_string())
-            .bind(n)
-            .bind(chunk)
-            .execute(&mut *tx)
-            .await?;
-            n += 1;
+        let mut batch = Vec::with_capacity(ROWS_AHEAD as usize);
+        loop {
+            let chunk = reader.next_chunk().await?;
+            let done = chunk.is_none();
+            batch.extend(chunk);
+            if batch.len() == ROWS_AHEAD as usize || (done && !batch.is_empty()) {
+                insert_chunks(&mut tx, row.id, n, std::mem::take(&mut batch)).await?;
+                n += ROWS_AHEAD;
+            }
+            if done {
+                break;
+            }
         }
         insert_row(&mut tx, row).await?;
         append_access(&mut tx, self.backend, &self.chain_key, &log).await?;
@@ -329,6 +349,7 @@ impl Store {
                 store: self.clone(),
                 id: row.id,
                 next: 0,
+                ahead: Default::default(),
             }),
         }
     }
@@ -388,6 +409,28 @@ impl Store {
         }
         Ok(gone)
     }
+}
+
+/// `chunks` as rows `first`, `first + 1`, … in one statement.
+async fn insert_chunks(
+    conn: &mut sqlx::AnyConnection,
+    id: AttachmentId,
+    first: i64,
+    chunks: Vec<Vec<u8>>,
+) -> StoreResult<()> {
+    let values: Vec<String> = (0..chunks.len())
+        .map(|i| format!("({})", super::params(3 * i, 3)))
+        .collect();
+    let sql = format!(
+        "insert into attachment_chunk (attachment_id, n, data) values {}",
+        values.join(", ")
+    );
+    let mut q = sqlx::query(&sql);
+    for (n, chunk) in (first..).zip(chunks) {
+        q = q.bind(id.to_string()).bind(n).bind(chunk);
+    }
+    q.execute(&mut *conn).await?;
+    Ok(())
 }
 
 async fn insert_row(conn: &mut sqlx::AnyConnection, row: &AttachmentRow) -> StoreResult<()> {

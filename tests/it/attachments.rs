@@ -109,8 +109,10 @@ async fn upload_reference_and_read_by_those_who_see_the_entry() {
         .filter(|r| r["action"] == "attachment_read")
         .count();
     assert_eq!(reads, 3, "{log}");
-    // A file of exactly two chunks (the last one full), and one byte.
-    for len in [2 * 65_536, 9] {
+    // Files of exactly 2, 8 and 17 chunks (the last one full; 8 chunk rows
+    // are written and read a statement at a time), of 10 chunks (the last
+    // of 5 bytes), and of 9 bytes.
+    for len in [2 * 65_536, 8 * 65_536, 9 * 65_536 + 5, 17 * 65_536, 9] {
         let exact = png_with(&m, len);
         let id = g.upload_ok(&child, "image/png", exact.clone()).await;
         assert!(g.download(&child, &id).await.bytes == exact, "{len} bytes");

@@ -38,6 +38,13 @@ const MAX_PER_ENTRY: usize = 20;
 /// while its metadata is removed; the others wait, their bodies unread.
 pub(super) const JPEG_AT_ONCE: usize = 2;
 
+/// How long a JPEG waits for its turn before 503 `busy`.
+const JPEG_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// How long a JPEG's body may take to arrive once its turn came (20 MiB
+/// in 300 s is a phone's slow uplink, about 0.5 Mbit/s).
+const JPEG_READ: std::time::Duration = std::time::Duration::from_secs(300);
+
 /// `POST .../attachments`'s answer.
 #[derive(Serialize, Debug)]
 pub struct AttachmentInfo {
@@ -132,10 +139,17 @@ impl Core {
         let upload = self.store.begin_upload(id, SEALED_CHUNK).await?;
         let mut sealing = Sealing::new(&key, aad::attachment(child, id), upload, max);
         if media == Media::Jpeg {
-            let _permit = self.jpeg_permits.acquire().await.map_err(Error::internal)?;
+            // A slow client must not hold a permit for ever: the wait for
+            // one and the read under it are both bounded.
+            let _permit = tokio::time::timeout(JPEG_WAIT, self.jpeg_permits.acquire())
+                .await
+                .map_err(|_| Error::Busy { retry_after: 10 })?
+                .map_err(Error::internal)?;
             // Room for the whole file at once (no doubling on the way).
             let room = body.declared_len.unwrap_or(0).min(max);
-            let whole = read_whole(first, stream, room, max).await?;
+            let whole = tokio::time::timeout(JPEG_READ, read_whole(first, stream, room, max))
+                .await
+                .map_err(|_| Error::bad_request("the JPEG did not arrive in time"))??;
             for piece in media::strip_jpeg(whole)? {
                 sealing.push(&piece).await?;
             }

@@ -25,6 +25,9 @@ create table attachment_chunk (
     data bytea not null,
     primary key (attachment_id, n)
 );
+-- Ciphertext does not compress: TOAST stores it out of line as it is,
+-- without trying (pglz on 64 KiB of noise is CPU for nothing).
+alter table attachment_chunk alter column data set storage external;
 
 -- Which entries (revisions) reference an attachment: written in the same
 -- transaction as the entry. Who may read an attachment is decided by the

@@ -197,13 +197,29 @@ async fn bad_uploads_get_clear_errors_and_store_nothing() {
         413,
         "payload_too_large",
     );
-    // Cut off halfway: nothing stored.
-    upload_cut_off(&server, &g, &child, 90_000, 70_000).await;
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    // Without a Content-Length: refused as the bytes pass the limit, and
+    // taken when they do not.
+    let status = upload_chunked(&server, &g, &child, 300_000).await;
+    assert!(status.contains(" 413 "), "{status}");
     assert_eq!(
         stored(&server).await,
         (0, 0, 0),
-        "a refused upload left something"
+        "an oversized upload left something"
+    );
+    let status = upload_chunked(&server, &g, &child, 90_000).await;
+    assert!(status.contains(" 201 "), "{status}");
+    let (rows, _, _) = stored(&server).await;
+    assert_eq!(rows, 1);
+    // Cut off halfway: nothing stored.
+    upload_cut_off(&server, &g, &child, 90_000, 70_000).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let (rows, chunks, files) = stored(&server).await;
+    assert_eq!(rows, 1, "the upload cut off left a row");
+    // Only the chunked one: a file on SQLite, two chunk rows on PostgreSQL
+    // (nothing in tmp/, no chunk of the one cut off).
+    assert!(
+        (chunks, files) == (2, 0) || (chunks, files) == (0, 1),
+        "{chunks} {files}"
     );
 
     // References: an unknown id, another child's attachment, a bad id.

@@ -162,3 +162,49 @@ fn cut_off(cert: &[u8], addr: &str, token: &str, child: &str, total: usize, sent
     // Dropped without close_notify: the TCP connection just ends.
     let _ = tls.sock.shutdown(std::net::Shutdown::Both);
 }
+
+/// Uploads a PNG of `len` bytes with `Transfer-Encoding: chunked` (no
+/// `Content-Length`: the size is known only as it arrives) over real TLS;
+/// returns the answer's status line.
+pub async fn upload_chunked(server: &Server, session: &Session, child: &str, len: usize) -> String {
+    let cert = std::fs::read(server.dir.join("tls/cert.pem")).unwrap();
+    let (addr, token, child) = (
+        server.addr.clone(),
+        session.access.clone(),
+        child.to_string(),
+    );
+    tokio::task::spawn_blocking(move || {
+        let config = Arc::new(rustls_config(&cert));
+        let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
+        let conn = rustls::ClientConnection::new(config, name).unwrap();
+        let tcp = std::net::TcpStream::connect(&addr).unwrap();
+        let mut tls = rustls::StreamOwned::new(conn, tcp);
+        let head = format!(
+            "POST /api/v1/children/{child}/attachments HTTP/1.1\r\nhost: localhost\r\n\
+             authorization: Bearer {token}\r\ncontent-type: image/png\r\n\
+             transfer-encoding: chunked\r\nconnection: close\r\n\r\n"
+        );
+        tls.write_all(head.as_bytes()).unwrap();
+        for piece in png_with("chunked", len).chunks(32 * 1024) {
+            // The server may answer (413) and stop reading before the end.
+            if tls
+                .write_all(format!("{:x}\r\n", piece.len()).as_bytes())
+                .is_err()
+                || tls.write_all(piece).is_err()
+                || tls.write_all(b"\r\n").is_err()
+            {
+                break;
+            }
+        }
+        let _ = tls.write_all(b"0\r\n\r\n");
+        let mut answer = Vec::new();
+        let _ = std::io::Read::read_to_end(&mut tls, &mut answer);
+        String::from_utf8_lossy(&answer)
+            .lines()
+            .next()
+            .unwrap_or_default()
+            .to_string()
+    })
+    .await
+    .unwrap()
+}

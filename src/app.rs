@@ -82,6 +82,8 @@ pub async fn open_core(args: &ServeArgs) -> anyhow::Result<Core> {
         erasures_file: dir.erasures_path(),
         // Years of 365.25 days.
         retention_ms: i64::from(args.retention_years).saturating_mul(31_557_600_000),
+        max_attachment: args.max_attachment.max(1),
+        attachment_ttl_ms: secs(args.attachment_ttl_secs).saturating_mul(1000),
         ws_queue: args.ws_queue.clamp(1, 1 << 20),
         ws_queue_bytes: args.ws_queue_bytes.clamp(64 << 10, 1 << 30),
         max_posts_per_minute: args.max_posts_per_minute,
@@ -214,6 +216,10 @@ impl App {
             self.core.clone(),
             stop.clone(),
         ));
+        let attachments = tokio::spawn(crate::domain::attachment_gc_loop(
+            self.core.clone(),
+            stop.clone(),
+        ));
         tokio::spawn(async move {
             shutdown.await;
             stop.cancel();
@@ -250,6 +256,7 @@ impl App {
         let _ = escalation.await;
         let _ = cluster.await;
         let _ = sessions.await;
+        let _ = attachments.await;
         self.core.close().await;
         Ok(())
     }

@@ -220,6 +220,18 @@ pub struct ServeArgs {
     /// it as due for erasure (0: at once).
     #[arg(long, env = "RENRAKU_RETENTION_YEARS", default_value_t = 5)]
     pub retention_years: u32,
+    /// The largest attachment accepted, in bytes (larger: 413).
+    #[arg(long, env = "RENRAKU_MAX_ATTACHMENT", default_value_t = 20 << 20)]
+    pub max_attachment: u64,
+    /// An attachment no entry references is deleted this many seconds
+    /// after its upload (default one day; tests shorten it).
+    #[arg(
+        long,
+        env = "RENRAKU_ATTACHMENT_TTL_SECS",
+        default_value_t = 86_400,
+        hide = true
+    )]
+    pub attachment_ttl_secs: u64,
     /// Failed logins per account within 15 minutes before 429.
     #[arg(
         long,
@@ -358,6 +370,8 @@ impl ServeArgs {
             consent_age: 18,
             overlap_day_secs: 86_400,
             retention_years: 5,
+            max_attachment: 20 << 20,
+            attachment_ttl_secs: 86_400,
             login_max_failures_per_account: 5,
             login_max_failures_per_address: 100,
             access_token_ttl: 900,
@@ -445,4 +459,14 @@ pub struct BenchArgs {
     /// guardian is guardians[c % G].
     #[arg(long, default_value_t = 20)]
     pub guardians: usize,
+    /// The attachment's size in MiB (attachments).
+    #[arg(long, default_value_t = 20)]
+    pub attachment_mib: usize,
+    /// Uploads at once for the memory figure (attachments).
+    #[arg(long, default_value_t = 10)]
+    pub concurrent: usize,
+    /// A folder on the server's disk for the disk's own speed (attachments;
+    /// default the temporary folder).
+    #[arg(long)]
+    pub disk_dir: Option<PathBuf>,
 }

@@ -309,6 +309,18 @@ impl Member {
         }
     }
 
+    /// Uploading an attachment: a member who may post (in some category;
+    /// the entry that references it is checked against its own category).
+    pub fn require_uploader(&self) -> Result<()> {
+        if self.can_post && self.categories != 0 {
+            Ok(())
+        } else {
+            Err(Error::forbidden(
+                "you may read but not post in this notebook",
+            ))
+        }
+    }
+
     /// The capability to post in `category`.
     pub fn require_post(&self, category: i64) -> Result<PostRight<'_>> {
         self.require_open()?;

@@ -34,6 +34,9 @@ pub enum Error {
     Conflict(Cow<'static, str>),
     #[error("{0}")]
     PayloadTooLarge(Cow<'static, str>),
+    /// An upload of a type not accepted, or not the type it claims.
+    #[error("{0}")]
+    UnsupportedMediaType(Cow<'static, str>),
     /// Past a limit; `retry_after` seconds until it is worth trying again.
     #[error("too many attempts; try again in {retry_after} s")]
     RateLimited { retry_after: u64 },
@@ -78,6 +81,7 @@ impl Error {
             Self::NotFound => "not_found",
             Self::MethodNotAllowed => "method_not_allowed",
             Self::Conflict(_) => "conflict",
+            Self::UnsupportedMediaType(_) => "unsupported_media_type",
             Self::PayloadTooLarge(_) => "payload_too_large",
             Self::RateLimited { .. } => "rate_limited",
             Self::Busy { .. } => "busy",

@@ -56,6 +56,7 @@ id_type!(ConnId);
 id_type!(AlertId);
 id_type!(PushSubId);
 id_type!(HandoverId);
+id_type!(AttachmentId);
 
 /// Per-child sequence number of an entry (1, 2, ...; 0 means "before the first").
 pub type Seq = i64;

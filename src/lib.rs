@@ -11,15 +11,18 @@
 //! - `keys`: `renraku keys rotate`: rewraps every data key to a new master
 //!   identity, resumable after a crash at any point (its module doc lists them).
 //! - `backup`: `renraku backup` (an online copy of the SQLite database and
-//!   the key store, as one age file to the operator's key; `--keep`) and
-//!   `renraku restore`.
-//! - `crypto`: key ring (age-wrapped per-child data keys), sealing of rows; no I/O.
+//!   the key store and the sealed attachment files, as one age file to the
+//!   operator's key; `--keep`) and `renraku restore`.
+//! - `crypto`: key ring (age-wrapped per-child data keys), sealing of rows,
+//!   and of attachments in STREAM chunks (`chunks`); no I/O.
 //! - `store`: the only place with SQL (sqlx `Any`: SQLite and PostgreSQL);
 //!   `batch/` commits many writes in one transaction with a fixed number of
 //!   statements; `chain` extends a child's access log, chained with an HMAC
 //!   under a key from the data dir, always under the child's row lock;
 //!   `verify` checks the chains and carries the old SHA-256 ones over;
-//!   `security` holds the administrators' security log; `conn`, `wal` and
+//!   `security` holds the administrators' security log; `attachments`
+//!   their rows, references and sealed chunks (files under the data dir on
+//!   SQLite, rows on PostgreSQL); `conn`, `wal` and
 //!   `error` hold the connections, SQLite's WAL policy and the store's error.
 //! - `auth`: primitives only: passwords (argon2id), tokens (JWT HS256,
 //!   pinned), TOTP, login throttling.
@@ -32,7 +35,9 @@
 //!   updated on every change; `live_reads` coalesces its deliveries into
 //!   `read_live` records), the security log's batching writer
 //!   (`security_log`), the server's WebSocket frames (`frames`, one
-//!   typed enum), the views clients get (`views`), the committer that
+//!   typed enum), the views clients get (`views`), `attachments/`
+//!   (uploads checked, stripped and sealed as they arrive, reads, the
+//!   collector of unreferenced uploads), the committer that
 //!   group-commits posts, alerts and access-log records, and the cluster task
 //!   that applies other nodes' commits; take capabilities.
 //! - `push`: Web Push sending (VAPID, aes128gcm) and the SSRF guard on endpoints.

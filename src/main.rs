@@ -323,6 +323,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let shutdown = shutdown_signal();
     let _lock = lock_for_serving(&args)?;
     let core = std::sync::Arc::new(open_core(&args).await?);
+    core.tidy_attachments().await?;
     start(args, core, shutdown).await
 }
 
@@ -336,6 +337,7 @@ async fn demo(mut args: ServeArgs) -> anyhow::Result<()> {
         .context("preparing the data dir")?;
     let _lock = lock_for_serving(&args)?;
     let core = std::sync::Arc::new(open_core(&args).await?);
+    core.tidy_attachments().await?;
     if renraku::demo::load(&core).await? {
         println!("loaded the demo dataset; every demo password is `renraku-demo`");
         println!("logins: {}", renraku::demo::logins().join(", "));

@@ -187,6 +187,12 @@ fn alter(schema: &mut Schema, table: &str, action: &[&str]) -> Result<(), String
     match action.as_slice() {
         ["add", col, ..] => cols.push(col.to_string()),
         ["drop", col, ..] => cols.retain(|c| c != col),
+        // PostgreSQL's physical storage of a column (no schema change).
+        ["alter", col, "set", "storage", _] => {
+            if !cols.iter().any(|c| c == col) {
+                return Err(format!("alter table {table}: no column {col}"));
+            }
+        }
         ["rename", "to", new] => {
             let cols = schema.tables.remove(table).unwrap_or_default();
             schema.tables.insert(new.to_string(), cols);

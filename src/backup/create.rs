@@ -88,6 +88,12 @@ pub async fn create(opts: &BackupOptions) -> anyhow::Result<BackupDone> {
         let size = fs::metadata(&copy)?.len();
         database_bytes = Some(size);
         members.push(Member::File(DB_NAME.to_owned(), copy, size));
+        // After the copy: every attachment its rows name is on disk by
+        // now (a file is renamed into place before its row commits), and
+        // files are never changed, only deleted a day after their upload
+        // if unreferenced. A file without a row in the copy is removed at
+        // the restored server's first start.
+        members.extend(attachment_files(&opts.data_dir)?);
         if opts.pause_after_copy {
             eprintln!("backup: database copied; pausing (test hook)");
             tokio::time::sleep(std::time::Duration::from_secs(3600)).await;
@@ -197,6 +203,36 @@ fn key_files(dir: &DataDir) -> anyhow::Result<Vec<Member>> {
     for name in names {
         let bytes = read_private(&keys.join(&name))?;
         out.push(Member::Bytes(format!("keys/{name}"), bytes));
+    }
+    Ok(out)
+}
+
+/// The sealed attachment files (SQLite), `attachments/<child>/<id>`.
+fn attachment_files(data_dir: &Path) -> anyhow::Result<Vec<Member>> {
+    let root = data_dir.join("attachments");
+    let mut out = Vec::new();
+    let children = match fs::read_dir(&root) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(out),
+        other => other.with_context(|| format!("listing {}", root.display()))?,
+    };
+    for child in children {
+        let child = child?;
+        let c = child.file_name().to_string_lossy().into_owned();
+        if !child.file_type()?.is_dir() || uuid::Uuid::parse_str(&c).is_err() {
+            continue; // tmp/: uploads in progress
+        }
+        for file in fs::read_dir(child.path())? {
+            let file = file?;
+            let a = file.file_name().to_string_lossy().into_owned();
+            let meta = file.metadata()?;
+            if meta.is_file() && uuid::Uuid::parse_str(&a).is_ok() {
+                out.push(Member::File(
+                    format!("attachments/{c}/{a}"),
+                    file.path(),
+                    meta.len(),
+                ));
+            }
+        }
     }
     Ok(out)
 }

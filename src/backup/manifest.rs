@@ -13,6 +13,19 @@ pub const NAME: &str = "manifest.json";
 /// The database copy's name in the tar (and in the data dir).
 pub const DB_NAME: &str = "renraku.db";
 
+/// `attachments/<uuid>/<uuid>`, nothing else under `attachments/`.
+fn is_attachment_path(path: &str) -> bool {
+    let mut parts = path.split('/');
+    parts.next() == Some("attachments")
+        && parts
+            .next()
+            .is_some_and(|c| uuid::Uuid::parse_str(c).is_ok() && c.len() == 36)
+        && parts
+            .next()
+            .is_some_and(|a| uuid::Uuid::parse_str(a).is_ok() && a.len() == 36)
+        && parts.next().is_none()
+}
+
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Manifest {
     pub format: String,
@@ -60,10 +73,12 @@ impl Manifest {
     }
 }
 
-/// The only members a backup may hold: the database copy and plain files
-/// directly under `keys/` (no `..`, no absolute path, no subfolder).
+/// The only members a backup may hold: the database copy, plain files
+/// directly under `keys/` (no `..`, no absolute path, no subfolder) and
+/// sealed attachment files `attachments/<child id>/<attachment id>`.
 pub fn check_member_path(path: &str) -> anyhow::Result<()> {
     let ok = path == DB_NAME
+        || is_attachment_path(path)
         || path.strip_prefix("keys/").is_some_and(|name| {
             !name.is_empty()
                 && name != "."
@@ -125,10 +140,14 @@ mod tests {
             "renraku.db",
             "keys/master.age",
             "keys/audit-chain.key.pending",
+            "attachments/0190a3b2-7c1e-7000-8000-000000000001/0190a3b2-7c1e-7000-8000-000000000002",
         ] {
             assert!(check_member_path(ok).is_ok(), "{ok}");
         }
         for bad in [
+            "attachments/0190a3b2-7c1e-7000-8000-000000000001/../../keys",
+            "attachments/tmp/0190a3b2-7c1e-7000-8000-000000000002",
+            "attachments/0190a3b2-7c1e-7000-8000-000000000001",
             "../x",
             "/etc/passwd",
             "keys/../renraku.db",

@@ -122,6 +122,16 @@ impl Client {
             .collect()
     }
 
+    /// The HTTP client itself (raw bodies: attachments).
+    pub fn raw(&self) -> &reqwest::Client {
+        &self.http
+    }
+
+    /// The first node's base URL (where HTTP calls go).
+    pub fn base(&self) -> &str {
+        &self.bases[0]
+    }
+
     /// A JSON request; non-2xx answers are errors that carry the server's code.
     pub async fn call(
         &self,

@@ -12,10 +12,13 @@
 //! sockets, then a steady posting rate, [`connections`]), `alerts`
 //! (emergency alerts to online contacts, [`alerts`]) and `login-flood`
 //! (thousands of concurrent bad logins while the rightful user logs in,
-//! [`login_flood`]).
+//! [`login_flood`]) and `attachments` (upload and download throughput
+//! against the disk's own speed, memory under concurrent uploads,
+//! [`attachments`]).
 
 mod alert_contact;
 mod alerts;
+mod attachments;
 mod client;
 mod connections;
 mod entries;
@@ -38,6 +41,7 @@ const WORKLOADS: &[&str] = &[
     "alerts",
     "login-flood",
     "search",
+    "attachments",
 ];
 
 impl BenchArgs {
@@ -71,6 +75,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         "alerts" => alerts::run(&args, &client, &admin).await?,
         "login-flood" => login_flood::run(&args, &client, &admin).await?,
         "search" => search::run(&args, &client, &admin).await?,
+        "attachments" => attachments::run(&args, &client, &admin).await?,
         other => bail!("unknown workload {other:?}"),
     };
     report::merge(

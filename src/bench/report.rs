@@ -77,21 +77,26 @@ const COMMON: &[&str] = &[
 pub fn print_table(r: &Value) {
     println!();
     println!("workload       {}", r["workload"]);
-    println!(
-        "shape          {} children × {} members, {} posters, rate {}",
-        r["children"], r["members"], r["posters"], r["rate"]
-    );
-    println!(
-        "posts acked    {} in {} s = {} posts/s",
-        r["posts_acked"], r["elapsed_s"], r["posts_per_s"]
-    );
-    row("ack", &r["ack_ms"]);
-    row("delivery", &r["delivery_ms"]);
-    println!(
-        "deliveries     expected {}  received {}  lost {}  duplicates {}",
-        r["deliveries_expected"], r["deliveries_received"], r["lost"], r["duplicates"]
-    );
-    println!("server RSS     peak {} MiB", r["server_rss_peak_mib"]);
+    // The posting workloads' figures (others, such as attachments, have none).
+    if !r["posts_acked"].is_null() {
+        println!(
+            "shape          {} children × {} members, {} posters, rate {}",
+            r["children"], r["members"], r["posters"], r["rate"]
+        );
+        println!(
+            "posts acked    {} in {} s = {} posts/s",
+            r["posts_acked"], r["elapsed_s"], r["posts_per_s"]
+        );
+        row("ack", &r["ack_ms"]);
+        row("delivery", &r["delivery_ms"]);
+        println!(
+            "deliveries     expected {}  received {}  lost {}  duplicates {}",
+            r["deliveries_expected"], r["deliveries_received"], r["lost"], r["duplicates"]
+        );
+    }
+    if !r["server_rss_peak_mib"].is_null() {
+        println!("server RSS     peak {} MiB", r["server_rss_peak_mib"]);
+    }
     // The workload's own keys, so that a new figure is never only in the JSON.
     if let Some(map) = r.as_object() {
         for (key, v) in map.iter().filter(|(k, _)| !COMMON.contains(&k.as_str())) {

@@ -13,6 +13,9 @@ use zeroize::Zeroizing;
 
 use crate::ids::ChildId;
 
+mod chunks;
+pub use chunks::{chunk_count, ChunkOpener, ChunkSealer, CHUNK, PREFIX_LEN, SEALED_CHUNK};
+
 const NONCE_LEN: usize = 24;
 
 #[derive(Debug, thiserror::Error)]
@@ -79,7 +82,7 @@ impl DataKey {
 
 /// Associated data for each kind of sealed row.
 pub mod aad {
-    use crate::ids::{AccountId, AlertId, ChildId, EntryId, HandoverId};
+    use crate::ids::{AccountId, AlertId, AttachmentId, ChildId, EntryId, HandoverId};
 
     pub fn profile(child: ChildId) -> Vec<u8> {
         format!("renraku/v1/profile/{child}").into_bytes()
@@ -104,6 +107,11 @@ pub mod aad {
     /// A handover's note.
     pub fn handover(child: ChildId, handover: HandoverId) -> Vec<u8> {
         format!("renraku/v1/handover/{child}/{handover}").into_bytes()
+    }
+
+    /// Every chunk of an attachment (STREAM binds each to its position).
+    pub fn attachment(child: ChildId, attachment: AttachmentId) -> Vec<u8> {
+        format!("renraku/v1/attachment/{child}/{attachment}").into_bytes()
     }
 
     pub fn alert(child: ChildId, alert: AlertId) -> Vec<u8> {

@@ -13,6 +13,8 @@ use crate::vocab::EntryKind;
 #[serde(deny_unknown_fields)]
 struct Note {
     text: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    attachments: Option<Vec<String>>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -23,6 +25,8 @@ struct Medication {
     drug: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     dose: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    attachments: Option<Vec<String>>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -35,6 +39,8 @@ struct Plan {
     goals: Option<Vec<String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     review_date: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    attachments: Option<Vec<String>>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -45,6 +51,8 @@ struct Handover {
     from: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     to: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    attachments: Option<Vec<String>>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -55,6 +63,8 @@ struct Vital {
     unit: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     text: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    attachments: Option<Vec<String>>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -66,6 +76,8 @@ struct Attendance {
     reason: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     text: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    attachments: Option<Vec<String>>,
 }
 
 fn strict<T: DeserializeOwned + Serialize>(body: Value) -> Result<Value> {

@@ -189,8 +189,10 @@ impl Core {
         let key = self.child_key(child).await?;
         let id = EntryId::new();
         let revision = prev.map_or(1, |p| p.revision + 1);
+        let attachments = self.referenced_attachments(child, &sealed.body).await?;
         let plain = zeroize::Zeroizing::new(serde_json::to_vec(&sealed).map_err(Error::internal)?);
         let new = NewEntry {
+            attachments,
             id,
             child_id: child,
             author_id: author,

@@ -4,6 +4,7 @@
 
 mod accounts;
 mod admin;
+mod attachments;
 mod body;
 mod children;
 pub mod cluster;
@@ -29,6 +30,7 @@ mod views;
 
 pub use accounts::{Account, NewAccount, NewOrg, Org, OrgPatch};
 pub use admin::{Created, Invitation, ManagedAccount};
+pub use attachments::{attachment_gc_loop, AttachmentInfo, Download, UploadBody};
 pub use children::{Child, ChildSummary, NewChild};
 pub use emergency::{AlertInput, Card, CardInput, CardVersion, Contact, ContactInput};
 pub use entries::{AccessRecord, EntryPage, NewEntryInput, Posted, RevisionInput};
@@ -88,6 +90,10 @@ pub struct Settings {
     pub erasures_file: std::path::PathBuf,
     /// How long a closed notebook is kept before it is due for erasure, ms.
     pub retention_ms: i64,
+    /// The largest attachment, bytes.
+    pub max_attachment: u64,
+    /// An attachment no entry references is deleted this long after its upload, ms.
+    pub attachment_ttl_ms: i64,
 }
 
 /// One row of the security log, as administrators read it.
@@ -164,6 +170,8 @@ pub struct Core {
     limits: limits::Limits,
     /// The administrators' security log (batched writes).
     security: security_log::SecurityLog,
+    /// JPEGs held whole to strip their metadata, at most this many at once.
+    jpeg_permits: tokio::sync::Semaphore,
 }
 
 impl Core {
@@ -210,6 +218,7 @@ impl Core {
             wake: tokio::sync::Notify::new(),
             push_tasks: emergency::PushTasks::default(),
             server_key,
+            jpeg_permits: tokio::sync::Semaphore::new(attachments::JPEG_AT_ONCE),
         })
     }
 

@@ -3,6 +3,7 @@
 //! map the result.
 
 mod admin;
+mod attachments;
 mod auth;
 mod children;
 mod denied;
@@ -63,6 +64,7 @@ pub fn router(state: AppState) -> Router {
         .merge(emergency::router())
         .merge(erasure::router())
         .merge(export::router())
+        .merge(attachments::router())
         .merge(ws::router())
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),

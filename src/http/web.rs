@@ -18,7 +18,8 @@ pub fn router() -> Router<AppState> {
         .route("/readyz", get(readyz))
 }
 
-const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+const CSP: &str =
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; \
      connect-src 'self'; worker-src 'self'; manifest-src 'self'; frame-ancestors 'none'; \
      base-uri 'none'; form-action 'self'";
 

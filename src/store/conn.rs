@@ -189,5 +189,8 @@ impl Store {
             Write::Pool(pool) => pool.close().await,
         }
         self.read.close().await;
+        if let Some(blobs) = &self.blobs {
+            blobs.close().await;
+        }
     }
 }

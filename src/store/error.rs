@@ -6,6 +6,9 @@ pub enum StoreError {
     Sqlx(#[from] sqlx::Error),
     #[error("migration: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    /// Attachment files in the data dir.
+    #[error("file: {0}")]
+    Io(#[from] std::io::Error),
     #[error("not found")]
     NotFound,
     #[error("unique constraint")]

@@ -18,12 +18,15 @@
 //! - `verify`: checking every chain, and carrying the old SHA-256 chains over;
 //! - a file per aggregate: `accounts`, `sessions` (and invitations),
 //!   `children`, `entries`, `cards` (the emergency card's versions), `emergency`,
-//!   `handovers`, `keys` (the wrapped data keys, for rotating the master key),
+//!   `handovers`, `attachments` (their rows, the entries referencing them,
+//!   their sealed chunks: files on SQLite, rows on PostgreSQL), `keys` (the
+//!   wrapped data keys, for rotating the master key),
 //!   `cluster` (notifications between nodes), `security` (the admins'
 //!   security log), `snapshot` (the online copy `renraku backup` takes of a
 //!   SQLite database), and `rows` (their types).
 
 mod accounts;
+mod attachments;
 mod batch;
 mod cards;
 mod chain;
@@ -45,6 +48,7 @@ mod verify;
 mod wal;
 
 pub use accounts::ManagedRow;
+pub use attachments::{AttachmentRow, ChunkReader, Upload};
 pub use batch::{HeadCache, WriteOp, Written};
 pub use cards::CardRow;
 pub use chain::ChainKey;
@@ -96,6 +100,11 @@ pub struct Store {
     node: String,
     /// The access log's chain key (from the data dir, never stored here).
     chain_key: Arc<ChainKey>,
+    /// The data dir: attachment files (SQLite) and uploads in progress.
+    data_dir: Arc<std::path::PathBuf>,
+    /// PostgreSQL: the connections that store attachments' chunks, apart
+    /// from the writer and the readers (an upload's transaction is long).
+    blobs: Option<sqlx::AnyPool>,
 }
 
 /// `temp_store = memory`: statement journals (a multi-row statement inside
@@ -103,6 +112,9 @@ pub struct Store {
 /// each commit created, wrote and unlinked a temporary file.
 const SQLITE_PRAGMAS: &str = "pragma journal_mode = wal; pragma synchronous = full; \
      pragma foreign_keys = on; pragma busy_timeout = 10000; pragma temp_store = memory;";
+
+/// PostgreSQL connections for storing attachments (uploads past it wait).
+const BLOB_CONNECTIONS: u32 = 4;
 
 fn pool_options(backend: Backend, max: u32, writer: bool) -> AnyPoolOptions {
     let opts = AnyPoolOptions::new()
@@ -171,7 +183,7 @@ impl Store {
             Backend::Postgres => Write::Pool(write),
         };
         let read = pool_options(backend, READERS, false)
-            .connect_with(opts)
+            .connect_with(opts.clone())
             .await?;
         let read = match backend {
             Backend::Sqlite => {
@@ -191,8 +203,16 @@ impl Store {
         if let (Read::Owned { .. }, Write::Owned { slot, taken }) = (&read, &write) {
             tokio::spawn(checkpoint_loop(read.clone(), slot.clone(), taken.clone()));
         }
+        let blobs = match backend {
+            Backend::Sqlite => None,
+            Backend::Postgres => {
+                Some(pool_options(backend, BLOB_CONNECTIONS, false).connect_lazy_with(opts))
+            }
+        };
         let node = uuid::Uuid::new_v4().to_string();
         let store = Self {
+            data_dir: Arc::new(data_dir.to_path_buf()),
+            blobs,
             backend,
             read,
             write,

@@ -2,7 +2,7 @@
 //! `AnyRow`. Sealed columns stay opaque bytes here.
 
 use super::{StoreError, StoreResult};
-use crate::ids::{AccountId, ChildId, EntryId, OrgId, SessionId};
+use crate::ids::{AccountId, AttachmentId, ChildId, EntryId, OrgId, SessionId};
 use crate::vocab::{AccountKind, EndReason, EntryKind, Role, SessionPurpose, Status};
 use sqlx::any::AnyRow;
 use sqlx::Row;
@@ -299,6 +299,8 @@ pub struct NewEntry {
     pub created_at: i64,
     /// See [`EntryRow::first_created_at`].
     pub first_created_at: i64,
+    /// The attachments its body references (checked to be the child's).
+    pub attachments: Vec<AttachmentId>,
 }
 
 #[derive(Clone, Debug)]

@@ -8,12 +8,39 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
+import zlib from 'node:zlib';
 import {
   assert, eventually, openNotebook, postEntry, unique, loginOn, totp, unlabelled, createAccount, submitLogin,
   noHorizontalScroll, secretOf, STRONG, WEAK,
 } from './lib.mjs';
 
 const HINATA = '佐藤 ひなた';
+
+/** A real PNG (w×h, one colour), so that the browser has an image to draw. */
+function png(w, h, [r, g, b]) {
+  const crcTable = Array.from({ length: 256 }, (_, n) => {
+    let c = n;
+    for (let k = 0; k < 8; k += 1) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+    return c >>> 0;
+  });
+  const crc = (buf) => {
+    let c = 0xffffffff;
+    for (const x of buf) c = crcTable[(c ^ x) & 0xff] ^ (c >>> 8);
+    return (c ^ 0xffffffff) >>> 0;
+  };
+  const chunk = (type, data) => {
+    const len = Buffer.alloc(4); len.writeUInt32BE(data.length);
+    const td = Buffer.concat([Buffer.from(type), data]);
+    const c = Buffer.alloc(4); c.writeUInt32BE(crc(td));
+    return Buffer.concat([len, td, c]);
+  };
+  const ihdr = Buffer.alloc(13);
+  ihdr.writeUInt32BE(w, 0); ihdr.writeUInt32BE(h, 4); ihdr[8] = 8; ihdr[9] = 2;
+  const row = Buffer.concat([Buffer.from([0]), Buffer.alloc(w * 3).map((_, i) => [r, g, b][i % 3])]);
+  const raw = Buffer.concat(Array.from({ length: h }, () => row));
+  return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', ihdr),
+    chunk('IDAT', zlib.deflateSync(raw)), chunk('IEND', Buffer.alloc(0))]);
+}
 const SOUTA = '高橋 そうた';
 
 export const tests = [
@@ -1164,6 +1191,62 @@ export const tests = [
     },
   },
 
+  {
+    name: '26. attachments: a photo and a PDF attached from the compose form, thumbnails drawn by the browser, the doctor views and downloads, a wrong type refused',
+    async run(s, shot) {
+      const guardian = await s.login('guardian.sato');
+      await openNotebook(guardian, HINATA);
+      await guardian.click('#compose-open');
+      await guardian.selectOption('form.compose select[name=category]', 'medical');
+      const text = unique('受診時の写真と紹介状です。');
+      await guardian.fill('form.compose textarea[name=text]', text);
+      // The camera control is there for phones (capture), beside the file picker.
+      assert(await guardian.locator('#attach-camera').getAttribute('capture') === 'environment', 'a camera control');
+      await guardian.setInputFiles('#attach-file', [
+        { name: 'photo.png', mimeType: 'image/png', buffer: png(120, 90, [46, 125, 50]) },
+        { name: '紹介状.pdf', mimeType: 'application/pdf', buffer: Buffer.from('%PDF-1.4\n%%EOF\n') },
+      ]);
+      await eventually(async () => (await guardian.locator('form.compose .attach-item.done').count()) === 2,
+        'both files uploaded before posting');
+      // A type the server refuses: a clear message, the others stay.
+      await guardian.setInputFiles('#attach-file', [
+        { name: 'anim.gif', mimeType: 'image/gif', buffer: Buffer.from('GIF89a\x01\x00\x01\x00\x00\x00\x00;', 'binary') },
+      ]);
+      const failed = guardian.locator('form.compose .attach-item.failed');
+      await failed.waitFor();
+      assert((await failed.textContent()).includes('この形式は添付できません'), 'the wrong type is named');
+      await failed.locator('.attach-remove').click();
+      const localThumb = guardian.locator('form.compose .attach-item.done img.attach-thumb');
+      await eventually(async () => (await localThumb.evaluate((img) => img.naturalWidth)) === 120,
+        'the compose thumbnail is drawn from the local file');
+      await shot(guardian, '57-attach-compose');
+      await guardian.click('form.compose button[type=submit]');
+      const entry = guardian.locator('.timeline .entry', { hasText: text });
+      await entry.waitFor();
+      await eventually(async () => (await entry.locator('.attachment').count()) === 2, 'two attachments on the entry');
+      await entry.locator('.attachment .attach-icon', { hasText: 'PDF' }).waitFor();
+      await shot(guardian, '58-attach-entry');
+
+      // The doctor (medical) sees the photo drawn, opens and downloads it.
+      const doctor = await s.login('doctor.ito');
+      await openNotebook(doctor, HINATA);
+      const theirs = doctor.locator('.timeline .entry', { hasText: text });
+      await theirs.waitFor({ timeout: 10_000 });
+      const img = theirs.locator('.attachment img.attach-thumb');
+      await img.waitFor();
+      await eventually(async () => (await img.evaluate((el) => el.naturalWidth)) === 120, 'the thumbnail is drawn');
+      assert((await theirs.locator('.attachment-view').first().getAttribute('href')).startsWith('blob:'),
+        'viewed from a blob the page fetched with its token');
+      const [download] = await Promise.all([
+        doctor.waitForEvent('download'),
+        theirs.locator('.attachment-download').first().click(),
+      ]);
+      assert(/\.png$/.test(download.suggestedFilename()), `downloaded as ${download.suggestedFilename()}`);
+      await shot(doctor, '59-attach-doctor');
+      // Expected: the refused upload's 415.
+      s.consoleErrors = s.consoleErrors.filter((e) => !/status of 415/.test(e));
+    },
+  },
   {
     name: '27. export: the guardian downloads the printable HTML (Chromium prints it to PDF with the name and card text) and an age file the stock age opens; the youth is offered it, a teacher is not',
     async run(s, shot) {

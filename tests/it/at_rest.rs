@@ -1,8 +1,9 @@
 //! Group 6: encryption at rest. After posting text with a unique marker, no
 //! file under the data dir (database, WAL, SHM, keys, anything) contains the
-//! marker or a child's name, while running and after SIGTERM (exports of
-//! every format included: they are made in memory); data keys are
-//! stored only age-wrapped; the master identity is private.
+//! marker or a child's name (attachments' plaintext included), while running
+//! and after SIGTERM (exports of every format included: they are made in
+//! memory); data keys are stored only age-wrapped; the master identity is
+//! private.
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::PathBuf;
@@ -118,6 +119,22 @@ async fn no_plaintext_under_the_data_dir() {
         .await;
     assert_eq!(st, 201, "{rev}");
 
+    // Attachments (several chunks, a PDF, a JPEG), referenced or not.
+    let png = g
+        .upload_ok(&child, "image/png", png_with(&m, 300_000))
+        .await;
+    g.upload_ok(&new_child, "application/pdf", pdf_with(&m))
+        .await;
+    g.upload_ok(&child, "image/jpeg", jpeg_with_gps(&m)).await;
+    let (st, e) = g
+        .post_entry(
+            &child,
+            "family",
+            "note",
+            json!({"text": "写真", "attachments": [png]}),
+        )
+        .await;
+    assert_eq!(st, 201, "{e}");
     // Exports of both children in every format, answered in full: none of
     // their plaintext (the marker, names, or the formats' own text) lands
     // under the data dir.

@@ -14,6 +14,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use age::secrecy::ExposeSecret;
+use serde_json::json;
 
 use crate::helpers::*;
 
@@ -218,6 +219,18 @@ async fn a_backup_taken_while_posting_restores_exactly_what_was_acknowledged() {
     let g = server.login("guardian.sato").await;
     let child = g.child_id(HINATA).await;
     let marker = server.marker();
+    // An attachment (sealed files on SQLite, rows on PostgreSQL) comes back too.
+    let png = png_with(&marker, 150_000);
+    let aid = g.upload_ok(&child, "image/png", png.clone()).await;
+    let (st, e) = g
+        .post_entry(
+            &child,
+            "family",
+            "note",
+            json!({"text": "写真", "attachments": [aid]}),
+        )
+        .await;
+    assert_eq!(st, 201, "{e}");
     let stop = Arc::new(AtomicBool::new(false));
     let poster = posting_loop(g.clone(), child.clone(), marker.clone(), stop.clone());
     tokio::time::sleep(Duration::from_millis(500)).await;
@@ -376,6 +389,13 @@ async fn a_backup_taken_while_posting_restores_exactly_what_was_acknowledged() {
         .filter(|p| p.acked > end && has(&p.text))
         .count();
     eprintln!("{acked_after} post(s) committed before the snapshot were acknowledged after the backup ended");
+    let d = server2
+        .login("guardian.sato")
+        .await
+        .download(&child, &aid)
+        .await;
+    assert_eq!(d.status, 200, "the attachment after the restore");
+    assert!(d.bytes == png, "the restored attachment differs");
     server2.check_logs();
 }
 

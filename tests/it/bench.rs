@@ -194,6 +194,35 @@ async fn alerts_tiny() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn attachments_tiny() {
+    let server = Server::demo().await;
+    let disk = server.dir.to_string_lossy().into_owned();
+    let r = bench(
+        &server,
+        "attachments",
+        &[
+            "--attachment-mib",
+            "1",
+            "--concurrent",
+            "2",
+            "--disk-dir",
+            &disk,
+        ],
+    )
+    .await;
+    for key in [
+        "disk_write_mib_s",
+        "disk_read_mib_s_page_cache",
+        "upload_mib_s",
+        "download_mib_s",
+        "server_rss_peak_png_mib",
+        "server_vmhwm_after_jpeg_mib",
+    ] {
+        positive(&r, &[key]);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unknown_workload_lists_them_all() {
     let out = tokio::process::Command::new(bin())
         .args([
@@ -209,7 +238,13 @@ async fn unknown_workload_lists_them_all() {
         .unwrap();
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
-    for w in ["fanout-small", "fanout-wide", "connections", "alerts"] {
+    for w in [
+        "fanout-small",
+        "fanout-wide",
+        "connections",
+        "alerts",
+        "attachments",
+    ] {
         assert!(stderr.contains(w), "{w} not listed: {stderr}");
     }
 }

@@ -15,6 +15,7 @@ mod helpers;
 mod access_log;
 mod accounts;
 mod at_rest;
+mod attachments;
 mod audit;
 mod audit_chain;
 mod auth;

@@ -283,3 +283,56 @@ export const post = (p, b) => api('POST', p, b ?? {});
 export const put = (p, b) => api('PUT', p, b);
 export const patch = (p, b) => api('PATCH', p, b);
 export const del = (p, b) => api('DELETE', p, b);
+
+/** Upload a file as the raw body (an attachment) → `{id, content_type, size, sha256}`. */
+export async function uploadFile(path, file) {
+  const send = async () => {
+    let res;
+    try {
+      res = await fetch(`/api/v1${path}`, {
+        method: 'POST', body: file, cache: 'no-store', credentials: 'omit',
+        headers: { authorization: `Bearer ${session?.access_token}`, 'content-type': file.type || 'application/octet-stream',
+          accept: 'application/json' },
+      });
+    } catch (e) { throw new ApiError(0, 'network', e.message); }
+    return answer(res);
+  };
+  return withRefresh(send);
+}
+
+/** A file the server streams (an attachment), as a Blob with its type. */
+export async function fetchBlob(path) {
+  const send = async () => {
+    let res;
+    try {
+      res = await fetch(`/api/v1${path}`, {
+        cache: 'no-store', credentials: 'omit', headers: { authorization: `Bearer ${session?.access_token}` },
+      });
+    } catch (e) { throw new ApiError(0, 'network', e.message); }
+    if (!res.ok) return answer(res);
+    return res.blob();
+  };
+  return withRefresh(send);
+}
+
+async function answer(res) {
+  const text = await res.text();
+  let data = null;
+  if (text) { try { data = JSON.parse(text); } catch { data = null; } }
+  if (!res.ok) {
+    const err = data?.error || {};
+    throw new ApiError(res.status, err.code || `http_${res.status}`, err.message, data);
+  }
+  return data;
+}
+
+async function withRefresh(send) {
+  if (!session) throw new ApiError(401, 'unauthorized');
+  try {
+    return await send();
+  } catch (e) {
+    if (e.status !== 401 || e.code !== 'unauthorized' || !session) throw e;
+    await refresh();
+    return send();
+  }
+}

@@ -8,6 +8,7 @@ import * as live from './live.js';
 import * as offline from './offline.js';
 import * as alerts from './alerts.js';
 import * as store from './store.js';
+import { forgetAttachments } from './attach.js';
 import { loginView } from './views/login.js';
 import { childrenView } from './views/children.js';
 import { notebookView } from './views/notebook.js';
@@ -145,6 +146,7 @@ api.onSessionEnd((reason) => {
   // A session that merely timed out keeps the cards saved for offline use;
   // a logout, or a session the server ended, removes them.
   if (reason !== 'expired') offline.clearCards().catch(() => {});
+  forgetAttachments();
   live.stop();
   alerts.stop();
   store.clear();

@@ -4,9 +4,11 @@
 import { h, mount, field } from './dom.js';
 import { t, label, KINDS, MEASURES, ATTENDANCE, todayTokyo } from './i18n.js';
 import { errorBox, errorText } from './ui.js';
+import { attachControl } from './attach.js';
 
 /**
- * opts: {categories: [..], revising: Entry|null, onSubmit({category, kind, body, reason}) -> Promise, onCancel}
+ * opts: {childId, categories: [..], revising: Entry|null, onSubmit({category, kind, body, reason}) -> Promise,
+ * onCancel}
  */
 export function composeForm(opts) {
   const rev = opts.revising;
@@ -19,6 +21,7 @@ export function composeForm(opts) {
   const reasonInput = rev ? h('textarea', { name: 'reason', rows: 2, required: true, maxlength: 2000 }) : null;
   const submit = h('button', { type: 'submit', class: 'primary' }, rev ? t('revise') : t('post'));
   let fields = {};
+  const attach = attachControl(opts.childId, rev?.body?.attachments || []);
 
   function renderKind() {
     fields = kindFields(kindSel.value, rev?.body || {});
@@ -33,6 +36,7 @@ export function composeForm(opts) {
       field(t('category'), catSel).wrap,
       field(t('kind'), kindSel).wrap),
     specific,
+    attach.el,
     reasonInput ? field(t('reason'), reasonInput).wrap : null,
     err.el,
     h('div', { class: 'buttons' },
@@ -44,6 +48,9 @@ export function composeForm(opts) {
     err.clear();
     let body;
     try { body = fields.body(); } catch (e) { err.show(e.message); return; }
+    if (attach.busy()) { err.show(t('attach_wait')); return; }
+    const ids = attach.ids();
+    if (ids.length) body.attachments = ids;
     submit.disabled = true;
     submit.textContent = t('posting');
     try {

@@ -4,6 +4,7 @@
 import { h, icon } from './dom.js';
 import { t, label, formatDateTime, formatDate } from './i18n.js';
 import { get } from './api.js';
+import { attachmentList } from './attach.js';
 
 export function categoryChip(cat) {
   return h('span', { class: `chip cat-${cat}` }, icon(`cat-${cat}`, 'icon chip-icon'), label('cat', cat));
@@ -92,6 +93,7 @@ export function renderEntry(entry, ctx) {
     h('a', { href: `#entry-${corrected.id}`, class: 'superseded-link', onclick: (ev) => jumpTo(ev, corrected.id) },
       t('superseded', { seq: corrected.seq }))) : null,
   renderBody(entry),
+  attachmentList(entry),
   original ? h('details', { class: 'original' },
     h('summary', {}, t('show_original')),
     renderBody(original)) : null,

@@ -8,8 +8,9 @@ use std::collections::HashMap;
 
 use super::plan::{counts, entries_of, find_existing, Plan, WriteOp, Written};
 use super::sql::{
-    alerts_sql, bind_alerts, bind_deliveries, bind_entries, bind_logs, deliveries_sql, entries_sql,
-    logs_sql, ALERT_COLS, DELIVERY_COLS, ENTRY_COLS, LOG_COLS,
+    alerts_sql, bind_alerts, bind_deliveries, bind_entries, bind_logs, bind_refs, deliveries_sql,
+    entries_sql, logs_sql, ref_count, refs_sql, ALERT_COLS, DELIVERY_COLS, ENTRY_COLS, LOG_COLS,
+    REF_COLS,
 };
 use crate::store::chain::{lock_heads, ChainKey};
 use crate::store::cluster::{notify_calls, ClusterMsg};
@@ -38,6 +39,7 @@ pub(super) async fn batch(
     let (sql, notify_binds) = inserts_sql(&plan, node, &msgs);
     let mut q = sqlx::query(&sql);
     q = bind_entries(q, &plan.inserts, &plan.seqs, &plan.consents);
+    q = bind_refs(q, &plan.inserts);
     q = bind_logs(q, &plan.logs);
     q = bind_alerts(q, &plan.alerts);
     q = bind_deliveries(q, &plan.alerts);
@@ -74,7 +76,7 @@ fn messages(plan: &Plan<'_>) -> Vec<ClusterMsg> {
 /// exactly once whether or not the query reads them, and a `select` that
 /// counts the entries inserted (an entry whose idempotency key is taken is
 /// skipped) and calls `pg_notify`. Parameters are numbered across the
-/// clauses in bind order: entries, records, alerts, deliveries, notifications.
+/// clauses in bind order: entries, attachment references, records, alerts, deliveries, notifications.
 fn inserts_sql(plan: &Plan<'_>, node: &str, msgs: &[ClusterMsg]) -> (String, Vec<String>) {
     let (ne, nl, na, nd) = (
         plan.inserts.len(),
@@ -85,6 +87,11 @@ fn inserts_sql(plan: &Plan<'_>, node: &str, msgs: &[ClusterMsg]) -> (String, Vec
     let mut from = 0;
     let mut clauses = vec![entries_sql(ne, from, true).map(|s| format!("e as ({s})"))];
     from += ne * ENTRY_COLS;
+    // The references of an entry whose idempotency key is taken would
+    // stay behind: but then the whole batch is rolled back (see `batch`).
+    let nr = ref_count(&plan.inserts);
+    clauses.push(refs_sql(nr, from).map(|s| format!("r as ({s})")));
+    from += nr * REF_COLS;
     clauses.push(logs_sql(nl, from).map(|s| format!("l as ({s})")));
     from += nl * LOG_COLS;
     clauses.push(alerts_sql(na, from).map(|s| format!("a as ({s})")));

@@ -91,6 +91,33 @@ pub(super) fn bind_logs<'q>(
     q
 }
 
+pub(super) const REF_COLS: usize = 3;
+
+/// How many attachment references the entries hold.
+pub(super) fn ref_count(entries: &[&NewEntry]) -> usize {
+    entries.iter().map(|e| e.attachments.len()).sum()
+}
+
+/// Multi-row insert of `n` attachment references, parameters after `from`.
+pub(super) fn refs_sql(n: usize, from: usize) -> Option<String> {
+    let values = rows(n, from, REF_COLS, |p| format!("({})", params(p, REF_COLS)))?;
+    Some(format!(
+        "insert into attachment_ref (attachment_id, entry_id, child_id) values {values}"
+    ))
+}
+
+pub(super) fn bind_refs<'q>(mut q: AnyQuery<'q>, entries: &[&NewEntry]) -> AnyQuery<'q> {
+    for e in entries {
+        for a in &e.attachments {
+            q = q
+                .bind(a.to_string())
+                .bind(e.id.to_string())
+                .bind(e.child_id.to_string());
+        }
+    }
+    q
+}
+
 pub(super) const ALERT_COLS: usize = 6;
 pub(super) const DELIVERY_COLS: usize = 5;
 

@@ -6,8 +6,8 @@ use std::collections::HashMap;
 
 use super::plan::{counts, entries_of, find_existing, HeadCache, Plan, WriteOp, Written};
 use super::sql::{
-    alerts_sql, bind_alerts, bind_deliveries, bind_entries, bind_logs, deliveries_sql, entries_sql,
-    logs_sql, ALERT_COLS, ENTRY_COLS, LOG_COLS,
+    alerts_sql, bind_alerts, bind_deliveries, bind_entries, bind_logs, bind_refs, deliveries_sql,
+    entries_sql, logs_sql, ref_count, refs_sql, ALERT_COLS, ENTRY_COLS, LOG_COLS, REF_COLS,
 };
 use crate::ids::ChildId;
 use crate::store::chain::{lock_heads, ChainKey, Heads};
@@ -101,12 +101,15 @@ async fn sqlite_inserts(
     // A plain insert: a taken idempotency key fails the statement, and the
     // list stops before its commit.
     let entries_from = GUARD_COLS * guard_args.len();
-    let logs_from = entries_from + ENTRY_COLS * plan.inserts.len();
+    let refs_from = entries_from + ENTRY_COLS * plan.inserts.len();
+    let nr = ref_count(&plan.inserts);
+    let logs_from = refs_from + REF_COLS * nr;
     let alerts_from = logs_from + LOG_COLS * plan.logs.len();
     let deliveries_from = alerts_from + ALERT_COLS * plan.alerts.len();
     let sql = [
         (!guard_sql.is_empty()).then_some(guard_sql),
         entries_sql(plan.inserts.len(), entries_from, false),
+        refs_sql(nr, refs_from),
         logs_sql(plan.logs.len(), logs_from),
         alerts_sql(plan.alerts.len(), alerts_from),
         deliveries_sql(plan.deliveries(), deliveries_from),
@@ -121,6 +124,7 @@ async fn sqlite_inserts(
         q = q.bind(child.to_string()).bind(seq).bind(hash).bind(count);
     }
     let q = bind_entries(q, &plan.inserts, &plan.seqs, &plan.consents);
+    let q = bind_refs(q, &plan.inserts);
     let q = bind_deliveries(
         bind_alerts(bind_logs(q, &plan.logs), &plan.alerts),
         &plan.alerts,

@@ -8,6 +8,7 @@
 #![allow(dead_code)] // helpers are shared by modules that each use a part
 
 mod alerts;
+mod attachments;
 mod chain;
 mod demo;
 mod files;
@@ -27,6 +28,7 @@ mod watched;
 mod ws;
 
 pub use alerts::*;
+pub use attachments::*;
 pub use chain::*;
 pub use demo::*;
 pub use files::*;

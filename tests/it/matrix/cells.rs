@@ -79,10 +79,14 @@ async fn http_cell(w: &World, method: &str, path: &str, case: Case, rel: Rel, wa
         None => None,
     };
     let m = reqwest::Method::from_bytes(method.as_bytes()).unwrap_or(reqwest::Method::GET);
-    let r = w
-        .api
-        .request(m, &req.url, req.token.as_deref(), req.body.as_ref())
-        .await;
+    let r = match &req.raw {
+        Some((content_type, bytes)) => raw_request(w, m, &req, content_type, bytes.clone()).await,
+        None => {
+            w.api
+                .request(m, &req.url, req.token.as_deref(), req.body.as_ref())
+                .await
+        }
+    };
     // Tokens an answer holds are secrets the server's log must not show.
     w.api.record_tokens(&r.1);
     if let (Some(child), Some(before), true) = (&witness, &before, r.0 >= 400) {
@@ -114,4 +118,27 @@ async fn http_cell(w: &World, method: &str, path: &str, case: Case, rel: Rel, wa
         };
     }
     answer(r)
+}
+
+/// A request with a raw body (an upload): status and JSON answer.
+async fn raw_request(
+    w: &World,
+    m: reqwest::Method,
+    req: &super::requests::Request,
+    content_type: &str,
+    bytes: Vec<u8>,
+) -> Resp {
+    let mut rb = w
+        .api
+        .client
+        .request(m, w.api.url(&req.url))
+        .header("content-type", content_type)
+        .body(bytes);
+    if let Some(t) = &req.token {
+        rb = rb.bearer_auth(t);
+    }
+    let resp = rb.send().await.unwrap();
+    let status = resp.status().as_u16();
+    let body = resp.bytes().await.unwrap();
+    (status, serde_json::from_slice(&body).unwrap_or(Value::Null))
 }

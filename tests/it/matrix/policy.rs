@@ -314,6 +314,10 @@ pub const POLICY: &[Row] = &[
     http("POST",   "/api/v1/children/{id}/entries/{entry}/revisions",   GuardiansEntry, [404, 201, 403, 403, 403, 403, 404, 403, 403, 403, 403, 404, 404, 401]),
     http("POST",   "/api/v1/children/{id}/entries/{entry}/revisions",   Own,            [404, 201, 201, 201, 201, 201, 201, 403, 403, 403, 403, 404, 404, 401]),
     http("POST",   "/api/v1/children/{id}/entries/{entry}/revisions",   OtherChild,     [404, 404, 404, 404, 404, 404, 404, 404, 403, 403, 403, 404, 404, 401]),
+    // Attachments: members who may post upload (in any category); a file is read by those who see an entry
+    // referencing it (here the guardian's medical entry: m-c does not).
+    http("POST",   "/api/v1/children/{id}/attachments",                 Plain,          [404, 201, 201, 201, 201, 201, 201, 403, 403, 403, 403, 404, 404, 401]),
+    http("GET",    "/api/v1/children/{id}/attachments/{aid}",           GuardiansEntry, [404, 200, 200, 200, 200, 200, 404, 200, 403, 403, 403, 404, 404, 401]),
     http("GET",    "/api/v1/children/{id}/access-log",                  Plain,          [404, 200, 200, 200, 200, 403, 403, 403, 403, 403, 403, 404, 404, 401]),
     // Export: the consent holder (guardians, or the youth after the transfer) and the youth before it (only what it
     // sees); members and the guardians after the transfer may not.

@@ -14,6 +14,8 @@ pub struct Request {
     pub url: String,
     pub token: Option<String>,
     pub body: Option<Value>,
+    /// A raw body and its `Content-Type` (uploads), sent instead of `body`.
+    pub raw: Option<(&'static str, Vec<u8>)>,
 }
 
 /// The request of `METHOD path` (a row of the table) by `rel`; `None` for
@@ -23,6 +25,7 @@ pub async fn request(w: &World, method: &str, path: &str, case: Case, rel: Rel) 
         url: path.to_string(),
         token: Some(w.actor(rel).access.clone()),
         body: None,
+        raw: None,
     };
     let known = if path.starts_with("/api/v1/auth/") || path.starts_with("/api/v1/me") {
         session(w, method, path, case, rel, &mut r).await
@@ -283,6 +286,30 @@ async fn notebook(
             let e = w.guardian().note(base, "medical", "行列の既読").await;
             let entry = e["id"].as_str().unwrap_or_default().to_string();
             r.url = fill(path, &[base, &entry]);
+        }
+        ("POST", "/api/v1/children/{id}/attachments") => {
+            r.raw = Some(("image/png", png_with("matrix", 1000)));
+            r.url = fill(path, &[base]);
+        }
+        // An attachment of a medical entry the guardian has just posted.
+        ("GET", "/api/v1/children/{id}/attachments/{aid}") => {
+            let g = w.guardian();
+            let aid = g
+                .upload_ok(base, "image/png", png_with("matrix", 1000))
+                .await;
+            let (_, e) = g
+                .post_entry(
+                    base,
+                    "medical",
+                    "note",
+                    json!({"text": "行列の添付", "attachments": [aid]}),
+                )
+                .await;
+            assert!(
+                e["id"].is_string(),
+                "matrix: an entry with an attachment: {e}"
+            );
+            r.url = fill(path, &[base, &aid]);
         }
         // Writes that disturb no other cell: on the caller's base child.
         ("PUT", "/api/v1/children/{id}/emergency-card") => {

@@ -302,6 +302,7 @@ class Notebook {
 
   openCompose(revising) {
     const form = composeForm({
+      childId: this.child.id,
       categories: this.postableCategories(),
       revising,
       onCancel: () => { this.renderComposeButton(); document.getElementById('compose-open')?.focus(); },

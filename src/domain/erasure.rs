@@ -180,6 +180,7 @@ impl Core {
             self.hub.publish_membership(state_of_revoked(m, version));
         }
         drop(w);
+        self.store.remove_child_attachment_files(child).await?;
         Ok(())
     }
 

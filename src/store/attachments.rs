@@ -161,6 +161,19 @@ impl Store {
         self.data_dir.join("attachments")
     }
 
+    /// SQLite: removes an erased child's attachment files (after its rows
+    /// went in the erasure's transaction).
+    pub async fn remove_child_attachment_files(&self, child: ChildId) -> StoreResult<()> {
+        if self.backend != Backend::Sqlite {
+            return Ok(());
+        }
+        let dir = self.attachments_dir().join(child.to_string());
+        match tokio::fs::remove_dir_all(&dir).await {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e.into()),
+            _ => sync_dir(&self.attachments_dir()).await.or(Ok(())),
+        }
+    }
+
     /// SQLite, at start under the serving lock (so no upload is in
     /// flight): removes what uploads cut short by a crash left in `tmp/`,
     /// and files no row names (a crash between a file's rename and its

@@ -3,7 +3,9 @@
 //!
 //! An erasure blanks the child's wrapped data key and sealed profile,
 //! deletes every other row sealed under that key (entries, cards and their
-//! versions, contacts, alerts, handovers) and the read marks, and revokes
+//! versions, contacts, alerts, handovers, attachments and their chunks;
+//! on SQLite the attachment files go after the commit, and a start removes
+//! any a crash left) and the read marks, and revokes
 //! every membership, in one transaction. The child's row stays with ids and
 //! times, and so does its access log (metadata only, by design). On SQLite
 //! the transaction runs with `secure_delete`, and the write-ahead log is
@@ -47,6 +49,10 @@ pub enum ChildState {
 /// Tables whose rows are sealed under the child's key (or only make sense
 /// with them), deleted by an erasure in this order (foreign keys).
 const SEALED_DELETES: &[&str] = &[
+    "delete from attachment_chunk where attachment_id in \
+     (select id from attachment where child_id = $1)",
+    "delete from attachment_ref where child_id = $1",
+    "delete from attachment where child_id = $1",
     "delete from alert_delivery where alert_id in (select id from alert where child_id = $1)",
     "delete from alert where child_id = $1",
     "delete from emergency_contact where child_id = $1",

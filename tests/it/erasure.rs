@@ -45,6 +45,22 @@ async fn an_erasure_asked_by_the_guardian_and_confirmed_leaves_nothing_readable(
     let key_before = wrapped_key(&server, &child).await;
     assert!(key_before.len() > 100, "an age-wrapped key");
 
+    // A photo in the notebook, as a file (SQLite) or rows (PostgreSQL).
+    let photo = g
+        .upload_ok(&child, "image/png", png_with(&server.marker(), 200_000))
+        .await;
+    let (st, e) = g
+        .post_entry(
+            &child,
+            "family",
+            "note",
+            json!({"text": "写真", "attachments": [photo]}),
+        )
+        .await;
+    assert_eq!(st, 201, "{e}");
+    let files = server.dir.join("attachments").join(&child);
+    assert_eq!(files.exists(), server.database_url.is_none());
+
     // Dr Ito watches the notebook.
     let mut ws = ito.ws().await;
     ws.subscribe(&child, 0).await;
@@ -96,6 +112,7 @@ async fn an_erasure_asked_by_the_guardian_and_confirmed_leaves_nothing_readable(
             format!("/api/v1/children/{child}/members"),
             format!("/api/v1/children/{child}/emergency-card"),
             format!("/api/v1/children/{child}/access-log"),
+            format!("/api/v1/children/{child}/attachments/{photo}"),
         ] {
             assert_err(&s.get(&path).await, 404, "not_found");
         }
@@ -126,7 +143,14 @@ async fn an_erasure_asked_by_the_guardian_and_confirmed_leaves_nothing_readable(
     // The key and the profile are blank; nothing sealed is left.
     assert!(wrapped_key(&server, &child).await.is_empty());
     let mut db = database(&server, false).await;
-    for table in ["entry", "emergency_card_version", "alert", "read_mark"] {
+    for table in [
+        "entry",
+        "emergency_card_version",
+        "alert",
+        "read_mark",
+        "attachment",
+        "attachment_ref",
+    ] {
         let n: i64 =
             sqlx::query_scalar(&format!("select count(*) from {table} where child_id = $1"))
                 .bind(&child)
@@ -135,7 +159,15 @@ async fn an_erasure_asked_by_the_guardian_and_confirmed_leaves_nothing_readable(
                 .unwrap();
         assert_eq!(n, 0, "{table}");
     }
+    let chunks: i64 =
+        sqlx::query_scalar("select count(*) from attachment_chunk where attachment_id = $1")
+            .bind(&photo)
+            .fetch_one(&mut db)
+            .await
+            .unwrap();
+    assert_eq!(chunks, 0);
     drop(db);
+    assert!(!files.exists(), "the attachment files are gone");
 
     // The tombstone list names the child (ids and times only).
     let tombstones = std::fs::read_to_string(server.dir.join("keys").join("erasures")).unwrap();

@@ -46,7 +46,7 @@ pub use sessions::{
     session_sweep_loop, AcceptInput, Client, LoginInput, PasswordChange, RecoveryCodes,
     SessionView, TokenPair, TotpEnrollment, TotpStatus, DEVICE_TOKEN_SEPARATOR,
 };
-pub use snapshot::Notebook;
+pub use snapshot::{ExportedAttachment, Notebook};
 pub use views::{Alert, Delivery, Entry};
 
 use std::sync::Arc;

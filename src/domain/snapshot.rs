@@ -16,6 +16,18 @@ const LOG_PAGE: i64 = 1000;
 /// How many times the entries are read again because consent changed meanwhile.
 const MAX_CONSENT_RETRIES: usize = 8;
 
+/// The most attachment bytes one export holds (larger: 413, nothing logged).
+pub const MAX_EXPORT_ATTACHMENTS: u64 = 512 << 20;
+
+/// An attachment an exported entry references, opened.
+pub struct ExportedAttachment {
+    pub id: crate::ids::AttachmentId,
+    pub content_type: String,
+    /// Its name in the age file's `attachments/` and in the page.
+    pub file_name: String,
+    pub bytes: zeroize::Zeroizing<Vec<u8>>,
+}
+
 /// Everything one export holds, opened.
 pub struct Notebook {
     pub child: Child,
@@ -32,6 +44,8 @@ pub struct Notebook {
     /// False: the youth's export before consent passed to them (only what
     /// the youth may see).
     pub full: bool,
+    /// The attachments the entries reference, in order of first reference.
+    pub attachments: Vec<ExportedAttachment>,
 }
 
 impl Core {
@@ -69,9 +83,11 @@ impl Core {
         let card = self.current_card(child).await?;
         let contacts = self.list_contacts(who, child).await?;
         let access_log = self.export_access_log(child).await?;
+        let attachments = self.export_attachments(child, &entries).await?;
         let detail = format!(
-            "{format}: {} entries, {} access records{}",
+            "{format}: {} entries, {} attachments, {} access records{}",
             entries.len(),
+            attachments.len(),
             access_log.len(),
             if right.full { "" } else { " (youth's view)" }
         );
@@ -88,7 +104,56 @@ impl Core {
             exported_by: who.account,
             exported_at: now,
             full: right.full,
+            attachments,
         })
+    }
+
+    /// Every attachment the exported entries reference, opened (at most
+    /// [`MAX_EXPORT_ATTACHMENTS`] bytes in all).
+    async fn export_attachments(
+        &self,
+        child: ChildId,
+        entries: &[Entry],
+    ) -> Result<Vec<ExportedAttachment>> {
+        let mut ids = Vec::new();
+        for e in entries {
+            let list = e
+                .body
+                .get("attachments")
+                .and_then(serde_json::Value::as_array);
+            for id in list.into_iter().flatten() {
+                if let Some(id) = id.as_str().and_then(|s| s.parse().ok()) {
+                    if !ids.contains(&id) {
+                        ids.push(id);
+                    }
+                }
+            }
+        }
+        let mut out = Vec::with_capacity(ids.len());
+        let mut total = 0u64;
+        for id in ids {
+            let Some((content_type, bytes)) = self.attachment_plaintext(child, id).await? else {
+                continue;
+            };
+            total += bytes.len() as u64;
+            if total > MAX_EXPORT_ATTACHMENTS {
+                return Err(Error::PayloadTooLarge(
+                    format!(
+                    "the attachments of this notebook exceed {} MiB, more than one export holds",
+                    MAX_EXPORT_ATTACHMENTS >> 20
+                )
+                    .into(),
+                ));
+            }
+            let ext = super::attachments::extension_of(&content_type);
+            out.push(ExportedAttachment {
+                id,
+                file_name: format!("attachment-{id}.{ext}"),
+                content_type,
+                bytes,
+            });
+        }
+        Ok(out)
     }
 
     /// Every entry revision the export may hold, and the consent it was read

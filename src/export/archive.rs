@@ -15,17 +15,23 @@ use crate::error::{Error, Result};
 const SCRYPT_LOG_N: u8 = 18;
 
 /// One file under `attachments/` in the tar: its name there and its bytes.
-pub struct Attachment {
-    pub name: String,
+pub struct Attachment<'a> {
+    pub name: &'a str,
     pub size: u64,
-    pub reader: Box<dyn Read + Send>,
+    pub reader: &'a [u8],
 }
 
-/// The attachments the export holds. Attachments are not stored yet: this
-/// is the one place where they will be listed (opened from their sealed
-/// chunks as readers), for the entries `nb` holds.
-pub fn attachments(_nb: &Notebook) -> Vec<Attachment> {
-    Vec::new()
+/// The attachments the export holds: those the exported entries
+/// reference, opened by `Core::export_notebook`.
+pub fn attachments(nb: &Notebook) -> Vec<Attachment<'_>> {
+    nb.attachments
+        .iter()
+        .map(|a| Attachment {
+            name: &a.file_name,
+            size: a.bytes.len() as u64,
+            reader: &a.bytes,
+        })
+        .collect()
 }
 
 /// The age file: a tar of the bundle, the page and the attachments.
@@ -33,7 +39,7 @@ pub fn seal(
     nb: &Notebook,
     bundle: &[u8],
     page: &[u8],
-    attachments: Vec<Attachment>,
+    attachments: Vec<Attachment<'_>>,
     target: Target,
 ) -> Result<Vec<u8>> {
     let mtime = u64::try_from(nb.exported_at.millis() / 1000).unwrap_or(0);
@@ -55,7 +61,7 @@ pub fn seal(
     file(&mut tar, "notebook.html", mtime, page.len() as u64, page)?;
     directory(&mut tar, "attachments/", mtime)?;
     for a in attachments {
-        let name = safe_name(&a.name)?;
+        let name = safe_name(a.name)?;
         file(
             &mut tar,
             &format!("attachments/{name}"),

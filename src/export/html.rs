@@ -32,6 +32,9 @@ article header { font-size: 9pt; color: #333; }
 .badge { display: inline-block; border: 0.5pt solid #c77700; color: #8a5300; padding: 0 1.5mm; border-radius: 1mm; font-weight: bold; }
 .body p { margin: 0.5mm 0; white-space: pre-wrap; overflow-wrap: anywhere; }
 .notice { border: 1pt dashed #666; padding: 2mm 3mm; }
+figure { margin: 1.5mm 0; break-inside: avoid; }
+figure img { max-width: 100%; max-height: 110mm; display: block; }
+figcaption, .attachment { font-size: 8.5pt; color: #444; }
 @media screen { body { padding: 8mm; } }
 "#;
 
@@ -208,7 +211,46 @@ fn entry(h: &mut String, nb: &Notebook, e: &Entry) {
     if let Some(reason) = &e.reason {
         let _ = write!(h, "<p><b>改訂理由 Reason:</b> {}</p>", escape(reason));
     }
+    attachments(h, nb, e);
     h.push_str("</div></article>");
+}
+
+/// The entry's attachments: images inline (data: URLs, so the page loads
+/// nothing), other files named (they are in the age file's `attachments/`).
+fn attachments(h: &mut String, nb: &Notebook, e: &Entry) {
+    use base64::Engine;
+    let ids = e
+        .body
+        .get("attachments")
+        .and_then(serde_json::Value::as_array);
+    for id in ids
+        .into_iter()
+        .flatten()
+        .filter_map(serde_json::Value::as_str)
+    {
+        let Some(a) = nb.attachments.iter().find(|a| a.id.to_string() == id) else {
+            continue;
+        };
+        let name = escape(&a.file_name);
+        if matches!(
+            a.content_type.as_str(),
+            "image/jpeg" | "image/png" | "image/webp"
+        ) {
+            let data = base64::engine::general_purpose::STANDARD.encode(&*a.bytes);
+            let _ = write!(
+                h,
+                "<figure><img src=\"data:{};base64,{data}\" alt=\"添付 {name}\"><figcaption>添付 Attachment: {name}</figcaption></figure>",
+                a.content_type
+            );
+        } else {
+            let _ = write!(
+                h,
+                "<p class=\"attachment\">添付 Attachment: {name} ({}, {} bytes)</p>",
+                escape(&a.content_type),
+                a.bytes.len()
+            );
+        }
+    }
 }
 
 fn access_log(h: &mut String, nb: &Notebook) {

@@ -278,6 +278,20 @@ async fn age_export_opens_with_the_stock_age_command() {
         .find_map(|l| l.strip_prefix("# public key: "))
         .unwrap()
         .to_string();
+    // A photo and a PDF in the notebook: the age file carries them whole.
+    let png = png_with(&server.marker(), 150_000);
+    let pdf = pdf_with(&server.marker());
+    let png_id = g.upload_ok(&child, "image/png", png.clone()).await;
+    let pdf_id = g.upload_ok(&child, "application/pdf", pdf.clone()).await;
+    let (st, e) = g
+        .post_entry(
+            &child,
+            "family",
+            "note",
+            json!({"text": "写真と紹介状", "attachments": [png_id, pdf_id]}),
+        )
+        .await;
+    assert_eq!(st, 201, "{e}");
 
     // To a recipient: `age -d -i KEYFILE`.
     let (st, ct, sealed) = export(
@@ -309,6 +323,34 @@ async fn age_export_opens_with_the_stock_age_command() {
     let dir = tmp.path().join("r");
     std::fs::create_dir(&dir).unwrap();
     check_archive(&tar, &dir);
+    let files = dir.join("attachments");
+    assert_eq!(
+        std::fs::read(files.join(format!("attachment-{png_id}.png"))).unwrap(),
+        png
+    );
+    assert_eq!(
+        std::fs::read(files.join(format!("attachment-{pdf_id}.pdf"))).unwrap(),
+        pdf
+    );
+    // The page shows the photo inline (a data: URL) and names the PDF; the
+    // bundle points at both files.
+    let html = std::fs::read_to_string(dir.join("notebook.html")).unwrap();
+    assert!(
+        html.contains("<img src=\"data:image/png;base64,"),
+        "the photo inline"
+    );
+    assert!(
+        html.contains(&format!("attachment-{pdf_id}.pdf")),
+        "the PDF named"
+    );
+    let bundle = std::fs::read_to_string(dir.join("bundle.json")).unwrap();
+    validate_fhir(&serde_json::from_str(&bundle).unwrap());
+    for (id, ext) in [(&png_id, "png"), (&pdf_id, "pdf")] {
+        assert!(
+            bundle.contains(&format!("\"url\": \"attachments/attachment-{id}.{ext}\"")),
+            "the bundle points at {id}"
+        );
+    }
 
     // To a passphrase (scrypt): the stock age on a terminal.
     let passphrase = format!("export-{}", server.marker());

@@ -16,6 +16,11 @@ mod sealing;
 
 pub use gc::attachment_gc_loop;
 
+/// The file extension of a stored type (`bin` for one no longer known).
+pub(in crate::domain) fn extension_of(content_type: &str) -> &'static str {
+    Media::from_stored(content_type).map_or("bin", Media::extension)
+}
+
 use futures_util::stream::{BoxStream, Stream, StreamExt};
 use serde::Serialize;
 use serde_json::Value;
@@ -226,6 +231,30 @@ impl Core {
             size: row.size,
             body: opened(reader, opener, count),
         })
+    }
+
+    /// The plaintext of one of the child's attachments, whole (an export
+    /// holds it): its stored type and bytes. No consent check here: the
+    /// export checked that its entries are the caller's to see.
+    pub(in crate::domain) async fn attachment_plaintext(
+        &self,
+        child: ChildId,
+        id: AttachmentId,
+    ) -> Result<Option<(String, zeroize::Zeroizing<Vec<u8>>)>> {
+        let Some(row) = self.store.get_attachment(child, id).await? else {
+            return Ok(None);
+        };
+        let key = self.child_key(child).await?;
+        let opener = key.chunk_opener(aad::attachment(child, id), &row.nonce_prefix)?;
+        let reader = self.store.read_chunks(&row, SEALED_CHUNK).await?;
+        let count = chunk_count(u64::try_from(row.size).map_err(Error::internal)?);
+        let mut body = opened(reader, opener, count);
+        let mut out =
+            zeroize::Zeroizing::new(Vec::with_capacity(usize::try_from(row.size).unwrap_or(0)));
+        while let Some(piece) = body.next().await {
+            out.extend_from_slice(&piece.map_err(Error::internal)?);
+        }
+        Ok(Some((row.content_type, out)))
     }
 
     /// The attachments an entry body references (`"attachments": [id…]`):

@@ -17,7 +17,7 @@ use crate::vocab::EntryKind;
 pub(super) fn records(nb: &Notebook, refs: &Refs, out: &mut Vec<(String, Value)>) {
     let superseded: HashSet<EntryId> = nb.entries.iter().filter_map(|e| e.supersedes).collect();
     for e in &nb.entries {
-        out.push((format!("urn:uuid:{}", e.id), communication(e, refs)));
+        out.push((format!("urn:uuid:{}", e.id), communication(e, nb, refs)));
     }
     for e in nb.entries.iter().filter(|e| !superseded.contains(&e.id)) {
         let r = match e.kind {
@@ -38,7 +38,7 @@ fn entry_identifier(e: &Entry) -> Value {
     json!([{"system": format!("{LOCAL}:entry"), "value": e.id.to_string()}])
 }
 
-fn communication(e: &Entry, refs: &Refs) -> Value {
+fn communication(e: &Entry, nb: &Notebook, refs: &Refs) -> Value {
     let kind = e.kind.as_str();
     let mut ext = vec![json!({"url": format!("{LOCAL}:revision"), "valueInteger": e.revision})];
     if let Some(prev) = e.supersedes {
@@ -62,7 +62,21 @@ fn communication(e: &Entry, refs: &Refs) -> Value {
         "sent": instant(e.created_at),
         "sender": refs.to(e.author_id, &e.author_name),
     }));
-    put(&mut r, "payload", json!([{"contentString": plain(e)}]));
+    // The text, then each attachment the entry references, as a pointer to
+    // its file in the age export (`attachments/…`).
+    let mut payload = vec![json!({"contentString": plain(e)})];
+    let ids = e.body.get("attachments").and_then(Value::as_array);
+    for id in ids.into_iter().flatten().filter_map(Value::as_str) {
+        if let Some(a) = nb.attachments.iter().find(|a| a.id.to_string() == id) {
+            payload.push(json!({"contentAttachment": {
+                "contentType": a.content_type,
+                "url": format!("attachments/{}", a.file_name),
+                "title": a.file_name,
+                "size": a.bytes.len(),
+            }}));
+        }
+    }
+    put(&mut r, "payload", Value::Array(payload));
     if let Some(reason) = e.reason.as_deref().filter(|r| !r.is_empty()) {
         put(
             &mut r,

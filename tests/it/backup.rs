@@ -40,26 +40,13 @@ fn register_identity(server: &Server, identity: &Path) {
 
 /// Runs `renraku ARGS`: (success, stdout + stderr). Never a key in its output.
 async fn run(args: &[&std::ffi::OsStr]) -> (bool, String) {
-    let out = tokio::process::Command::new(bin())
-        .args(args)
-        .env_remove("DATABASE_URL")
-        .env_remove("RENRAKU_DATABASE_URL")
-        .kill_on_drop(true)
-        .output();
-    let out = tokio::time::timeout(Duration::from_secs(120), out)
-        .await
-        .expect("renraku must finish")
-        .unwrap();
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(
-        !text.contains("AGE-SECRET-KEY"),
-        "a key in the output: {text}"
-    );
-    (out.status.success(), text)
+    run_keyless(
+        tokio::process::Command::new(bin())
+            .args(args)
+            .env_remove("DATABASE_URL")
+            .env_remove("RENRAKU_DATABASE_URL"),
+    )
+    .await
 }
 
 async fn backup(server: &Server, out: &Path, recipient: &str, extra: &[&str]) -> (bool, String) {

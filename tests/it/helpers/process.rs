@@ -8,6 +8,26 @@ use std::time::{Duration, Instant};
 
 use super::{Server, StartError};
 
+/// Runs a maintenance command (`backup`, `restore`, `keys rotate`) to its
+/// end (at most 120 s): (success, stdout + stderr), asserting that no key
+/// is in its output.
+pub async fn run_keyless(cmd: &mut tokio::process::Command) -> (bool, String) {
+    let out = tokio::time::timeout(Duration::from_secs(120), cmd.kill_on_drop(true).output())
+        .await
+        .expect("renraku must finish")
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        !text.contains("AGE-SECRET-KEY"),
+        "a key in the output: {text}"
+    );
+    (out.status.success(), text)
+}
+
 pub fn bin() -> &'static str {
     env!("CARGO_BIN_EXE_renraku")
 }

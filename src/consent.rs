@@ -329,7 +329,8 @@ impl Member {
                 "you may read but not post in this notebook",
             ));
         }
-        if self.categories & category == 0 {
+        // Every category the entry is filed under must be the author's.
+        if category == 0 || self.categories & category != category {
             return Err(Error::forbidden(
                 "your consent does not cover this category",
             ));

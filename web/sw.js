@@ -7,7 +7,7 @@
 // Shows Web Push alerts (the payload holds no child data) and focuses the
 // app when one is clicked.
 
-const CACHE = 'renraku-shell-v10';
+const CACHE = 'renraku-shell-v11';
 const SHELL = [
   '/', '/index.html', '/manifest.webmanifest', '/css/app.css',
   '/js/app.js', '/js/i18n.js', '/js/dom.js', '/js/api.js', '/js/live.js', '/js/ui.js',

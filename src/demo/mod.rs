@@ -242,7 +242,8 @@ impl Loader<'_> {
                 None => {
                     let input = NewEntryInput {
                         client_id: format!("demo-{i}"),
-                        category: e.category.into(),
+                        category: Some(e.category.into()),
+                        categories: None,
                         kind: e.kind.into(),
                         body,
                     };

@@ -37,9 +37,47 @@ pub struct EntryPage {
 #[serde(deny_unknown_fields)]
 pub struct NewEntryInput {
     pub client_id: String,
-    pub category: String,
+    /// The first category (or the only one).
+    #[serde(default)]
+    pub category: Option<String>,
+    /// Every category the entry is filed under, the first first.
+    #[serde(default)]
+    pub categories: Option<Vec<String>>,
     pub kind: String,
     pub body: Value,
+}
+
+/// The categories a post names: `categories`, or `category`, or both when
+/// `category` is the first of `categories`. The mask, and the names in the
+/// author's order (kept sealed when there are several).
+fn post_categories(input: &NewEntryInput) -> Result<(i64, Vec<&'static str>)> {
+    let names: Vec<&str> = match (&input.category, &input.categories) {
+        (None, None) => return Err(Error::bad_request("category: required")),
+        (Some(c), None) => vec![c.as_str()],
+        (first, Some(list)) => {
+            if list.is_empty() {
+                return Err(Error::bad_request("categories: at least one"));
+            }
+            if first.as_deref().is_some_and(|c| c != list[0]) {
+                return Err(Error::bad_request(
+                    "category: must be the first of categories",
+                ));
+            }
+            list.iter().map(String::as_str).collect()
+        }
+    };
+    let mut mask = 0;
+    let mut ordered = Vec::with_capacity(names.len());
+    for n in names {
+        let bit = category_bit(n)
+            .ok_or_else(|| Error::bad_request(format!("categories: unknown category `{n}`")))?;
+        if mask & bit != 0 {
+            return Err(Error::bad_request(format!("categories: `{n}` twice")));
+        }
+        mask |= bit;
+        ordered.push(crate::consent::category_name(bit));
+    }
+    Ok((mask, ordered))
 }
 
 #[derive(Deserialize)]
@@ -69,6 +107,12 @@ struct Draft<'a> {
     sealed: Sealed,
     prev: Option<&'a EntryRow>,
     client_id: String,
+}
+
+/// The order to keep sealed: only when there are several categories (a
+/// single-category entry seals what it always did).
+fn several(ordered: &[&'static str]) -> Option<Vec<String>> {
+    (ordered.len() > 1).then(|| ordered.iter().map(|c| (*c).to_owned()).collect())
 }
 
 fn check_client_id(id: &str) -> Result<()> {
@@ -155,12 +199,15 @@ impl Core {
         at: Option<Timestamp>,
     ) -> Result<Posted> {
         let me = self.poster(child, who.account).await?;
-        let category = category_bit(&input.category)
-            .ok_or_else(|| Error::bad_request("category: unknown category"))?;
+        let (category, ordered) = post_categories(&input)?;
         check_client_id(&input.client_id)?;
         let (kind, body) = validate_body(&input.kind, input.body)?;
         let right = me.require_post(category)?;
-        let sealed = Sealed { body, reason: None };
+        let sealed = Sealed {
+            body,
+            reason: None,
+            categories: several(&ordered),
+        };
         let draft = Draft {
             kind,
             sealed,
@@ -351,9 +398,13 @@ impl Core {
                 "revise the latest revision of this entry".into(),
             ));
         }
+        // A correction keeps the categories, in their order.
+        let key = self.child_key(child).await?;
+        let order = self.open_entry(&key, prev.clone())?.categories;
         let sealed = Sealed {
             body,
             reason: Some(reason),
+            categories: several(&order),
         };
         let draft = Draft {
             kind: prev.kind,

@@ -664,7 +664,8 @@ impl Core {
         }
         let input = NewEntryInput {
             client_id: format!("handover-{}", view.id),
-            category: category_name(category).to_owned(),
+            category: Some(category_name(category).to_owned()),
+            categories: None,
             kind: "handover".into(),
             body: json!({"text": text, "from": view.from_name, "to": view.to_name}),
         };

@@ -7,7 +7,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::consent::category_name;
+use crate::consent::{category_bit, category_name, category_names};
 use crate::crypto::{aad, DataKey};
 use crate::ids::{AccountId, AlertId, ChildId, EntryId, HandoverId, Seq, Timestamp};
 use crate::store::{EntryRow, Name};
@@ -20,7 +20,10 @@ pub struct Entry {
     pub seq: Seq,
     pub author_id: AccountId,
     pub author_name: String,
+    /// The first of `categories`.
     pub category: &'static str,
+    /// Every category the entry is filed under (one or more), the first first.
+    pub categories: Vec<&'static str>,
     pub kind: EntryKind,
     pub body: Value,
     pub created_at: Timestamp,
@@ -66,17 +69,45 @@ pub struct Alert {
 pub(super) struct Sealed {
     pub(super) body: Value,
     pub(super) reason: Option<String>,
+    /// The categories in the author's order, when there are several (the
+    /// clear mask has no order).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(super) categories: Option<Vec<String>>,
+}
+
+/// The entry's categories: the sealed order when it names exactly the
+/// mask's categories, else the mask's in their usual order.
+fn categories_of(mask: i64, order: Option<&[String]>) -> Vec<&'static str> {
+    let from_order: Option<Vec<&'static str>> = order.map(|o| {
+        o.iter()
+            .filter_map(|n| category_bit(n).map(category_name))
+            .collect()
+    });
+    match from_order {
+        Some(list)
+            if list
+                .iter()
+                .map(|n| category_bit(n).unwrap_or(0))
+                .fold(0, |m, b| m | b)
+                == mask =>
+        {
+            list
+        }
+        _ => category_names(mask),
+    }
 }
 
 /// The view of a stored entry whose sealed part is already open.
 pub(super) fn entry_of(row: EntryRow, sealed: Sealed, names: &DataKey) -> Entry {
+    let categories = categories_of(row.category, sealed.categories.as_deref());
     Entry {
         author_name: open_name(names, row.author_id, &row.author_name),
         id: row.id,
         child_id: row.child_id,
         seq: row.seq,
         author_id: row.author_id,
-        category: category_name(row.category),
+        category: categories.first().copied().unwrap_or("unknown"),
+        categories,
         kind: row.kind,
         body: sealed.body,
         created_at: Timestamp(row.created_at),

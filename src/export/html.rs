@@ -189,7 +189,11 @@ fn entry(h: &mut String, nb: &Notebook, e: &Entry) {
         e.seq,
         jst(e.created_at),
         escape(&e.author_name),
-        category_ja(e.category),
+        e.categories
+            .iter()
+            .map(|c| category_ja(c))
+            .collect::<Vec<_>>()
+            .join("・"),
         kind_ja(e.kind.as_str()),
     );
     if let Some(prev) = e.supersedes {

@@ -1477,4 +1477,41 @@ export const tests = [
       await eventually(async () => !(await kept(guardian)), 'logout removes the kept card');
     },
   },
+  {
+    name: '30. a meeting note filed under several categories: the coordinator files it for the teacher and the doctor; the doctor sees it live with both chips, the welfare worker never',
+    async run(s, shot) {
+      const yamada = await s.login('coordinator.yamada', { touch: true });
+      const ito = await s.login('doctor.ito');
+      const hayashi = await s.login('welfare.hayashi');
+      await openNotebook(ito, SOUTA);
+      await openNotebook(hayashi, SOUTA);
+      await openNotebook(yamada, SOUTA);
+      const text = unique('支援会議：吸引の手順と登校時の連絡方法を確認しました。');
+      await yamada.click('#compose-open');
+      await yamada.selectOption('form.compose select[name=category]', 'education');
+      const more = yamada.locator('form.compose .more-categories');
+      assert(!(await more.locator('input[value=education]').count()), 'the first category is not offered twice');
+      await more.locator('input[value=medical]').check();
+      await yamada.fill('form.compose textarea[name=text]', text);
+      await shot(yamada, '71-multi-category-compose');
+      await yamada.click('form.compose button[type=submit]');
+      const mine = yamada.locator('.timeline .entry', { hasText: text });
+      await mine.waitFor();
+      assert((await mine.getAttribute('data-categories')) === 'education medical', await mine.getAttribute('data-categories'));
+      assert(await mine.locator('.entry-head .chip').count() === 2, 'two category chips');
+      // Live at the doctor's, with both chips; the filter finds it under either.
+      const his = ito.locator('.timeline .entry', { hasText: text });
+      await his.waitFor({ timeout: 10_000 });
+      assert(await his.locator('.entry-head .chip').count() === 2, 'both chips at the doctor');
+      await shot(ito, '72-multi-category-entry');
+      if (await ito.locator('#timeline-filter').isVisible()) {
+        await ito.selectOption('#timeline-filter', 'medical');
+        assert(!(await his.isHidden()), 'shown under medical');
+      }
+      // Never at the welfare worker's (no category of it is hers).
+      await hayashi.reload();
+      await hayashi.waitForSelector('.timeline .entry, .timeline-status .empty');
+      assert(await hayashi.locator('.timeline .entry', { hasText: text }).count() === 0, 'not for welfare');
+    },
+  },
 ];

@@ -7,7 +7,7 @@ import { errorBox, errorText } from './ui.js';
 import { attachControl } from './attach.js';
 
 /**
- * opts: {childId, categories: [..], revising: Entry|null, onSubmit({category, kind, body, reason}) -> Promise,
+ * opts: {childId, categories: [..], revising: Entry|null, onSubmit({categories, kind, body, reason}) -> Promise,
  * onCancel}
  */
 export function composeForm(opts) {
@@ -15,6 +15,21 @@ export function composeForm(opts) {
   const err = errorBox();
   const catSel = h('select', { name: 'category', required: true, disabled: Boolean(rev) },
     (rev ? [rev.category] : opts.categories).map((c) => h('option', { value: c }, label('cat', c))));
+  // More categories (a meeting note for everyone who attended): the ones
+  // the author may post in besides the first. A correction keeps its own.
+  const more = rev ? null : h('fieldset', { class: 'more-categories' },
+    h('legend', {}, t('more_categories')),
+    h('div', { class: 'chips' }));
+  const drawMore = () => {
+    if (!more) return;
+    const checked = new Set([...more.querySelectorAll('input:checked')].map((i) => i.value));
+    mount(more.querySelector('.chips'), opts.categories.filter((c) => c !== catSel.value).map((c) =>
+      h('label', { class: 'check-chip' },
+        h('input', { type: 'checkbox', name: 'more_category', value: c, checked: checked.has(c) }), ' ', label('cat', c))));
+    more.hidden = opts.categories.length < 2;
+  };
+  catSel.addEventListener('change', drawMore);
+  drawMore();
   const kindSel = h('select', { name: 'kind', required: true, disabled: Boolean(rev) },
     (rev ? [rev.kind] : KINDS).map((k) => h('option', { value: k }, label('kind', k))));
   const specific = h('div', { class: 'kind-fields' });
@@ -35,6 +50,7 @@ export function composeForm(opts) {
     h('div', { class: 'row' },
       field(t('category'), catSel).wrap,
       field(t('kind'), kindSel).wrap),
+    more,
     specific,
     attach.el,
     reasonInput ? field(t('reason'), reasonInput).wrap : null,
@@ -54,7 +70,8 @@ export function composeForm(opts) {
     submit.disabled = true;
     submit.textContent = t('posting');
     try {
-      await opts.onSubmit({ category: catSel.value, kind: kindSel.value, body, reason: reasonInput?.value.trim() });
+      const extra = more ? [...more.querySelectorAll('input:checked')].map((i) => i.value) : [];
+      await opts.onSubmit({ categories: [catSel.value, ...extra], kind: kindSel.value, body, reason: reasonInput?.value.trim() });
     } catch (e) {
       err.show(errorText(e));
     } finally {

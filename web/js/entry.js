@@ -6,6 +6,11 @@ import { t, label, formatDateTime, formatDate } from './i18n.js';
 import { get } from './api.js';
 import { attachmentList } from './attach.js';
 
+/** Every category an entry is filed under (older servers: its one). */
+export function entryCategories(entry) {
+  return entry.categories?.length ? entry.categories : [entry.category];
+}
+
 export function categoryChip(cat) {
   return h('span', { class: `chip cat-${cat}` }, icon(`cat-${cat}`, 'icon chip-icon'), label('cat', cat));
 }
@@ -74,11 +79,11 @@ export function renderEntry(entry, ctx) {
   const li = h('li', {
     class: ['entry', `cat-border-${entry.category}`, corrected ? 'superseded' : null, entry.supersedes ? 'revision' : null],
     id: `entry-${entry.id}`,
-    dataset: { seq: entry.seq, id: entry.id, category: entry.category, kind: entry.kind },
+    dataset: { seq: entry.seq, id: entry.id, category: entry.category, categories: entryCategories(entry).join(' '), kind: entry.kind },
     'aria-labelledby': headingId,
   },
   h('div', { class: 'entry-head' },
-    categoryChip(entry.category),
+    entryCategories(entry).map(categoryChip),
     h('span', { class: 'kind' }, label('kind', entry.kind)),
     h('span', { class: 'seqno' }, t('seq', { seq: entry.seq }))),
   h('p', { class: 'entry-meta', id: headingId },

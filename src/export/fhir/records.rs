@@ -56,7 +56,9 @@ fn communication(e: &Entry, nb: &Notebook, refs: &Refs) -> Value {
             {"system": format!("{LOCAL}:seq"), "value": e.seq.to_string()},
         ],
         "status": "completed",
-        "category": [{"coding": [local("category", e.category, category_ja(e.category))]}],
+        "category": e.categories.iter()
+            .map(|c| json!({"coding": [local("category", c, category_ja(c))]}))
+            .collect::<Vec<_>>(),
         "subject": refs.patient(),
         "topic": {"coding": [local("kind", kind, kind_ja(kind))], "text": kind_ja(kind)},
         "sent": instant(e.created_at),

@@ -409,12 +409,14 @@ async fn on_text(state: &AppState, live: &mut LiveSocket, out: &Out, raw: &str) 
             child_id,
             client_id,
             category,
+            categories,
             kind,
             body,
         }) => {
             let input = NewEntryInput {
                 client_id,
                 category,
+                categories,
                 kind,
                 body,
             };

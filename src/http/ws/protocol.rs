@@ -34,7 +34,10 @@ pub enum ClientFrame {
     Post {
         child_id: ChildId,
         client_id: String,
-        category: String,
+        #[serde(default)]
+        category: Option<String>,
+        #[serde(default)]
+        categories: Option<Vec<String>>,
         kind: String,
         body: Value,
     },

@@ -21,6 +21,7 @@ const FIELDS: &[&str] = &[
     "after_seq",
     "client_id",
     "category",
+    "categories",
     "kind",
     "body",
     "seq",
@@ -96,10 +97,20 @@ fn to_json(f: &ClientFrame) -> Value {
             child_id,
             client_id,
             category,
+            categories,
             kind,
             body,
-        } => json!({"type": "post", "child_id": child_id, "client_id": client_id,
-            "category": category, "kind": kind, "body": body}),
+        } => {
+            let mut v = json!({"type": "post", "child_id": child_id, "client_id": client_id,
+                "kind": kind, "body": body});
+            if let Some(c) = category {
+                v["category"] = json!(c);
+            }
+            if let Some(list) = categories {
+                v["categories"] = json!(list);
+            }
+            v
+        }
         ClientFrame::Read { child_id, seq } => {
             json!({"type": "read", "child_id": child_id, "seq": seq})
         }
@@ -118,6 +129,8 @@ fn wrong_value(name: &str, v: &Value) -> bool {
         "child_id" => v.as_str().is_none_or(|s| uuid::Uuid::parse_str(s).is_err()),
         "seq" | "after_seq" => !v.is_i64(),
         "body" => false,
+        // Optional on a post (`categories` may stand in): null is absent.
+        "category" => !(v.is_string() || v.is_null()),
         _ => !v.is_string(),
     }
 }
@@ -144,11 +157,14 @@ fn arb_mutation() -> impl Strategy<Value = Mutation> {
 fn mutate(frame: &mut Map<String, Value>, m: Mutation) -> bool {
     let keys: Vec<String> = frame.keys().cloned().collect();
     let subscribe = frame["type"] == "subscribe";
+    let post = frame["type"] == "post";
     match m {
         Mutation::Remove(i) => {
             let k = i.get(&keys).clone();
             frame.remove(&k);
-            k != "after_seq"
+            // Optional: a subscribe's position, a post's `category` (the
+            // domain asks for it or `categories`).
+            k != "after_seq" && k != "category"
         }
         Mutation::Replace(i, v) => {
             let k = i.get(&keys).clone();
@@ -157,7 +173,16 @@ fn mutate(frame: &mut Map<String, Value>, m: Mutation) -> bool {
             wrong
         }
         Mutation::AddUnknown(k, v) => {
-            let known = keys.contains(&k) || k == "ref" || (k == "after_seq" && subscribe);
+            let known = keys.contains(&k)
+                || k == "ref"
+                || (k == "after_seq" && subscribe)
+                || ((k == "categories" || k == "category") && post);
+            // A post's `categories` must be a list of strings.
+            if k == "categories" && post {
+                let list = v.as_array().is_some_and(|a| a.iter().all(Value::is_string));
+                frame.insert(k, v.clone());
+                return !(list || v.is_null());
+            }
             frame.insert(k, v);
             !known
         }

@@ -258,6 +258,22 @@ impl Ws {
         }
     }
 
+    /// Sends `frame` with a fresh `ref`; returns the answer that carries it.
+    pub async fn request(&mut self, mut frame: Value) -> Value {
+        let r = format!("r-{}", uuid::Uuid::new_v4().simple());
+        frame["ref"] = json!(r);
+        self.send(frame).await;
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.next_frame(left).await {
+                Frame::Json(v) if v["ref"] == r.as_str() => return v,
+                Frame::Json(_) => continue,
+                other => panic!("request {r}: unexpected {other:?}"),
+            }
+        }
+    }
+
     /// Posts over the socket with a ref; returns the answer frame (`posted` or `error`).
     pub async fn post(
         &mut self,

@@ -6,7 +6,7 @@ import { t, label, formatDateTime, CATEGORIES } from '../i18n.js';
 import { get, post, account } from '../api.js';
 import * as live from '../live.js';
 import { getMembers, setMembers } from '../store.js';
-import { renderEntry, updateReceipt } from '../entry.js';
+import { renderEntry, updateReceipt, entryCategories } from '../entry.js';
 import { composeForm } from '../compose.js';
 import { childHead } from './childhead.js';
 import { toast, loading, failure, errorText } from '../ui.js';
@@ -60,7 +60,7 @@ class Notebook {
 
   renderFilter() {
     const value = this.filter.value;
-    const cats = [...new Set([...this.entries.values()].map((e) => e.category))];
+    const cats = [...new Set([...this.entries.values()].flatMap(entryCategories))];
     mount(this.filter, h('option', { value: '' }, t('filter_all')),
       CATEGORIES.filter((c) => cats.includes(c)).map((c) => h('option', { value: c, selected: c === value }, label('cat', c))));
     this.filterBox.hidden = cats.length < 2;
@@ -69,7 +69,9 @@ class Notebook {
   // Show one category only (hidden entries are not marked read).
   applyFilter() {
     const cat = this.filter.value;
-    for (const li of this.list.children) li.hidden = Boolean(cat) && li.dataset.category !== cat;
+    for (const li of this.list.children) {
+      li.hidden = Boolean(cat) && !(li.dataset.categories || '').split(' ').includes(cat);
+    }
   }
 
   get myCategories() {
@@ -130,7 +132,7 @@ class Notebook {
       supersededBy: this.supersededBy,
       readCount: (e) => this.readCount(e),
       canRevise: (e) => !this.ended && e.author_id === account()?.id && !this.supersededBy.has(e.id)
-        && this.me?.can_post && this.myCategories.includes(e.category),
+        && this.me?.can_post && entryCategories(e).every((c) => this.myCategories.includes(c)),
       onRevise: (e) => this.openCompose(e),
     };
   }
@@ -145,7 +147,7 @@ class Notebook {
       this.rerender(e.supersedes);
     }
     const li = renderEntry(e, this.ctx());
-    li.hidden = Boolean(this.filter.value) && e.category !== this.filter.value;
+    li.hidden = Boolean(this.filter.value) && !entryCategories(e).includes(this.filter.value);
     this.insert(li, e.seq);
     this.observer.observe(li);
     if (isLive) {
@@ -180,7 +182,7 @@ class Notebook {
   // categories and history window cover it.
   readers(e) {
     return this.members.filter((m) => m.status === 'active' && m.account_id !== e.author_id
-      && m.categories.includes(e.category)
+      && entryCategories(e).some((c) => m.categories.includes(c))
       && (!m.history_from || new Date(e.created_at) >= new Date(m.history_from)));
   }
 
@@ -246,7 +248,7 @@ class Notebook {
   applyNarrowing() {
     const from = this.me.history_from ? new Date(this.me.history_from) : null;
     for (const e of [...this.entries.values()]) {
-      if (!this.me.categories.includes(e.category) || (from && new Date(e.created_at) < from)) {
+      if (!entryCategories(e).some((c) => this.me.categories.includes(c)) || (from && new Date(e.created_at) < from)) {
         this.entries.delete(e.id);
         const el = document.getElementById(`entry-${e.id}`);
         if (el) { this.observer.unobserve(el); el.remove(); }
@@ -306,15 +308,16 @@ class Notebook {
       categories: this.postableCategories(),
       revising,
       onCancel: () => { this.renderComposeButton(); document.getElementById('compose-open')?.focus(); },
-      onSubmit: async ({ category, kind, body, reason }) => {
+      onSubmit: async ({ categories, kind, body, reason }) => {
         let entry;
         if (revising) {
           entry = await post(`/children/${this.child.id}/entries/${revising.id}/revisions`,
             { body, reason, client_id: crypto.randomUUID() });
           toast(t('revised'));
         } else {
+          const filed = categories.length > 1 ? { categories } : { category: categories[0] };
           entry = await post(`/children/${this.child.id}/entries`,
-            { client_id: crypto.randomUUID(), category, kind, body });
+            { client_id: crypto.randomUUID(), ...filed, kind, body });
           toast(t('posted'));
         }
         this.onEntry(entry, true);

@@ -59,6 +59,17 @@ pub enum Event {
     },
     /// A ready frame for every connection of one account (alerts).
     Frame(Arc<str>),
+    /// A question's state: for the child's subscribers who see the question.
+    Question(Arc<LiveQuestion>),
+}
+
+/// A question's state as it goes live, with the facts consent is checked on.
+pub struct LiveQuestion {
+    pub child_id: ChildId,
+    pub category: i64,
+    pub first_created_at: i64,
+    /// The `entry_state` frame's text.
+    pub frame: String,
 }
 
 /// Close codes the hub asks connections to close with.
@@ -325,6 +336,18 @@ impl Hub {
                         seq,
                     },
                 );
+            }
+        }
+    }
+
+    /// Sends a question's state to the child's subscribers (each filters
+    /// by its own consent).
+    pub fn publish_question(&self, question: LiveQuestion) {
+        let question = Arc::new(question);
+        let inner = self.lock();
+        for id in inner.by_child.get(&question.child_id).into_iter().flatten() {
+            if let Some(conn) = inner.conns.get(id) {
+                Self::send(conn, Event::Question(question.clone()));
             }
         }
     }

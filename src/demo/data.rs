@@ -83,9 +83,20 @@ pub struct DemoChild {
     pub guardians: &'static [&'static str],
     pub members: &'static [DemoMember],
     pub entries: &'static [DemoEntry],
+    /// Entries of `entries` that are addressed, ask for a reply or reply.
+    pub asks: &'static [DemoAsk],
     pub card: DemoCard,
     /// (login, tier), tier 1 first.
     pub contacts: &'static [(&'static str, u8)],
+}
+
+/// Who an entry (by its index in the child's list) is addressed to, whether
+/// it asks for a reply, and the entry (by index) it replies to.
+pub struct DemoAsk {
+    pub entry: usize,
+    pub to: &'static [&'static str],
+    pub needs_reply: bool,
+    pub reply_to: Option<usize>,
 }
 
 pub const ALL: &[&str] = &[
@@ -1143,6 +1154,13 @@ pub const CHILDREN: &[DemoChild] = &[
         guardians: &["guardian.sato"],
         members: HINATA_MEMBERS,
         entries: HINATA_ENTRIES,
+        asks: &[
+            // The mother asks Dr Ito; his reply answers her.
+            DemoAsk { entry: 5, to: &["doctor.ito"], needs_reply: true, reply_to: None },
+            DemoAsk { entry: 6, to: &["guardian.sato"], needs_reply: false, reply_to: Some(5) },
+            // Still open: in the teacher's and the school nurse's inboxes.
+            DemoAsk { entry: 14, to: &["teacher.tanaka", "schoolnurse.ogawa"], needs_reply: true, reply_to: None },
+        ],
         card: DemoCard {
             summary: "1型糖尿病でインスリン治療中です。低血糖（血糖70mg/dL未満、または冷や汗・ふるえ・顔色が悪い・ぼんやりする・急に機嫌が悪くなる）に注意してください。",
             steps: &[
@@ -1170,6 +1188,7 @@ pub const CHILDREN: &[DemoChild] = &[
         guardians: &["guardian.takahashi"],
         members: SOTA_MEMBERS,
         entries: SOTA_ENTRIES,
+        asks: &[],
         card: DemoCard {
             summary: "気管切開をして在宅人工呼吸器を24時間使用しています。頻回の吸引と胃ろうからの注入が必要です。ふだんのSpO2は95〜98%です。",
             steps: &[
@@ -1198,6 +1217,10 @@ pub const CHILDREN: &[DemoChild] = &[
         guardians: &["guardian.watanabe"],
         members: REN_MEMBERS,
         entries: REN_ENTRIES,
+        asks: &[
+            DemoAsk { entry: 4, to: &["doctor.ito"], needs_reply: true, reply_to: None },
+            DemoAsk { entry: 5, to: &[], needs_reply: false, reply_to: Some(4) },
+        ],
         card: DemoCard {
             summary: "フォンタン手術後の先天性心疾患です。ワルファリンを内服しており、出血が止まりにくい状態です。ふだんのSpO2は90〜94%です。",
             steps: &[
@@ -1225,6 +1248,10 @@ pub const CHILDREN: &[DemoChild] = &[
         guardians: &["guardian.nakamura"],
         members: YUI_MEMBERS,
         entries: YUI_ENTRIES,
+        asks: &[
+            DemoAsk { entry: 12, to: &["doctor.ito"], needs_reply: true, reply_to: None },
+            DemoAsk { entry: 13, to: &["guardian.nakamura"], needs_reply: false, reply_to: Some(12) },
+        ],
         card: DemoCard {
             summary: "急性リンパ性白血病で、外来で抗がん剤の維持療法を受けています。感染症にかかりやすく、発熱は緊急のサイン（発熱性好中球減少症）です。",
             steps: &[

@@ -240,12 +240,31 @@ impl Loader<'_> {
                         .map(|r| r.entry)
                 }
                 None => {
+                    let ask = c.asks.iter().find(|a| a.entry == i);
+                    let to = ask
+                        .map(|a| {
+                            a.to.iter()
+                                .map(|l| self.id(l))
+                                .collect::<anyhow::Result<Vec<_>>>()
+                        })
+                        .transpose()?
+                        .unwrap_or_default();
+                    let reply_to = match ask.and_then(|a| a.reply_to) {
+                        Some(r) => Some(
+                            *ids.get(r)
+                                .ok_or_else(|| anyhow!("entry {i}: bad reply_to"))?,
+                        ),
+                        None => None,
+                    };
                     let input = NewEntryInput {
                         client_id: format!("demo-{i}"),
                         category: Some(e.category.into()),
                         categories: None,
                         kind: e.kind.into(),
                         body,
+                        to,
+                        needs_reply: ask.is_some_and(|a| a.needs_reply),
+                        reply_to,
                     };
                     self.core.import_entry(who, child, input, at).await
                 }

@@ -82,6 +82,10 @@ impl Core {
                 Ok(())
             }
             ClusterMsg::Handover { handover } => self.on_cluster_handover(handover).await,
+            ClusterMsg::Question { child, origin } => {
+                self.announce_state(child, origin).await;
+                Ok(())
+            }
             ClusterMsg::Erased { child } => {
                 self.forget_erased(child);
                 Ok(())
@@ -146,6 +150,7 @@ impl Core {
             for row in rows {
                 let (category, first_at, consent) =
                     (row.category, row.first_created_at, row.consent_version);
+                let answers = row.thread.answers;
                 let entry = self.open_entry(&key, row)?;
                 after = entry.seq;
                 if !self
@@ -153,6 +158,10 @@ impl Core {
                     .publish_entry(live_entry(&entry, category, first_at, consent)?)
                 {
                     return Ok(()); // a gap before it: reported, repaired next
+                }
+                // A reply committed elsewhere that answers a question.
+                if let Some(question) = answers {
+                    self.announce_state(child, question).await;
                 }
             }
             if !full {

@@ -11,6 +11,7 @@ use std::sync::Arc;
 use super::body::{validate_body, validate_body_of};
 use super::committer::Committed;
 use super::frames::{entry_json, ServerFrame};
+use super::questions::Ask;
 use super::views::{entry_of, Entry, Sealed};
 use super::{Core, Principal};
 use crate::consent::{category_bit, Member as Consent, PostRight};
@@ -18,7 +19,7 @@ use crate::crypto::{aad, DataKey};
 use crate::error::{Error, Result};
 use crate::hub::LiveEntry;
 use crate::ids::{AccountId, ChildId, EntryId, Seq, Timestamp};
-use crate::store::{EntryRow, NewAccess, NewEntry, WriteOp};
+use crate::store::{EntryRow, NewAccess, NewEntry, Thread, WriteOp};
 use crate::vocab::EntryKind;
 
 /// How many times a page is read again because consent changed meanwhile
@@ -45,6 +46,15 @@ pub struct NewEntryInput {
     pub categories: Option<Vec<String>>,
     pub kind: String,
     pub body: Value,
+    /// Addressees: members who must be able to see the entry.
+    #[serde(default)]
+    pub to: Vec<AccountId>,
+    /// A question: `open` until an addressee replies or marks it done.
+    #[serde(default)]
+    pub needs_reply: bool,
+    /// The entry (any revision) this one replies to, in the same notebook.
+    #[serde(default)]
+    pub reply_to: Option<EntryId>,
 }
 
 /// The categories a post names: `categories`, or `category`, or both when
@@ -107,6 +117,9 @@ struct Draft<'a> {
     sealed: Sealed,
     prev: Option<&'a EntryRow>,
     client_id: String,
+    /// Addressees and reply (a correction keeps its entry's); `origin` is
+    /// filled in by [`Core::append`].
+    thread: Thread,
 }
 
 /// The order to keep sealed: only when there are several categories (a
@@ -203,6 +216,13 @@ impl Core {
         check_client_id(&input.client_id)?;
         let (kind, body) = validate_body(&input.kind, input.body)?;
         let right = me.require_post(category)?;
+        let at = at.unwrap_or_else(Timestamp::now);
+        let ask = Ask {
+            to: input.to,
+            needs_reply: input.needs_reply,
+            reply_to: input.reply_to,
+        };
+        let thread = self.thread_of(&me, category, at, ask).await?;
         let sealed = Sealed {
             body,
             reason: None,
@@ -213,8 +233,8 @@ impl Core {
             sealed,
             prev: None,
             client_id: input.client_id,
+            thread,
         };
-        let at = at.unwrap_or_else(Timestamp::now);
         self.append(right, draft, at, "post").await
     }
 
@@ -231,11 +251,14 @@ impl Core {
             sealed,
             prev,
             client_id,
+            mut thread,
         } = draft;
         let (child, author, category) = (right.child(), right.author(), right.category());
         let key = self.child_key(child).await?;
         let id = EntryId::new();
         let revision = prev.map_or(1, |p| p.revision + 1);
+        thread.origin = Some(prev.map_or(id, |p| p.thread.origin.unwrap_or(p.id)));
+        let answers = thread.answers;
         let attachments = self.referenced_attachments(child, &sealed.body).await?;
         let plain = zeroize::Zeroizing::new(serde_json::to_vec(&sealed).map_err(Error::internal)?);
         let new = NewEntry {
@@ -251,7 +274,13 @@ impl Core {
             client_id,
             created_at: at.millis(),
             first_created_at: prev.map_or(at.millis(), |p| p.first_created_at),
+            thread,
         };
+        let asked = (
+            new.thread.to.clone(),
+            new.thread.needs_reply,
+            new.thread.reply_to,
+        );
         let log = NewAccess {
             child_id: child,
             account_id: author,
@@ -265,11 +294,25 @@ impl Core {
             log,
         };
         match self.committer.commit(op, Some(sealed)).await? {
-            Committed::Entry(live, entry) => Ok(Posted {
-                entry: *entry,
-                created: true,
-                live: Some(live),
-            }),
+            Committed::Entry(live, mut entry) => {
+                if let Some(question) = answers {
+                    self.announce_state(child, question).await;
+                }
+                if prev.is_none() && entry.needs_reply {
+                    self.tell_addressees(&entry);
+                }
+                if prev.is_some() && entry.needs_reply {
+                    // A correction of a question keeps its state.
+                    self.settle(child, std::slice::from_mut(&mut *entry))
+                        .await?;
+                    self.announce_state(child, entry.origin).await;
+                }
+                Ok(Posted {
+                    entry: *entry,
+                    created: true,
+                    live: Some(live),
+                })
+            }
             Committed::Replay(existing) => {
                 // A repeat answers with the stored entry only if it is the
                 // same request: else a client_id could read back an entry
@@ -278,6 +321,11 @@ impl Core {
                 let same = existing.category == category
                     && existing.kind == kind
                     && existing.supersedes == prev.map(|p| p.id)
+                    && (
+                        existing.thread.to.clone(),
+                        existing.thread.needs_reply,
+                        existing.thread.reply_to,
+                    ) == asked
                     && *key.open(
                         &aad::entry(child, existing.id, existing.revision),
                         &existing.body,
@@ -287,8 +335,10 @@ impl Core {
                         "client_id: already used for a different entry".into(),
                     ));
                 }
+                let mut entry = self.open_entry(&key, *existing)?;
+                self.settle(child, std::slice::from_mut(&mut entry)).await?;
                 Ok(Posted {
-                    entry: self.open_entry(&key, *existing)?,
+                    entry,
                     created: false,
                     live: None,
                 })
@@ -297,6 +347,16 @@ impl Core {
                 Err(Error::internal("entry op answered as another op"))
             }
         }
+    }
+
+    /// One entry (any revision) of `me`'s child that `me` sees now; 404
+    /// otherwise, whether it is missing, another child's or not visible.
+    pub(super) async fn visible_entry(&self, me: &Consent, entry: EntryId) -> Result<EntryRow> {
+        self.store
+            .get_entry(me.child(), entry)
+            .await?
+            .filter(|r| me.sees(r.category, r.first_created_at, Timestamp::now()))
+            .ok_or(Error::NotFound)
     }
 
     /// `GET /children/{id}/entries?after_seq&limit`: visible entries, logged.
@@ -346,10 +406,11 @@ impl Core {
             me = self.member(child, me.account()).await?;
         };
         let key = self.child_key(child).await?;
-        let entries = rows
+        let mut entries = rows
             .into_iter()
             .map(|r| self.open_entry(&key, r))
             .collect::<Result<Vec<_>>>()?;
+        self.settle(child, &mut entries).await?;
         let detail = match (entries.first(), entries.last()) {
             (Some(a), Some(b)) => format!("seq {}–{} ({} entries)", a.seq, b.seq, entries.len()),
             _ => format!("after seq {after_seq}: none"),
@@ -411,6 +472,7 @@ impl Core {
             sealed,
             prev: Some(&prev),
             client_id,
+            thread: prev.thread.clone(),
         };
         let at = at.unwrap_or_else(Timestamp::now);
         self.append(right, draft, at, "revise").await

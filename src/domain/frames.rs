@@ -12,7 +12,7 @@ use super::members::Member;
 use super::views::{Alert, Entry, Handover};
 use crate::error::{Error, Result};
 use crate::hub::LiveEntry;
-use crate::ids::{AccountId, ChildId, Seq, Timestamp};
+use crate::ids::{AccountId, ChildId, EntryId, Seq, Timestamp};
 use crate::vocab::Status;
 
 /// A frame the server sends. `reference` is the client's `ref`, echoed
@@ -49,6 +49,19 @@ pub enum ServerFrame<'a> {
         child_id: ChildId,
         account_id: AccountId,
         seq: Seq,
+    },
+    /// A question addressed to this account was posted (ids only: the
+    /// client reads its inbox again).
+    Inbox {
+        child_id: ChildId,
+        entry_id: EntryId,
+    },
+    /// A question was answered (or, after a correction, is as it was):
+    /// `entry_id` is its latest revision.
+    EntryState {
+        child_id: ChildId,
+        entry_id: EntryId,
+        state: &'static str,
     },
     /// A professional asked to join: sent to the child's guardians.
     MembershipRequest {

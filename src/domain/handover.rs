@@ -668,6 +668,9 @@ impl Core {
             categories: None,
             kind: "handover".into(),
             body: json!({"text": text, "from": view.from_name, "to": view.to_name}),
+            to: Vec::new(),
+            needs_reply: false,
+            reply_to: None,
         };
         self.post_at(who, view.child_id, input, None).await?;
         Ok(())

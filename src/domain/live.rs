@@ -269,6 +269,12 @@ impl LiveSocket {
             Event::Entry(e) => self.on_entry(&e).await,
             Event::Membership(m) => Some(self.on_membership(&m)),
             Event::Frame(frame) => Some(frame.to_string()),
+            Event::Question(q) => {
+                let sub = self.subs.get(&q.child_id)?;
+                sub.member
+                    .sees(q.category, q.first_created_at, Timestamp::now())
+                    .then(|| q.frame.clone())
+            }
             Event::Receipt {
                 child_id,
                 account_id,

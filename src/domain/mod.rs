@@ -19,6 +19,7 @@ pub mod live;
 mod live_reads;
 mod member_cache;
 mod members;
+mod questions;
 mod readers;
 mod requests;
 mod search;

@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use super::{Core, Principal};
 use crate::consent;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::ids::{AccountId, ChildId, EntryId, Timestamp};
 
 #[derive(Serialize, Debug)]
@@ -27,15 +27,8 @@ impl Core {
         entry: EntryId,
     ) -> Result<Vec<Reader>> {
         let me = self.member(child, who.account).await?;
+        let row = self.visible_entry(&me, entry).await?;
         let now = Timestamp::now();
-        let row = self
-            .store
-            .get_entry(child, entry)
-            .await?
-            .ok_or(Error::NotFound)?;
-        if !me.sees(row.category, row.first_created_at, now) {
-            return Err(Error::NotFound);
-        }
         let times = self.store.read_times(child, row.seq).await?;
         let mut out = Vec::new();
         for m in self.store.list_members(child).await? {

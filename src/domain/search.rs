@@ -93,6 +93,7 @@ impl Core {
                 }
             }
         }
+        self.settle(child, &mut entries).await?;
         let detail = match (entries.last(), entries.first()) {
             (Some(a), Some(b)) => format!(
                 "seq {}–{} ({} entries, search)",

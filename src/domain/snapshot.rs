@@ -184,6 +184,7 @@ impl Core {
                 }
             }
             if !stale {
+                self.settle(child, &mut out).await?;
                 return Ok((out, me));
             }
             me = self.member(child, me.account()).await?;

@@ -32,6 +32,15 @@ pub struct Entry {
     pub client_id: String,
     /// Why this revision was made (null for a first revision).
     pub reason: Option<String>,
+    /// Addressees (account ids), each of whom could see the entry when it was posted.
+    pub to: Vec<AccountId>,
+    pub needs_reply: bool,
+    pub reply_to: Option<EntryId>,
+    /// `open` or `answered` for an entry that needs a reply, else null.
+    pub state: Option<&'static str>,
+    /// The first revision's id: what replies and done marks are matched on.
+    #[serde(skip)]
+    pub origin: EntryId,
 }
 
 #[derive(Serialize, Clone)]
@@ -63,6 +72,9 @@ pub struct Alert {
     pub acked_at: Option<Timestamp>,
     pub deliveries: Vec<Delivery>,
 }
+
+pub(super) const QUESTION_OPEN: &str = "open";
+pub(super) const QUESTION_ANSWERED: &str = "answered";
 
 /// What is sealed in `entry.body`.
 #[derive(Serialize, Deserialize)]
@@ -100,7 +112,13 @@ fn categories_of(mask: i64, order: Option<&[String]>) -> Vec<&'static str> {
 /// The view of a stored entry whose sealed part is already open.
 pub(super) fn entry_of(row: EntryRow, sealed: Sealed, names: &DataKey) -> Entry {
     let categories = categories_of(row.category, sealed.categories.as_deref());
+    let thread = row.thread;
     Entry {
+        origin: thread.origin.unwrap_or(row.id),
+        state: thread.needs_reply.then_some(QUESTION_OPEN),
+        to: thread.to,
+        needs_reply: thread.needs_reply,
+        reply_to: thread.reply_to,
         author_name: open_name(names, row.author_id, &row.author_name),
         id: row.id,
         child_id: row.child_id,

@@ -17,6 +17,7 @@ mod extract;
 mod handovers;
 mod me;
 mod members;
+mod questions;
 mod web;
 mod ws;
 
@@ -61,6 +62,7 @@ pub fn router(state: AppState) -> Router {
         .merge(members::router())
         .merge(handovers::router())
         .merge(entries::router())
+        .merge(questions::router())
         .merge(emergency::router())
         .merge(erasure::router())
         .merge(export::router())

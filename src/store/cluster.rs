@@ -12,7 +12,7 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use super::{Backend, Store, StoreResult};
-use crate::ids::{AccountId, AlertId, ChildId, HandoverId, Seq, SessionId};
+use crate::ids::{AccountId, AlertId, ChildId, EntryId, HandoverId, Seq, SessionId};
 use crate::vocab::EndReason;
 
 const CHANNEL: &str = "renraku";
@@ -46,6 +46,11 @@ pub enum ClusterMsg {
     Handover {
         handover: HandoverId,
     },
+    /// A question's state may have changed (a done mark).
+    Question {
+        child: ChildId,
+        origin: EntryId,
+    },
     /// A child was erased: forget its data key.
     Erased {
         child: ChildId,
@@ -71,6 +76,7 @@ impl ClusterMsg {
             }
             Self::Alert { alert, ack } => json!({"k": "alert", "a": alert, "ack": ack}),
             Self::Handover { handover } => json!({"k": "handover", "h": handover}),
+            Self::Question { child, origin } => json!({"k": "question", "c": child, "q": origin}),
             Self::Erased { child } => json!({"k": "erased", "c": child}),
             Self::Resync => json!({"k": "resync"}),
         }
@@ -105,6 +111,10 @@ impl ClusterMsg {
             },
             "handover" => Self::Handover {
                 handover: id(v, "h")?,
+            },
+            "question" => Self::Question {
+                child: id(v, "c")?,
+                origin: id(v, "q")?,
             },
             "erased" => Self::Erased { child: id(v, "c")? },
             _ => return None,

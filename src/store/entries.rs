@@ -9,7 +9,8 @@ pub(super) const ENTRY_SELECT: &str =
     "select e.id, e.child_id, e.seq, e.author_id, a.display_name as author_name, \
      a.display_sealed as author_sealed, \
      e.category, e.kind, e.body, e.revision, e.supersedes, e.client_id, e.created_at, \
-     e.first_created_at, e.consent_version \
+     e.first_created_at, e.consent_version, \
+     e.addressees, e.needs_reply, e.reply_to, e.origin, e.answers \
      from entry e join account a on a.id = e.author_id";
 
 /// Which entries a reader may see: categories (bit mask) and the earliest

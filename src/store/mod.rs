@@ -18,7 +18,7 @@
 //! - `verify`: checking every chain, and carrying the old SHA-256 chains over;
 //! - a file per aggregate: `accounts`, `sessions` (and invitations),
 //!   `children`, `entries`, `cards` (the emergency card's versions), `emergency`,
-//!   `handovers`, `attachments` (their rows, the entries referencing them,
+//!   `handovers`, `questions` (answered or not, done marks, inboxes), `attachments` (their rows, the entries referencing them,
 //!   their sealed chunks: files on SQLite, rows on PostgreSQL), `keys` (the
 //!   wrapped data keys, for rotating the master key),
 //!   `cluster` (notifications between nodes), `security` (the admins'
@@ -39,6 +39,7 @@ mod erasure;
 mod error;
 mod handovers;
 mod keys;
+mod questions;
 mod rows;
 mod security;
 mod sessions;

@@ -262,6 +262,49 @@ pub struct EntryRow {
     pub first_created_at: i64,
     /// The child's consent version when the entry was committed.
     pub consent_version: i64,
+    pub thread: Thread,
+}
+
+/// Who an entry is addressed to and where it sits in a conversation
+/// (clear metadata: ids only).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Thread {
+    pub to: Vec<AccountId>,
+    pub needs_reply: bool,
+    pub reply_to: Option<EntryId>,
+    /// The first revision's id (the entry's own for a first revision).
+    pub origin: Option<EntryId>,
+    /// The question (its origin) this entry answers, if it does.
+    pub answers: Option<EntryId>,
+}
+
+impl Thread {
+    /// The addressees as stored (space-separated ids; None: nobody).
+    pub fn addressees(&self) -> Option<String> {
+        (!self.to.is_empty()).then(|| {
+            self.to
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+    }
+
+    fn decode(r: &AnyRow) -> StoreResult<Self> {
+        let to: Option<String> = r.try_get("addressees")?;
+        let to = to
+            .unwrap_or_default()
+            .split_whitespace()
+            .map(|a| a.parse().map_err(|_| StoreError::Corrupt("id")))
+            .collect::<StoreResult<Vec<_>>>()?;
+        Ok(Self {
+            to,
+            needs_reply: r.try_get::<i64, _>("needs_reply")? != 0,
+            reply_to: opt_id(r, "reply_to")?,
+            origin: opt_id(r, "origin")?,
+            answers: opt_id(r, "answers")?,
+        })
+    }
 }
 
 impl EntryRow {
@@ -281,6 +324,7 @@ impl EntryRow {
             created_at: r.try_get("created_at")?,
             first_created_at: r.try_get("first_created_at")?,
             consent_version: r.try_get("consent_version")?,
+            thread: Thread::decode(r)?,
         })
     }
 }
@@ -301,6 +345,7 @@ pub struct NewEntry {
     pub first_created_at: i64,
     /// The attachments its body references (checked to be the child's).
     pub attachments: Vec<AttachmentId>,
+    pub thread: Thread,
 }
 
 #[derive(Clone, Debug)]

@@ -1,4 +1,4 @@
-// The browser tests of issues 4, 17, 18 and 19. Each test gets a Session `s` (fresh
+// The browser tests of issues 4, 17, 18, 19, 20 and 21. Each test gets a Session `s` (fresh
 // browser contexts, request and console recording) and the screenshot helper
 // `shot`. Waits are explicit (selectors, polling with timeouts); no sleep is
 // an assertion. Tests share one demo server: none changes the password or
@@ -1512,6 +1512,68 @@ export const tests = [
       await hayashi.reload();
       await hayashi.waitForSelector('.timeline .entry, .timeline-status .empty');
       assert(await hayashi.locator('.timeline .entry', { hasText: text }).count() === 0, 'not for welfare');
+    },
+  },
+  {
+    name: '31. a question to a person: the mother asks Dr Ito; it reaches his inbox with a badge, he replies in the thread from his phone, and the question closes on her open page',
+    async run(s, shot) {
+      const sato = await s.login('guardian.sato', { touch: true });
+      const ito = await s.login('doctor.ito', { touch: true });
+      const badge = async () => Number(await ito.locator('#inbox-badge').getAttribute('data-count'));
+      await ito.waitForSelector('#inbox-badge[data-count]', { state: 'attached' });
+      const before = await badge();
+      await openNotebook(sato, HINATA);
+      const text = unique('伊藤先生、今朝の血糖が高めでした。朝の注射の単位を見直した方がよいでしょうか。');
+      await sato.click('#compose-open');
+      await sato.selectOption('form.compose select[name=category]', 'medical');
+      const toBox = sato.locator('form.compose #compose-to');
+      const needs = toBox.locator('input[name=needs_reply]');
+      assert(await needs.isDisabled(), 'no question without an addressee');
+      // Only members who can see a medical entry are offered: not the class teacher.
+      assert(!(await toBox.locator('label', { hasText: '田中 翔' }).count()), 'the teacher has no medical');
+      await toBox.locator('label', { hasText: '伊藤 誠' }).locator('input').check();
+      await needs.check();
+      await sato.fill('form.compose textarea[name=text]', text);
+      await shot(sato, '73-question-compose');
+      await sato.click('form.compose button[type=submit]');
+      const question = sato.locator('.timeline > li.entry', { hasText: text });
+      await question.waitFor();
+      assert((await question.locator('.q-state').getAttribute('data-state')) === 'open', 'open');
+      assert((await question.locator('.to-names').textContent()).includes('伊藤 誠'), 'addressed to Dr Ito');
+
+      // His badge counts it without a reload (the inbox frame); the inbox lists it.
+      await eventually(async () => (await badge()) === before + 1, 'the inbox badge');
+      await ito.click('#nav-inbox');
+      const item = ito.locator('.inbox-item', { hasText: text });
+      await item.waitFor();
+      await shot(ito, '74-inbox');
+      await item.locator('.inbox-open').click();
+      const his = ito.locator('.timeline > li.entry', { hasText: text });
+      await his.waitFor();
+      await his.locator('.reply-btn').click();
+      const form = ito.locator('form.compose');
+      assert((await form.locator('#compose-title').textContent()).includes('返信'), 'a reply form');
+      assert(await form.locator('#compose-to label', { hasText: '佐藤 美咲' }).locator('input').isChecked(),
+        'the reply goes to the asker');
+      const answer = unique('朝の単位はそのままで、3日間の記録を見てから決めましょう。');
+      await ito.fill('form.compose textarea[name=text]', answer);
+      await ito.click('form.compose button[type=submit]');
+      await his.locator('.thread-list > li.entry', { hasText: answer }).waitFor();
+
+      // On her open page: the reply in the thread, and the question answered.
+      await question.locator('.thread-list > li.entry', { hasText: answer }).waitFor({ timeout: 10_000 });
+      await eventually(async () => (await question.locator('.q-state').getAttribute('data-state')) === 'answered',
+        'answered on her page');
+      assert(!(await question.locator('.done-btn').count()), 'nothing left to mark done');
+      await shot(sato, '75-question-answered-thread');
+      const replyId = await question.locator('.thread-list > li.entry', { hasText: answer }).getAttribute('data-id');
+      assert(await sato.locator(`.timeline > li.entry[data-id="${replyId}"]`).count() === 0, 'the reply is in the thread only');
+      // Out of his inbox.
+      await ito.click('#nav-inbox');
+      await ito.waitForSelector('.inbox-list, .inbox-empty');
+      assert(await ito.locator('.inbox-item', { hasText: text }).count() === 0, 'no longer in the inbox');
+      await eventually(async () => (await badge()) === before, 'the badge goes down');
+      await noHorizontalScroll(ito, 'inbox');
     },
   },
 ];

@@ -41,6 +41,7 @@ mod logs;
 mod matrix;
 mod pg_outage;
 mod push;
+mod questions;
 mod readers;
 mod requests;
 mod revisions;

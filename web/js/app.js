@@ -23,6 +23,7 @@ import { accountsView } from './views/accounts.js';
 import { securityLogView } from './views/securitylog.js';
 import { recordsView } from './views/records.js';
 import { onboardView } from './views/onboard.js';
+import { inboxView, inboxBadge, forgetInbox } from './views/inbox.js';
 
 // [path, view, who]: 'guest' (logged out only), 'any', 'user', 'manager'
 // (an admin or an organization's admin).
@@ -36,7 +37,8 @@ const ROUTES = [
   [/^\/accounts$/, accountsView, 'manager'],
   [/^\/security$/, securityLogView, 'manager'],
   [/^\/records$/, recordsView, 'manager'],
-  [/^\/child\/([\w-]+)$/, notebookView, 'user'],
+  [/^\/inbox$/, inboxView, 'user'],
+  [/^\/child\/([\w-]+)(?:\/entry\/([\w-]+))?$/, notebookView, 'user'],
   [/^\/child\/([\w-]+)\/members$/, membersView, 'user'],
   [/^\/child\/([\w-]+)\/card$/, cardView, 'user'],
   [/^\/child\/([\w-]+)\/log$/, accessLogView, 'user'],
@@ -107,6 +109,8 @@ function renderTopbar() {
       h('button', { type: 'button', class: 'linkish', id: 'logout', onclick: doLogout }, t('logout'))),
     h('div', { class: 'navmain' },
       h('a', { href: '#/', class: 'navlink', 'aria-current': here('/') ? 'page' : null }, t('nav_children')),
+      h('a', { href: '#/inbox', class: 'navlink', id: 'nav-inbox', 'aria-current': here('/inbox') ? 'page' : null },
+        t('nav_inbox'), ' ', inboxBadge()),
       h('a', { href: '#/orgs', class: 'navlink', 'aria-current': here('/orgs') ? 'page' : null }, t('nav_orgs')),
       api.canManageAccounts() ? h('a', { href: '#/accounts', class: 'navlink', id: 'nav-accounts',
         'aria-current': here('/accounts') ? 'page' : null }, t('nav_accounts')) : null,
@@ -147,6 +151,7 @@ api.onSessionEnd((reason) => {
   // a logout, or a session the server ended, removes them.
   if (reason !== 'expired') offline.clearCards().catch(() => {});
   forgetAttachments();
+  forgetInbox();
   live.stop();
   alerts.stop();
   store.clear();

@@ -7,29 +7,71 @@ import { errorBox, errorText } from './ui.js';
 import { attachControl } from './attach.js';
 
 /**
- * opts: {childId, categories: [..], revising: Entry|null, onSubmit({categories, kind, body, reason}) -> Promise,
- * onCancel}
+ * opts: {childId, categories: [..], revising: Entry|null, replyTo: Entry|null,
+ * members: [Member] (who may be addressed: active, not me),
+ * onSubmit({categories, kind, body, reason, to, needs_reply}) -> Promise, onCancel}
  */
 export function composeForm(opts) {
   const rev = opts.revising;
+  const re = rev ? null : opts.replyTo || null;
   const err = errorBox();
+  // A reply is filed, as far as the author may, where its question is.
+  const reCats = re ? (re.categories || [re.category]).filter((c) => opts.categories.includes(c)) : [];
+  const firstCat = reCats[0] || opts.categories[0];
   const catSel = h('select', { name: 'category', required: true, disabled: Boolean(rev) },
-    (rev ? [rev.category] : opts.categories).map((c) => h('option', { value: c }, label('cat', c))));
+    (rev ? [rev.category] : opts.categories).map((c) => h('option', { value: c, selected: c === firstCat }, label('cat', c))));
   // More categories (a meeting note for everyone who attended): the ones
   // the author may post in besides the first. A correction keeps its own.
   const more = rev ? null : h('fieldset', { class: 'more-categories' },
     h('legend', {}, t('more_categories')),
     h('div', { class: 'chips' }));
+  let firstDraw = true;
   const drawMore = () => {
     if (!more) return;
     const checked = new Set([...more.querySelectorAll('input:checked')].map((i) => i.value));
+    if (firstDraw) { for (const c of reCats.slice(1)) checked.add(c); firstDraw = false; }
     mount(more.querySelector('.chips'), opts.categories.filter((c) => c !== catSel.value).map((c) =>
       h('label', { class: 'check-chip' },
         h('input', { type: 'checkbox', name: 'more_category', value: c, checked: checked.has(c) }), ' ', label('cat', c))));
     more.hidden = opts.categories.length < 2;
   };
+  // Addressees: the members who can see an entry filed under the chosen
+  // categories (a member sees it when granted any of them).
+  const toBox = rev ? null : h('fieldset', { class: 'addressees', id: 'compose-to' },
+    h('legend', {}, t('addressees')), h('div', { class: 'chips' }),
+    h('label', { class: 'check needs-reply' },
+      h('input', { type: 'checkbox', name: 'needs_reply', id: 'compose-needs-reply' }), ' ', t('needs_reply')),
+    h('p', { class: 'hint needs-reply-hint' }, t('needs_reply_hint')));
+  const chosenCats = () => [catSel.value, ...(more ? [...more.querySelectorAll('input:checked')].map((i) => i.value) : [])];
+  let firstTo = true;
+  const drawTo = () => {
+    if (!toBox) return;
+    const checked = new Set([...toBox.querySelectorAll('input[name=to]:checked')].map((i) => i.value));
+    if (firstTo && re) checked.add(re.author_id);
+    firstTo = false;
+    const cats = chosenCats();
+    const able = (opts.members || []).filter((m) => (m.categories || []).some((c) => cats.includes(c)));
+    mount(toBox.querySelector('.chips'), able.length ? able.map((m) =>
+      h('label', { class: 'check-chip' },
+        h('input', { type: 'checkbox', name: 'to', value: m.account_id, checked: checked.has(m.account_id) }),
+        ' ', m.display_name)) : h('p', { class: 'muted' }, t('addressees_none')));
+    toBox.hidden = !(opts.members || []).length;
+    syncNeedsReply();
+  };
+  const syncNeedsReply = () => {
+    if (!toBox) return;
+    const any = toBox.querySelector('input[name=to]:checked');
+    const nr = toBox.querySelector('input[name=needs_reply]');
+    nr.disabled = !any;
+    if (!any) nr.checked = false;
+    toBox.querySelector('.needs-reply-hint').hidden = Boolean(any);
+  };
+  toBox?.addEventListener('change', syncNeedsReply);
   catSel.addEventListener('change', drawMore);
+  catSel.addEventListener('change', drawTo);
+  more?.addEventListener('change', drawTo);
   drawMore();
+  drawTo();
   const kindSel = h('select', { name: 'kind', required: true, disabled: Boolean(rev) },
     (rev ? [rev.kind] : KINDS).map((k) => h('option', { value: k }, label('kind', k))));
   const specific = h('div', { class: 'kind-fields' });
@@ -46,11 +88,13 @@ export function composeForm(opts) {
   renderKind();
 
   const form = h('form', { class: 'compose card form', 'aria-labelledby': 'compose-title' },
-    h('h2', { id: 'compose-title' }, rev ? t('revise_title', { seq: rev.seq }) : t('compose_title')),
+    h('h2', { id: 'compose-title' }, rev ? t('revise_title', { seq: rev.seq })
+      : re ? t('reply_title', { seq: re.seq }) : t('compose_title')),
     h('div', { class: 'row' },
       field(t('category'), catSel).wrap,
       field(t('kind'), kindSel).wrap),
     more,
+    toBox,
     specific,
     attach.el,
     reasonInput ? field(t('reason'), reasonInput).wrap : null,
@@ -70,8 +114,11 @@ export function composeForm(opts) {
     submit.disabled = true;
     submit.textContent = t('posting');
     try {
-      const extra = more ? [...more.querySelectorAll('input:checked')].map((i) => i.value) : [];
-      await opts.onSubmit({ categories: [catSel.value, ...extra], kind: kindSel.value, body, reason: reasonInput?.value.trim() });
+      const to = toBox ? [...toBox.querySelectorAll('input[name=to]:checked')].map((i) => i.value) : [];
+      const needsReply = Boolean(toBox?.querySelector('input[name=needs_reply]')?.checked) && to.length > 0;
+      await opts.onSubmit({
+        categories: chosenCats(), kind: kindSel.value, body, reason: reasonInput?.value.trim(), to, needs_reply: needsReply,
+      });
     } catch (e) {
       err.show(errorText(e));
     } finally {

@@ -5,6 +5,7 @@ import { h, icon } from './dom.js';
 import { t, label, formatDateTime, formatDate } from './i18n.js';
 import { get } from './api.js';
 import { attachmentList } from './attach.js';
+import { questionHead, threadList, questionButtons } from './thread.js';
 
 /** Every category an entry is filed under (older servers: its one). */
 export function entryCategories(entry) {
@@ -89,6 +90,7 @@ export function renderEntry(entry, ctx) {
   h('p', { class: 'entry-meta', id: headingId },
     h('span', { class: 'author' }, entry.author_name),
     h('time', { datetime: entry.created_at }, formatDateTime(entry.created_at))),
+  questionHead(entry, ctx),
   entry.supersedes ? h('div', { class: 'correction-note' },
     h('p', { class: 'correction-label' }, icon('pencil', 'icon icon-sm'),
       t('revision_label', { n: entry.revision }),
@@ -104,8 +106,10 @@ export function renderEntry(entry, ctx) {
     renderBody(original)) : null,
   h('div', { class: 'entry-foot' },
     readReceipt(entry, rc, ctx),
+    questionButtons(entry, ctx),
     ctx.canRevise(entry) ? h('button', { type: 'button', class: 'linkish small revise-btn', onclick: () => ctx.onRevise(entry) },
-      t('revise')) : null));
+      t('revise')) : null),
+  corrected ? null : threadList(entry, ctx));
   return li;
 }
 

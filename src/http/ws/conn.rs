@@ -412,6 +412,9 @@ async fn on_text(state: &AppState, live: &mut LiveSocket, out: &Out, raw: &str) 
             categories,
             kind,
             body,
+            to,
+            needs_reply,
+            reply_to,
         }) => {
             let input = NewEntryInput {
                 client_id,
@@ -419,6 +422,9 @@ async fn on_text(state: &AppState, live: &mut LiveSocket, out: &Out, raw: &str) 
                 categories,
                 kind,
                 body,
+                to,
+                needs_reply,
+                reply_to,
             };
             match core.post_entry(live.who(), child_id, input).await {
                 Ok(posted) => match posted.frame(r) {

@@ -11,7 +11,7 @@ use crate::domain::frames::ServerFrame;
 use crate::domain::live::close;
 use crate::error::Error;
 use crate::http::error::message_of;
-use crate::ids::ChildId;
+use crate::ids::{AccountId, ChildId, EntryId};
 
 pub type Sink = SplitSink<WebSocket, Message>;
 pub type Stream = SplitStream<WebSocket>;
@@ -40,6 +40,12 @@ pub enum ClientFrame {
         categories: Option<Vec<String>>,
         kind: String,
         body: Value,
+        #[serde(default)]
+        to: Vec<AccountId>,
+        #[serde(default)]
+        needs_reply: bool,
+        #[serde(default)]
+        reply_to: Option<EntryId>,
     },
     Read {
         child_id: ChildId,

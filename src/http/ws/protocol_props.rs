@@ -72,10 +72,26 @@ fn valid_frame() -> impl Strategy<Value = Value> {
             None => json!({"type": "subscribe", "child_id": c}),
         }),
         uuid_text().prop_map(|c| json!({"type": "unsubscribe", "child_id": c})),
-        (uuid_text(), any::<String>(), ".{0,8}", ".{0,8}", arb_json()).prop_map(
-            |(c, id, cat, kind, body)| json!({"type": "post", "child_id": c, "client_id": id,
-                "category": cat, "kind": kind, "body": body})
-        ),
+        (
+            (uuid_text(), any::<String>(), ".{0,8}", ".{0,8}", arb_json()),
+            prop::option::of(prop::collection::vec(uuid_text(), 1..3)),
+            any::<bool>(),
+            prop::option::of(uuid_text()),
+        )
+            .prop_map(|((c, id, cat, kind, body), to, needs_reply, reply_to)| {
+                let mut v = json!({"type": "post", "child_id": c, "client_id": id,
+                    "category": cat, "kind": kind, "body": body});
+                if let Some(to) = to {
+                    v["to"] = json!(to);
+                }
+                if needs_reply {
+                    v["needs_reply"] = json!(true);
+                }
+                if let Some(r) = reply_to {
+                    v["reply_to"] = json!(r);
+                }
+                v
+            }),
         (uuid_text(), any::<i64>())
             .prop_map(|(c, s)| json!({"type": "read", "child_id": c, "seq": s})),
         any::<String>().prop_map(|a| json!({"type": "ack_alert", "alert_id": a})),
@@ -100,9 +116,21 @@ fn to_json(f: &ClientFrame) -> Value {
             categories,
             kind,
             body,
+            to,
+            needs_reply,
+            reply_to,
         } => {
             let mut v = json!({"type": "post", "child_id": child_id, "client_id": client_id,
                 "kind": kind, "body": body});
+            if !to.is_empty() {
+                v["to"] = json!(to);
+            }
+            if *needs_reply {
+                v["needs_reply"] = json!(true);
+            }
+            if let Some(r) = reply_to {
+                v["reply_to"] = json!(r);
+            }
             if let Some(c) = category {
                 v["category"] = json!(c);
             }
@@ -131,6 +159,12 @@ fn wrong_value(name: &str, v: &Value) -> bool {
         "body" => false,
         // Optional on a post (`categories` may stand in): null is absent.
         "category" => !(v.is_string() || v.is_null()),
+        // A post's addressees: a list of account ids.
+        "to" => !v
+            .as_array()
+            .is_some_and(|a| a.iter().all(|x| !wrong_value("child_id", x))),
+        "needs_reply" => !v.is_boolean(),
+        "reply_to" => !v.is_null() && wrong_value("child_id", v),
         _ => !v.is_string(),
     }
 }
@@ -163,8 +197,8 @@ fn mutate(frame: &mut Map<String, Value>, m: Mutation) -> bool {
             let k = i.get(&keys).clone();
             frame.remove(&k);
             // Optional: a subscribe's position, a post's `category` (the
-            // domain asks for it or `categories`).
-            k != "after_seq" && k != "category"
+            // domain asks for it or `categories`), addressees and replies.
+            !["after_seq", "category", "to", "needs_reply", "reply_to"].contains(&k.as_str())
         }
         Mutation::Replace(i, v) => {
             let k = i.get(&keys).clone();
@@ -177,6 +211,11 @@ fn mutate(frame: &mut Map<String, Value>, m: Mutation) -> bool {
                 || k == "ref"
                 || (k == "after_seq" && subscribe)
                 || ((k == "categories" || k == "category") && post);
+            if post && ["to", "needs_reply", "reply_to"].contains(&k.as_str()) {
+                let wrong = wrong_value(&k, &v);
+                frame.insert(k, v);
+                return wrong;
+            }
             // A post's `categories` must be a list of strings.
             if k == "categories" && post {
                 let list = v.as_array().is_some_and(|a| a.iter().all(Value::is_string));

@@ -239,6 +239,7 @@ fn row_of(e: &NewEntry, seq: i64, consent_version: i64, author_name: &Name) -> E
         created_at: e.created_at,
         first_created_at: e.first_created_at,
         consent_version,
+        thread: e.thread.clone(),
     }
 }
 

@@ -20,7 +20,7 @@ fn rows(n: usize, from: usize, cols: usize, row: impl Fn(usize) -> String) -> Op
 
 type AnyQuery<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>;
 
-pub(super) const ENTRY_COLS: usize = 13;
+pub(super) const ENTRY_COLS: usize = 18;
 pub(super) const LOG_COLS: usize = 6;
 
 /// Multi-row insert of `n` entries, parameters after `from`. With
@@ -37,8 +37,8 @@ pub(super) fn entries_sql(n: usize, from: usize, skip_taken: bool) -> Option<Str
     };
     Some(format!(
         "insert into entry (id, child_id, seq, author_id, category, kind, body, revision, \
-         supersedes, client_id, created_at, first_created_at, consent_version) \
-         values {values}{on_conflict}"
+         supersedes, client_id, created_at, first_created_at, consent_version, \
+         addressees, needs_reply, reply_to, origin, answers) values {values}{on_conflict}"
     ))
 }
 
@@ -62,7 +62,12 @@ pub(super) fn bind_entries<'q>(
             .bind(e.client_id.clone())
             .bind(e.created_at)
             .bind(e.first_created_at)
-            .bind(consent);
+            .bind(consent)
+            .bind(e.thread.addressees())
+            .bind(i64::from(e.thread.needs_reply))
+            .bind(e.thread.reply_to.map(|r| r.to_string()))
+            .bind(e.thread.origin.map(|r| r.to_string()))
+            .bind(e.thread.answers.map(|r| r.to_string()));
     }
     q
 }

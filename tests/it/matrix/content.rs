@@ -7,7 +7,7 @@
 //! admin. A cell whose status is right but whose content is not answers
 //! status 0, with the reason.
 
-use serde_json::Value;
+use serde_json::{json, Value};
 
 use super::policy::Rel;
 use super::world::{sees_on_base, World};
@@ -84,6 +84,17 @@ pub fn problem(w: &World, method: &str, path: &str, rel: Rel, body: &Value) -> O
         ("GET", "/api/v1/children/{id}/entries") | ("GET", "/api/v1/children/{id}/search") => {
             let list = body["entries"].as_array().cloned().unwrap_or_default();
             entries_problem(rel, &list)
+        }
+        // Only open questions addressed to the caller (the done cells ask some).
+        ("GET", "/api/v1/inbox") => {
+            let list = body["entries"].as_array().cloned().unwrap_or_default();
+            let me = &w.actor(rel).account_id;
+            list.iter()
+                .find(|e| {
+                    e["state"] != "open"
+                        || !e["to"].as_array().is_some_and(|t| t.contains(&json!(me)))
+                })
+                .map(|e| format!("lists {} to the {}", e["id"], rel.name()))
         }
         ("GET", "/api/v1/children") => bases
             .iter()

@@ -307,6 +307,10 @@ pub const POLICY: &[Row] = &[
     // The notebook: members read what their categories cover; posting needs the category and the right.
     // Who has read an entry: members who see it (the youth sees medical here; m-c does not: 404).
     http("GET",    "/api/v1/children/{id}/entries/{entry}/readers",    GuardiansEntry, [404, 200, 200, 200, 200, 200, 404, 200, 403, 403, 403, 404, 404, 401]),
+    // Questions: the author (the guardian) or an addressee (the co-guardian) marks the guardian's medical question
+    // done; others who see it may not (403), those who do not see it are told nothing (404). The inbox: one's own.
+    http("POST",   "/api/v1/children/{id}/entries/{entry}/done",        GuardiansEntry, [404, 200, 200, 403, 403, 403, 404, 403, 403, 403, 403, 404, 404, 401]),
+    http("GET",    "/api/v1/inbox",                                     Own,            [200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 401]),
     // Search: what a member reads, found (the content check holds it to the member's categories).
     http("GET",    "/api/v1/children/{id}/search",                      Plain,          [404, 200, 200, 200, 200, 200, 200, 200, 403, 403, 403, 404, 404, 401]),
     http("GET",    "/api/v1/children/{id}/entries",                     Plain,          [404, 200, 200, 200, 200, 200, 200, 200, 403, 403, 403, 404, 404, 401]),

@@ -282,6 +282,19 @@ async fn notebook(
             r.body = Some(json!({"body": {"text": "行列の訂正"}, "reason": "行列"}));
             r.url = fill(path, &[&child, &entry]);
         }
+        // The guardian's medical question to the co-guardian.
+        ("POST", "/api/v1/children/{id}/entries/{entry}/done") => {
+            let to = w.actor(Rel::CoGuardian).account_id.clone();
+            let body = json!({"client_id": new_client_id(), "category": "medical", "kind": "note",
+                "body": {"text": "行列の質問"}, "to": [to], "needs_reply": true});
+            let r2 = w
+                .guardian()
+                .post(&format!("/api/v1/children/{base}/entries"), &body)
+                .await;
+            let e = setup_ok(&r2, 201, "a question");
+            let entry = e["id"].as_str().unwrap_or_default().to_string();
+            r.url = fill(path, &[base, &entry]);
+        }
         ("GET", "/api/v1/children/{id}/entries/{entry}/readers") => {
             let e = w.guardian().note(base, "medical", "行列の既読").await;
             let entry = e["id"].as_str().unwrap_or_default().to_string();

@@ -7,13 +7,14 @@ import { get, post, account } from '../api.js';
 import * as live from '../live.js';
 import { getMembers, setMembers } from '../store.js';
 import { renderEntry, updateReceipt, entryCategories } from '../entry.js';
+import { threadOf, latestOf, firstOf } from '../thread.js';
 import { composeForm } from '../compose.js';
 import { childHead } from './childhead.js';
 import { toast, loading, failure, errorText } from '../ui.js';
 
 const PAGE = 200;
 
-export async function notebookView(main, childId) {
+export async function notebookView(main, childId, entryId) {
   mount(main, loading());
   let child; let members;
   try {
@@ -24,6 +25,7 @@ export async function notebookView(main, childId) {
   }
   const me = members.find((m) => m.account_id === account()?.id) || null;
   const nb = new Notebook(main, child, members, me);
+  nb.focusEntry = entryId || null;
   return nb.start();
 }
 
@@ -43,6 +45,7 @@ class Notebook {
     this.me = me;
     this.entries = new Map(); // id -> Entry
     this.supersededBy = new Map(); // original id -> revision Entry
+    this.threads = new Map(); // thread (first revision id of its top entry) -> [reply Entry]
     this.ended = null;
     this.lastSeq = 0;
     this.readCandidate = 0;
@@ -86,6 +89,7 @@ class Notebook {
     this.offs.push(
       live.on('entry', (e) => { if (e.child_id === this.child.id) this.onEntry(e, true); }),
       live.on('receipt', (f) => this.onReceipt(f)),
+      live.on('entry_state', (f) => this.onState(f)),
       live.on('membership', (f) => this.onMembership(f)),
       live.on('ready', () => this.flushRead()));
     const onVis = () => { if (document.visibilityState === 'visible') this.flushRead(); };
@@ -116,6 +120,7 @@ class Notebook {
       this.renderEmpty();
       this.renderFilter();
       if (!this.ended) live.subscribe(this.child.id, after);
+      if (this.focusEntry) this.showEntry(latestOf(this.focusEntry, this.supersededBy));
     } catch (e) {
       if (e.code === 'forbidden') this.endAccess('revoked');
       else mount(this.status, failure(e, () => this.loadBacklog()));
@@ -134,7 +139,54 @@ class Notebook {
       canRevise: (e) => !this.ended && e.author_id === account()?.id && !this.supersededBy.has(e.id)
         && this.me?.can_post && entryCategories(e).every((c) => this.myCategories.includes(c)),
       onRevise: (e) => this.openCompose(e),
+      nameOf: (id) => this.members.find((m) => m.account_id === id)?.display_name || '?',
+      repliesOf: (e) => (this.threads.get(firstOf(e.id, this.entries)) || [])
+        .filter((r) => !this.supersededBy.has(r.id)).sort((a, b) => a.seq - b.seq),
+      renderReply: (r) => renderEntry(r, this.ctx()),
+      canReply: (e) => !this.ended && !this.child.closed_at && this.postableCategories().length > 0
+        && !this.supersededBy.has(e.id),
+      onReply: (e) => this.openCompose(null, e),
+      canDone: (e) => !this.ended && !this.child.closed_at && e.state === 'open' && !this.supersededBy.has(e.id)
+        && (e.author_id === account()?.id || (e.to || []).includes(account()?.id)),
+      onDone: (e) => this.markDone(e),
     };
+  }
+
+  // A question's state changed (a reply by an addressee, or done).
+  onState(f) {
+    if (f.child_id !== this.child.id) return;
+    const e = this.entries.get(f.entry_id);
+    if (!e || e.state === f.state) return;
+    e.state = f.state;
+    this.refresh(e.id);
+    if (f.state === 'answered' && e.author_id === account()?.id) announce(t('question_answered_announce'));
+  }
+
+  async markDone(e) {
+    try {
+      const entry = await post(`/children/${this.child.id}/entries/${e.id}/done`, {});
+      this.onState({ child_id: this.child.id, entry_id: entry.id, state: entry.state });
+      toast(t('marked_done'));
+    } catch (err) {
+      toast(errorText(err));
+    }
+  }
+
+  // A link to one entry (the inbox): scrolled to and focused.
+  showEntry(id) {
+    const el = document.getElementById(`entry-${id}`);
+    if (!el) return;
+    el.setAttribute('tabindex', '-1');
+    el.classList.add('fresh');
+    el.scrollIntoView({ block: 'center' });
+    el.focus({ preventScroll: true });
+  }
+
+  // Renders an entry again where it is shown: its thread's top entry if it is a reply.
+  refresh(id) {
+    const e = this.entries.get(id);
+    const thread = e ? threadOf(e, this.entries) : null;
+    this.rerender(thread ? latestOf(thread, this.supersededBy) : id);
   }
 
   onEntry(e, isLive) {
@@ -146,10 +198,19 @@ class Notebook {
       this.supersededBy.set(e.supersedes, e);
       this.rerender(e.supersedes);
     }
+    // A reply goes under its thread's top entry, not into the timeline.
+    const thread = threadOf(e, this.entries);
+    if (thread) {
+      if (!this.threads.has(thread)) this.threads.set(thread, []);
+      this.threads.get(thread).push(e);
+      this.refresh(e.id);
+      if (isLive) document.getElementById(`entry-${e.id}`)?.classList.add('fresh');
+      return;
+    }
     const li = renderEntry(e, this.ctx());
     li.hidden = Boolean(this.filter.value) && !entryCategories(e).includes(this.filter.value);
     this.insert(li, e.seq);
-    this.observer.observe(li);
+    this.observeAll(li);
     if (isLive) {
       this.renderFilter();
       li.classList.add('fresh');
@@ -173,9 +234,14 @@ class Notebook {
     if (!e || !old) return;
     const li = renderEntry(e, this.ctx());
     li.hidden = old.hidden;
-    this.observer.unobserve(old);
+    for (const el of [old, ...old.querySelectorAll('.entry')]) this.observer.unobserve(el);
     old.replaceWith(li);
-    this.observer.observe(li);
+    this.observeAll(li);
+  }
+
+  // An entry and the replies in its thread are marked read as they show.
+  observeAll(li) {
+    for (const el of [li, ...li.querySelectorAll('.entry')]) this.observer.observe(el);
   }
 
   // Who may read an entry: active members other than its author whose
@@ -302,13 +368,15 @@ class Notebook {
     }, t('write')));
   }
 
-  openCompose(revising) {
+  openCompose(revising, replyTo = null) {
     const form = composeForm({
       childId: this.child.id,
       categories: this.postableCategories(),
       revising,
+      replyTo,
+      members: this.members.filter((m) => m.status === 'active' && m.account_id !== account()?.id),
       onCancel: () => { this.renderComposeButton(); document.getElementById('compose-open')?.focus(); },
-      onSubmit: async ({ categories, kind, body, reason }) => {
+      onSubmit: async ({ categories, kind, body, reason, to, needs_reply: needsReply }) => {
         let entry;
         if (revising) {
           entry = await post(`/children/${this.child.id}/entries/${revising.id}/revisions`,
@@ -316,8 +384,10 @@ class Notebook {
           toast(t('revised'));
         } else {
           const filed = categories.length > 1 ? { categories } : { category: categories[0] };
+          const ask = { ...(to?.length ? { to } : {}), ...(needsReply ? { needs_reply: true } : {}),
+            ...(replyTo ? { reply_to: replyTo.id } : {}) };
           entry = await post(`/children/${this.child.id}/entries`,
-            { client_id: crypto.randomUUID(), ...filed, kind, body });
+            { client_id: crypto.randomUUID(), ...filed, kind, body, ...ask });
           toast(t('posted'));
         }
         this.onEntry(entry, true);
@@ -326,7 +396,7 @@ class Notebook {
       },
     });
     mount(this.composeArea, form);
-    if (revising) this.composeArea.scrollIntoView({ block: 'start' });
+    if (revising || replyTo) this.composeArea.scrollIntoView({ block: 'start' });
     form.querySelector(revising ? 'textarea' : 'select')?.focus();
   }
 }

@@ -69,12 +69,15 @@ export function detailText(r, names) {
     case 'read_live':
       return range ? t('logd_live', { first: range[1], last: range[2] }) : d;
     case 'read_entries': {
+      const inbox = d.match(/^inbox: (\d+)/);
+      if (inbox) return t('logd_inbox', { n: inbox[1] });
       const n = d.match(/\((\d+)/);
       return range && n
         ? t('logd_entries', { first: range[1], last: range[2], n: n[1] })
         : t('logd_entries_none');
     }
     case 'post': case 'revise': return t('logd_entry');
+    case 'done': return t('logd_done');
     case 'alert':
       return d.startsWith('acknowledged') ? t('logd_alert_ack') : t('logd_alert_raised');
     case 'read_alert':

@@ -91,6 +91,9 @@ pub async fn open_core(args: &ServeArgs) -> anyhow::Result<Core> {
         max_sockets_per_account: args.max_sockets_per_account,
         // At most 60 s: a `read_live` record appears within 65 s of its delivery.
         live_audit_window_ms: secs(args.live_audit_window.min(60)).saturating_mul(1000),
+        time_zone: jiff::tz::TimeZone::get(&args.time_zone)
+            .map_err(|_| anyhow::anyhow!("--time-zone: no time zone `{}`", args.time_zone))?,
+        entry_push_interval_ms: secs(args.entry_push_interval_secs.max(1)).saturating_mul(1000),
     };
     let throttle = Throttle::new(
         args.login_max_failures_per_account,
@@ -220,6 +223,10 @@ impl App {
             self.core.clone(),
             stop.clone(),
         ));
+        let entry_pushes = tokio::spawn(crate::domain::entry_push_loop(
+            self.core.clone(),
+            stop.clone(),
+        ));
         tokio::spawn(async move {
             shutdown.await;
             stop.cancel();
@@ -257,6 +264,7 @@ impl App {
         let _ = cluster.await;
         let _ = sessions.await;
         let _ = attachments.await;
+        let _ = entry_pushes.await;
         self.core.close().await;
         Ok(())
     }

@@ -232,6 +232,19 @@ pub struct ServeArgs {
         hide = true
     )]
     pub attachment_ttl_secs: u64,
+    /// The time zone of quiet hours (an IANA name).
+    #[arg(long, env = "RENRAKU_TIME_ZONE", default_value = "Asia/Tokyo")]
+    pub time_zone: String,
+    /// After an entry's push, more entries of the same child wait this
+    /// many seconds and go as one push (default five minutes; tests
+    /// shorten it).
+    #[arg(
+        long,
+        env = "RENRAKU_ENTRY_PUSH_INTERVAL_SECS",
+        default_value_t = 300,
+        hide = true
+    )]
+    pub entry_push_interval_secs: u64,
     /// Failed logins per account within 15 minutes before 429.
     #[arg(
         long,
@@ -372,6 +385,8 @@ impl ServeArgs {
             retention_years: 5,
             max_attachment: 20 << 20,
             attachment_ttl_secs: 86_400,
+            time_zone: "Asia/Tokyo".into(),
+            entry_push_interval_secs: 300,
             login_max_failures_per_account: 5,
             login_max_failures_per_address: 100,
             access_token_ttl: 900,

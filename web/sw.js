@@ -7,7 +7,7 @@
 // Shows Web Push alerts (the payload holds no child data) and focuses the
 // app when one is clicked.
 
-const CACHE = 'renraku-shell-v12';
+const CACHE = 'renraku-shell-v13';
 const SHELL = [
   '/', '/index.html', '/manifest.webmanifest', '/css/app.css',
   '/js/app.js', '/js/i18n.js', '/js/dom.js', '/js/api.js', '/js/live.js', '/js/ui.js',
@@ -16,7 +16,7 @@ const SHELL = [
   '/js/views/members.js', '/js/views/card.js', '/js/views/accesslog.js', '/js/views/orgs.js',
   '/js/views/invite.js', '/js/views/settings.js', '/js/views/accounts.js', '/js/views/securitylog.js',
   '/js/views/password.js', '/js/views/onboard.js', '/js/invitation.js', '/js/views/handovers.js', '/js/picker.js',
-  '/js/views/totp.js', '/js/views/records.js', '/js/views/export.js', '/js/qr.js', '/js/attach.js', '/js/thread.js', '/js/views/inbox.js', '/js/vendor/qrcode-generator.js',
+  '/js/views/totp.js', '/js/views/records.js', '/js/views/export.js', '/js/qr.js', '/js/attach.js', '/js/thread.js', '/js/views/inbox.js', '/js/views/notify.js', '/js/vendor/qrcode-generator.js',
   '/icons/icon.svg', '/icons/icon-192.png', '/icons/icon-512.png', '/icons/maskable-512.png',
   '/icons/book.svg', '/icons/people.svg', '/icons/card.svg', '/icons/eye.svg', '/icons/siren.svg',
   '/icons/check.svg', '/icons/download.svg', '/icons/pencil.svg', '/icons/chevron.svg',
@@ -79,12 +79,13 @@ self.addEventListener('push', (event) => {
   const title = data.title || '連絡帳 Renraku';
   const options = {
     body: data.body || '',
-    tag: data.alert_id ? `alert-${data.alert_id}` : 'renraku',
+    // Entries of one child replace each other's notification.
+    tag: data.alert_id ? `alert-${data.alert_id}` : data.child_id ? `entry-${data.child_id}` : 'renraku',
     renotify: true,
     requireInteraction: data.type === 'alert',
     icon: '/icons/icon-192.png',
     badge: '/icons/icon-192.png',
-    data: { type: data.type, alert_id: data.alert_id },
+    data: { type: data.type, alert_id: data.alert_id, child_id: data.child_id, entry_id: data.entry_id },
   };
   event.waitUntil(self.registration.showNotification(title, options));
 });
@@ -92,16 +93,21 @@ self.addEventListener('push', (event) => {
 self.addEventListener('notificationclick', (event) => {
   event.notification.close();
   const alertId = event.notification.data?.alert_id;
+  const { child_id: childId, entry_id: entryId } = event.notification.data || {};
+  // An entry's push opens its notebook at the entry.
+  const link = childId && /^[\w-]+$/.test(childId) && /^[\w-]*$/.test(entryId || '')
+    ? `/#/child/${childId}${entryId ? `/entry/${entryId}` : ''}` : null;
   event.waitUntil((async () => {
     const all = await self.clients.matchAll({ type: 'window', includeUncontrolled: true });
     for (const client of all) {
       if (new URL(client.url).origin === self.location.origin) {
         await client.focus();
         if (alertId) client.postMessage({ type: 'alert', alert_id: alertId });
+        else if (link) await client.navigate(link).catch(() => {});
         return;
       }
     }
     // A new page loads the open alerts itself (GET /api/v1/alerts?open=true).
-    await self.clients.openWindow('/');
+    await self.clients.openWindow(link || '/');
   })());
 });

@@ -216,13 +216,13 @@ impl Core {
         check_client_id(&input.client_id)?;
         let (kind, body) = validate_body(&input.kind, input.body)?;
         let right = me.require_post(category)?;
-        let at = at.unwrap_or_else(Timestamp::now);
+        let when = at.unwrap_or_else(Timestamp::now);
         let ask = Ask {
             to: input.to,
             needs_reply: input.needs_reply,
             reply_to: input.reply_to,
         };
-        let thread = self.thread_of(&me, category, at, ask).await?;
+        let thread = self.thread_of(&me, category, when, ask).await?;
         let sealed = Sealed {
             body,
             reason: None,
@@ -235,7 +235,12 @@ impl Core {
             client_id: input.client_id,
             thread,
         };
-        self.append(right, draft, at, "post").await
+        let posted = self.append(right, draft, when, "post").await?;
+        let live = at.is_none();
+        if live && posted.created {
+            self.note_entry(&posted.entry, posted.live.as_deref());
+        }
+        Ok(posted)
     }
 
     /// Seals, commits and publishes one entry (a first revision or a correction).
@@ -474,8 +479,13 @@ impl Core {
             client_id,
             thread: prev.thread.clone(),
         };
-        let at = at.unwrap_or_else(Timestamp::now);
-        self.append(right, draft, at, "revise").await
+        let posted = self
+            .append(right, draft, at.unwrap_or_else(Timestamp::now), "revise")
+            .await?;
+        if at.is_none() && posted.created {
+            self.note_entry(&posted.entry, posted.live.as_deref());
+        }
+        Ok(posted)
     }
 
     /// WebSocket `read`: raises my read position, tells the other subscribers.

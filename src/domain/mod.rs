@@ -19,6 +19,7 @@ pub mod live;
 mod live_reads;
 mod member_cache;
 mod members;
+mod notify;
 mod questions;
 mod readers;
 mod requests;
@@ -40,6 +41,7 @@ pub use handover::{
     Handover, HandoverApproval, LeaverHandovers, NewHandover, OpenedAll, PendingHandover,
 };
 pub use members::{Member, MemberPatch, NewMember};
+pub use notify::{entry_push_loop, NotifyInput, NotifySettings};
 pub use readers::Reader;
 pub use requests::PendingRequest;
 pub use search::SearchResult;
@@ -85,6 +87,10 @@ pub struct Settings {
     pub max_sockets_per_account: usize,
     /// The `read_live` coalescing window, ms.
     pub live_audit_window_ms: i64,
+    /// Where quiet hours are read (`--time-zone`).
+    pub time_zone: jiff::tz::TimeZone,
+    /// Entry pushes for one child: at most one per this many ms.
+    pub entry_push_interval_ms: i64,
     /// One day of a handover's overlap, ms (tests shorten it).
     pub overlap_day_ms: i64,
     /// The tombstone list of erasures (`keys/erasures`).
@@ -173,6 +179,8 @@ pub struct Core {
     security: security_log::SecurityLog,
     /// JPEGs held whole to strip their metadata, at most this many at once.
     jpeg_permits: tokio::sync::Semaphore,
+    /// Committed entries on their way to the entry push loop.
+    notes: notify::Notes,
 }
 
 impl Core {
@@ -220,6 +228,7 @@ impl Core {
             push_tasks: emergency::PushTasks::default(),
             server_key,
             jpeg_permits: tokio::sync::Semaphore::new(attachments::JPEG_AT_ONCE),
+            notes: notify::Notes::default(),
         })
     }
 

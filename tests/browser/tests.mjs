@@ -1515,7 +1515,7 @@ export const tests = [
     },
   },
   {
-    name: '31. a question to a person: the mother asks Dr Ito; it reaches his inbox with a badge, he replies in the thread from his phone, and the question closes on her open page',
+    name: '31. a question to a person: the mother asks Dr Ito; it reaches his inbox with a badge, he replies in the thread from his phone, and the question closes on her open page; he sets his notifications',
     async run(s, shot) {
       const sato = await s.login('guardian.sato', { touch: true });
       const ito = await s.login('doctor.ito', { touch: true });
@@ -1574,6 +1574,21 @@ export const tests = [
       assert(await ito.locator('.inbox-item', { hasText: text }).count() === 0, 'no longer in the inbox');
       await eventually(async () => (await badge()) === before, 'the badge goes down');
       await noHorizontalScroll(ito, 'inbox');
+      // His notification settings for this notebook: only what is addressed to him, quiet at night.
+      await ito.goBack();
+      await ito.click('#notify-open');
+      const dlg = ito.locator('dialog.notify-dialog');
+      await dlg.locator('input[name=level][value=addressed]').check();
+      await dlg.locator('input[name=quiet]').check();
+      await dlg.locator('input[name=quiet_from]').fill('22:00');
+      await dlg.locator('input[name=quiet_to]').fill('06:30');
+      await shot(ito, '76-notify-settings');
+      await dlg.locator('button[type=submit]').click();
+      await dlg.waitFor({ state: 'detached' });
+      await ito.click('#notify-open');
+      assert(await dlg.locator('input[name=level][value=addressed]').isChecked(), 'kept: addressed');
+      assert(await dlg.locator('input[name=quiet_from]').inputValue() === '22:00', 'kept: quiet from');
+      await dlg.locator('button', { hasText: 'キャンセル' }).click();
     },
   },
 ];

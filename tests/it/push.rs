@@ -772,3 +772,157 @@ async fn requests_and_handovers_push_generic_text_to_the_consent_holder() {
     assert!(sink.to(&pro_path).is_empty(), "nothing to the professional");
     server.check_logs();
 }
+
+// ---------------------------------------------------------------------------
+// Issue 21: pushes for entries (levels, coalescing, quiet hours)
+// ---------------------------------------------------------------------------
+
+/// "HH:MM" in Japan, `minutes` from now.
+fn jst_in(minutes: i64) -> String {
+    let t = time::OffsetDateTime::now_utc() + time::Duration::minutes(9 * 60 + minutes);
+    format!("{:02}:{:02}", t.hour(), t.minute())
+}
+
+async fn decrypt_json(keys: &SubKeys, req: &PushReq) -> Value {
+    let text = decrypt(keys, &req.body).await;
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}: {text}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn entry_pushes_follow_levels_coalesce_and_quiet_hours_hold_them_not_alerts() {
+    require_http_ece();
+    let sink = PushSink::start().await;
+    let server = Server::demo_with(&[
+        "--push-insecure-origin",
+        &sink.origin,
+        "--entry-push-interval-secs",
+        "3",
+    ])
+    .await;
+    register_vapid_key(&server);
+    let sato = server.login("guardian.sato").await;
+    let ito = server.login("doctor.ito").await;
+    let ogawa = server.login("schoolnurse.ogawa").await;
+    let tanaka = server.login("teacher.tanaka").await;
+    let child = sato.child_id(HINATA).await;
+    let mut paths = Vec::new();
+    for s in [&sato, &ito, &ogawa] {
+        let keys = SubKeys::new(&server.registry);
+        let path = format!("/ok/{}", endpoint_token(&server.registry));
+        subscribe(s, &format!("{}{path}", sink.origin), &keys).await;
+        paths.push((path, keys));
+    }
+    let [(sato_path, sato_keys), (ito_path, ito_keys), (ogawa_path, ogawa_keys)] =
+        <[_; 3]>::try_from(paths).unwrap_or_else(|_| unreachable!());
+    let notify = format!("/api/v1/children/{child}/members/me/notify");
+    // The school nurse wants only what is addressed to her.
+    let (st, v) = ogawa
+        .put_json(&notify, &json!({"level": "addressed"}))
+        .await;
+    assert_eq!(st, 200, "{v}");
+    assert_eq!(
+        v,
+        json!({"level": "addressed", "quiet_from": null, "quiet_to": null})
+    );
+    assert_eq!(ogawa.get(&notify).await.1, v);
+    for bad in [
+        json!({"level": "loud"}),
+        json!({"level": "all", "quiet_from": "22:00"}),
+        json!({"level": "all", "quiet_from": "25:00", "quiet_to": "07:00"}),
+        json!({"level": "all", "quiet_from": "07:00", "quiet_to": "07:00"}),
+    ] {
+        assert_err(&ogawa.put_json(&notify, &bad).await, 400, "bad_request");
+    }
+    assert_eq!(
+        ogawa.get(&notify).await.1,
+        v,
+        "a refused setting changes nothing"
+    );
+
+    // The mother's question reaches Dr Ito's phone at once, as generic text.
+    let text = format!("伊藤先生、夜の低血糖について {}", server.marker());
+    let (st, q) = sato
+        .post(
+            &format!("/api/v1/children/{child}/entries"),
+            &json!({"client_id": new_client_id(), "category": "medical", "kind": "note",
+                "body": {"text": text}, "to": [ito.account_id], "needs_reply": true}),
+        )
+        .await;
+    assert_eq!(st, 201, "{q}");
+    let got = sink
+        .wait_for(&ito_path, 1, Instant::now() + secs(10.0))
+        .await;
+    let push = decrypt_json(&ito_keys, &got[0]).await;
+    assert_eq!(push["type"], "entry", "{push}");
+    assert_eq!(push["child_id"], child.as_str());
+    assert_eq!(push["entry_id"], q["id"]);
+    let raw = push.to_string();
+    for secret in [HINATA, "ひなた", "佐藤", text.as_str(), "低血糖"] {
+        assert!(
+            !raw.contains(secret),
+            "the entry push carries {secret:?}: {raw}"
+        );
+    }
+    // Two more at once: held, then one push when the interval ends.
+    for n in 0..2 {
+        sato.note(&child, "medical", &format!("補足 {n}")).await;
+    }
+    tokio::time::sleep(secs(1.0)).await;
+    assert_eq!(sink.to(&ito_path).len(), 1, "held within the interval");
+    sink.wait_for(&ito_path, 2, Instant::now() + secs(8.0))
+        .await;
+    tokio::time::sleep(secs(4.0)).await;
+    assert_eq!(sink.to(&ito_path).len(), 2, "one push for both");
+    // Not addressed to the school nurse: nothing; addressed to her: one.
+    assert!(sink.to(&ogawa_path).is_empty(), "addressed-only");
+    let (st, e) = sato
+        .post(
+            &format!("/api/v1/children/{child}/entries"),
+            &json!({"client_id": new_client_id(), "category": "medical", "kind": "note",
+                "body": {"text": "小川先生へ"}, "to": [ogawa.account_id]}),
+        )
+        .await;
+    assert_eq!(st, 201, "{e}");
+    let got = sink
+        .wait_for(&ogawa_path, 1, Instant::now() + secs(10.0))
+        .await;
+    assert_eq!(
+        decrypt_json(&ogawa_keys, &got[0]).await["entry_id"],
+        e["id"]
+    );
+
+    // Quiet hours hold back an entry's push to the mother, not an alert's.
+    let (st, v) = sato
+        .put_json(
+            &notify,
+            &json!({"level": "all", "quiet_from": jst_in(-60), "quiet_to": jst_in(60)}),
+        )
+        .await;
+    assert_eq!(st, 200, "{v}");
+    let before = sink.to(&sato_path).len();
+    ito.note(&child, "medical", "外来の予約を取りました").await;
+    tokio::time::sleep(secs(5.0)).await;
+    assert_eq!(sink.to(&sato_path).len(), before, "quiet hours");
+    let alert = tanaka
+        .raise_alert(&child, &format!("けいれん {}", server.marker()))
+        .await;
+    let got = sink
+        .wait_for(&sato_path, before + 1, Instant::now() + secs(10.0))
+        .await;
+    let push = decrypt_json(&sato_keys, &got[before]).await;
+    assert_eq!(push["type"], "alert", "{push}");
+    assert_eq!(push["alert_id"], alert["id"]);
+    // Level none: nothing at all for entries.
+    let (st, _) = ito.put_json(&notify, &json!({"level": "none"})).await;
+    assert_eq!(st, 200);
+    let ito_before = sink.to(&ito_path).len();
+    sato.post(
+        &format!("/api/v1/children/{child}/entries"),
+        &json!({"client_id": new_client_id(), "category": "medical", "kind": "note",
+            "body": {"text": "再度の質問"}, "to": [ito.account_id], "needs_reply": true}),
+    )
+    .await;
+    tokio::time::sleep(secs(5.0)).await;
+    assert_eq!(sink.to(&ito_path).len(), ito_before, "level none");
+    server.check_logs();
+}

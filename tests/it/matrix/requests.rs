@@ -282,6 +282,11 @@ async fn notebook(
             r.body = Some(json!({"body": {"text": "行列の訂正"}, "reason": "行列"}));
             r.url = fill(path, &[&child, &entry]);
         }
+        ("PUT", "/api/v1/children/{id}/members/me/notify") => {
+            r.body =
+                Some(json!({"level": "addressed", "quiet_from": "22:00", "quiet_to": "07:00"}));
+            r.url = fill(path, &[base]);
+        }
         // The guardian's medical question to the co-guardian.
         ("POST", "/api/v1/children/{id}/entries/{entry}/done") => {
             let to = w.actor(Rel::CoGuardian).account_id.clone();

@@ -8,6 +8,7 @@ import * as live from '../live.js';
 import { getMembers, setMembers } from '../store.js';
 import { renderEntry, updateReceipt, entryCategories } from '../entry.js';
 import { threadOf, latestOf, firstOf } from '../thread.js';
+import { notifyButton } from './notify.js';
 import { composeForm } from '../compose.js';
 import { childHead } from './childhead.js';
 import { toast, loading, failure, errorText } from '../ui.js';
@@ -59,6 +60,7 @@ class Notebook {
     this.filter = h('select', { name: 'filter', id: 'timeline-filter' });
     this.filter.addEventListener('change', () => this.applyFilter());
     this.filterBox = h('div', { class: 'field filter' }, h('label', { for: 'timeline-filter' }, t('filter_category')), this.filter);
+    this.tools = h('div', { class: 'notebook-tools' }, notifyButton(child.id));
   }
 
   renderFilter() {
@@ -84,7 +86,7 @@ class Notebook {
   async start() {
     mount(this.main,
       childHead(this.child, 'timeline', this.me?.role),
-      this.notice, this.composeArea, this.filterBox, this.status, this.list);
+      this.notice, this.tools, this.composeArea, this.filterBox, this.status, this.list);
     this.renderComposeButton();
     this.offs.push(
       live.on('entry', (e) => { if (e.child_id === this.child.id) this.onEntry(e, true); }),
@@ -337,6 +339,7 @@ class Notebook {
     mount(this.composeArea);
     mount(this.status);
     this.filterBox.remove();
+    this.tools.remove();
     document.getElementById('emergency-btn')?.remove();
     this.main.querySelector('.tabs')?.remove();
     mount(this.notice, h('div', { class: 'card ended', role: 'alert', id: 'access-ended' },

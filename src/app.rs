@@ -94,6 +94,7 @@ pub async fn open_core(args: &ServeArgs) -> anyhow::Result<Core> {
         time_zone: jiff::tz::TimeZone::get(&args.time_zone)
             .map_err(|_| anyhow::anyhow!("--time-zone: no time zone `{}`", args.time_zone))?,
         entry_push_interval_ms: secs(args.entry_push_interval_secs.max(1)).saturating_mul(1000),
+        reminder_day_ms: secs(args.reminder_day_secs.max(1)).saturating_mul(1000),
     };
     let throttle = Throttle::new(
         args.login_max_failures_per_account,

@@ -245,6 +245,15 @@ pub struct ServeArgs {
         hide = true
     )]
     pub entry_push_interval_secs: u64,
+    /// The length of one day of a plan review's reminder lead (7 days and
+    /// 1 day before 09:00 on the review date), in seconds (tests shorten it).
+    #[arg(
+        long,
+        env = "RENRAKU_REMINDER_DAY_SECS",
+        default_value_t = 86_400,
+        hide = true
+    )]
+    pub reminder_day_secs: u64,
     /// Failed logins per account within 15 minutes before 429.
     #[arg(
         long,
@@ -387,6 +396,7 @@ impl ServeArgs {
             attachment_ttl_secs: 86_400,
             time_zone: "Asia/Tokyo".into(),
             entry_push_interval_secs: 300,
+            reminder_day_secs: 86_400,
             login_max_failures_per_account: 5,
             login_max_failures_per_address: 100,
             access_token_ttl: 900,

@@ -110,6 +110,7 @@ vocabulary! {
         Medication = "medication",
         Plan = "plan",
         Handover = "handover",
+        Appointment = "appointment",
     }
 }
 

@@ -80,6 +80,27 @@ struct Attendance {
     attachments: Option<Vec<String>>,
 }
 
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Appointment {
+    date: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    time: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    place: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    with: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    text: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    attachments: Option<Vec<String>>,
+}
+
+fn is_time(s: &str) -> bool {
+    let fmt = time::macros::format_description!("[hour]:[minute]");
+    s.len() == 5 && time::Time::parse(s, &fmt).is_ok()
+}
+
 fn strict<T: DeserializeOwned + Serialize>(body: Value) -> Result<Value> {
     let parsed: T =
         serde_json::from_value(body).map_err(|e| Error::bad_request(format!("body: {e}")))?;
@@ -156,6 +177,17 @@ fn canonical(kind: EntryKind, body: Value) -> Result<Value> {
                 return Err(Error::bad_request(
                     "body.status: one of present, absent, late, early_leave",
                 ));
+            }
+            serde_json::to_value(a).map_err(Error::internal)?
+        }
+        EntryKind::Appointment => {
+            let a: Appointment = serde_json::from_value(body)
+                .map_err(|e| Error::bad_request(format!("body: {e}")))?;
+            if !is_date(&a.date) {
+                return Err(Error::bad_request("body.date: expected YYYY-MM-DD"));
+            }
+            if a.time.as_deref().is_some_and(|t| !is_time(t)) {
+                return Err(Error::bad_request("body.time: expected HH:MM"));
             }
             serde_json::to_value(a).map_err(Error::internal)?
         }

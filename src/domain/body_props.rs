@@ -155,6 +155,23 @@ fn well_formed(kind: EntryKind) -> BoxedStrategy<Value> {
                 ])
             })
             .boxed(),
+        EntryKind::Appointment => (
+            (1900u32..2100, 1u32..=12, 1u32..=28),
+            prop::option::of((0u32..24, 0u32..60)),
+            opt_text(),
+            opt_text(),
+            opt_text(),
+        )
+            .prop_map(move |((y, m, d), at, place, with, t)| {
+                obj(vec![
+                    ("date", Some(format!("{y:04}-{m:02}-{d:02}").into())),
+                    ("time", at.map(|(h, mi)| format!("{h:02}:{mi:02}").into())),
+                    ("place", place),
+                    ("with", with),
+                    ("text", t),
+                ])
+            })
+            .boxed(),
     }
 }
 

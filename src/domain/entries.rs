@@ -306,6 +306,7 @@ impl Core {
                 if prev.is_none() && entry.needs_reply {
                     self.tell_addressees(&entry);
                 }
+                self.schedule_reminders(&entry).await;
                 if prev.is_some() && entry.needs_reply {
                     // A correction of a question keeps its state.
                     self.settle(child, std::slice::from_mut(&mut *entry))

@@ -6,6 +6,7 @@ mod accounts;
 mod admin;
 mod attachments;
 mod body;
+mod calendar;
 mod children;
 pub mod cluster;
 mod committer;
@@ -33,6 +34,7 @@ mod views;
 pub use accounts::{Account, NewAccount, NewOrg, Org, OrgPatch};
 pub use admin::{Created, Invitation, ManagedAccount};
 pub use attachments::{attachment_gc_loop, AttachmentInfo, Download, UploadBody};
+pub use calendar::{CalendarItem, CalendarQuery};
 pub use children::{Child, ChildSummary, NewChild};
 pub use emergency::{AlertInput, Card, CardInput, CardVersion, Contact, ContactInput};
 pub use entries::{AccessRecord, EntryPage, NewEntryInput, Posted, RevisionInput};
@@ -91,6 +93,8 @@ pub struct Settings {
     pub time_zone: jiff::tz::TimeZone,
     /// Entry pushes for one child: at most one per this many ms.
     pub entry_push_interval_ms: i64,
+    /// One day of a plan review reminder's lead.
+    pub reminder_day_ms: i64,
     /// One day of a handover's overlap, ms (tests shorten it).
     pub overlap_day_ms: i64,
     /// The tombstone list of erasures (`keys/erasures`).

@@ -156,14 +156,7 @@ impl Core {
         let mut out = Vec::new();
         for row in rows {
             let child = row.child_id;
-            if let Vacant(slot) = members.entry(child) {
-                slot.insert(match self.member(child, who.account).await {
-                    Ok(m) => Some(m),
-                    Err(Error::Internal(e)) => return Err(Error::Internal(e)),
-                    Err(_) => None,
-                });
-            }
-            let Some(Some(m)) = members.get(&child) else {
+            let Some(m) = self.member_in(&mut members, child, who.account).await? else {
                 continue;
             };
             if !m.sees(row.category, row.first_created_at, now) {
@@ -180,6 +173,24 @@ impl Core {
         self.log_accesses(who.account, "read_entries", records)
             .await?;
         Ok(out)
+    }
+
+    /// `account`'s active membership of `child`, read once per `cache`
+    /// (None: not an active member).
+    pub(super) async fn member_in<'c>(
+        &self,
+        cache: &'c mut HashMap<ChildId, Option<Consent>>,
+        child: ChildId,
+        account: AccountId,
+    ) -> Result<Option<&'c Consent>> {
+        if let Vacant(slot) = cache.entry(child) {
+            slot.insert(match self.member(child, account).await {
+                Ok(m) => Some(m),
+                Err(Error::Internal(e)) => return Err(Error::Internal(e)),
+                Err(_) => None,
+            });
+        }
+        Ok(cache.get(&child).and_then(Option::as_ref))
     }
 
     /// Tells the addressees' sockets on this node that a question came

@@ -64,6 +64,12 @@ pub fn lines(e: &Entry) -> Vec<String> {
             push("引継ぎ元", field(b, "from"));
             push("引継ぎ先", field(b, "to"));
         }
+        EntryKind::Appointment => {
+            push("日付", field(b, "date"));
+            push("時刻", field(b, "time"));
+            push("場所", field(b, "place"));
+            push("相手", field(b, "with"));
+        }
         EntryKind::Note => {}
     }
     push("", field(b, "text"));

@@ -5,6 +5,7 @@
 mod admin;
 mod attachments;
 mod auth;
+mod calendar;
 mod children;
 mod denied;
 mod directory;
@@ -63,6 +64,7 @@ pub fn router(state: AppState) -> Router {
         .merge(handovers::router())
         .merge(entries::router())
         .merge(questions::router())
+        .merge(calendar::router())
         .merge(emergency::router())
         .merge(erasure::router())
         .merge(export::router())

@@ -61,6 +61,7 @@ const SEALED_DELETES: &[&str] = &[
     "delete from read_mark where child_id = $1",
     "delete from entry_done where child_id = $1",
     "delete from notify_pref where child_id = $1",
+    "delete from reminder where child_id = $1",
     "delete from entry where child_id = $1",
 ];
 

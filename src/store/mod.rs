@@ -18,7 +18,7 @@
 //! - `verify`: checking every chain, and carrying the old SHA-256 chains over;
 //! - a file per aggregate: `accounts`, `sessions` (and invitations),
 //!   `children`, `entries`, `cards` (the emergency card's versions), `emergency`,
-//!   `handovers`, `notify` (push settings per membership), `questions` (answered or not, done marks, inboxes), `attachments` (their rows, the entries referencing them,
+//!   `handovers`, `notify` (push settings per membership), `questions` (answered or not, done marks, inboxes), `reminders` (plan reviews; dated entries), `attachments` (their rows, the entries referencing them,
 //!   their sealed chunks: files on SQLite, rows on PostgreSQL), `keys` (the
 //!   wrapped data keys, for rotating the master key),
 //!   `cluster` (notifications between nodes), `security` (the admins'
@@ -41,6 +41,7 @@ mod handovers;
 mod keys;
 mod notify;
 mod questions;
+mod reminders;
 mod rows;
 mod security;
 mod sessions;
@@ -63,6 +64,7 @@ pub use error::{StoreError, StoreResult};
 pub use handovers::{HandoverDecision, HandoverRow};
 pub use keys::KeyHolder;
 pub use notify::NotifyRow;
+pub use reminders::ReminderRow;
 pub use rows::*;
 pub use security::{NewSecurityEvent, SecurityRow};
 pub use sessions::NewInvitation;

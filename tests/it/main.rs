@@ -23,6 +23,7 @@ mod authz_fixes;
 mod backup;
 mod bad_input;
 mod bench;
+mod calendar;
 mod categories;
 mod cluster;
 mod consent;

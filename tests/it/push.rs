@@ -926,3 +926,86 @@ async fn entry_pushes_follow_levels_coalesce_and_quiet_hours_hold_them_not_alert
     assert_eq!(sink.to(&ito_path).len(), ito_before, "level none");
     server.check_logs();
 }
+
+/// A plan reviewed tomorrow (Japan), and a `--reminder-day-secs` that puts
+/// its 1-day reminder `lead` from now (the 7-day one long past: skipped).
+fn review_tomorrow(lead: Duration) -> (String, u64) {
+    let now = time::OffsetDateTime::now_utc();
+    let jst = now.to_offset(time::UtcOffset::from_hms(9, 0, 0).unwrap());
+    let tomorrow = jst.date().next_day().unwrap();
+    let review = tomorrow
+        .with_hms(9, 0, 0)
+        .unwrap()
+        .assume_offset(time::UtcOffset::from_hms(9, 0, 0).unwrap());
+    let day = (review - now).whole_seconds() - lead.as_secs() as i64;
+    (tomorrow.to_string(), day as u64)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_plan_review_reminder_is_pushed_once_across_restarts() {
+    require_http_ece();
+    let sink = PushSink::start().await;
+    let (review, day) = review_tomorrow(secs(30.0));
+    let mut server = Server::demo_with(&[
+        "--push-insecure-origin",
+        &sink.origin,
+        "--reminder-day-secs",
+        &day.to_string(),
+        "--entry-push-interval-secs",
+        "3600",
+    ])
+    .await;
+    register_vapid_key(&server);
+    let sato = server.login("guardian.sato").await;
+    let yamada = server.login("coordinator.yamada").await;
+    let tanaka = server.login("teacher.tanaka").await;
+    let child = sato.child_id(HINATA).await;
+    let mut subs = Vec::new();
+    for s in [&sato, &yamada, &tanaka] {
+        let keys = SubKeys::new(&server.registry);
+        let path = format!("/ok/{}", endpoint_token(&server.registry));
+        subscribe(s, &format!("{}{path}", sink.origin), &keys).await;
+        subs.push((path, keys));
+    }
+    // The mother files the plan; the coordinator and she are reminded, the
+    // teacher (who sees it, neither author nor coordinator) is not.
+    let (st, plan) = sato
+        .post_entry(
+            &child,
+            "education",
+            "plan",
+            json!({"text": "家庭での計画", "title": "見直しの練習", "review_date": review}),
+        )
+        .await;
+    assert_eq!(st, 201, "{plan}");
+    // Entry pushes (one per child per hour here) already went: count from now.
+    tokio::time::sleep(secs(2.0)).await;
+    let before: Vec<usize> = subs.iter().map(|(p, _)| sink.to(p).len()).collect();
+    server.restart().await;
+    let deadline = Instant::now() + secs(60.0);
+    for i in 0..2 {
+        let (path, keys) = &subs[i];
+        let got = sink.wait_for(path, before[i] + 1, deadline).await;
+        let push = decrypt_json(keys, &got[before[i]]).await;
+        assert_eq!(push["type"], "reminder", "{push}");
+        assert_eq!(push["days_before"], 1, "{push}");
+        assert_eq!(push["entry_id"], plan["id"]);
+        let raw = push.to_string();
+        for secret in [HINATA, "ひなた", "見直しの練習", "家庭での計画"] {
+            assert!(
+                !raw.contains(secret),
+                "the reminder carries {secret:?}: {raw}"
+            );
+        }
+    }
+    // Once: another restart sends nothing more, to anyone.
+    server.restart().await;
+    tokio::time::sleep(secs(4.0)).await;
+    let after: Vec<usize> = subs.iter().map(|(p, _)| sink.to(p).len()).collect();
+    assert_eq!(
+        after,
+        vec![before[0] + 1, before[1] + 1, before[2]],
+        "exactly once"
+    );
+    server.check_logs();
+}

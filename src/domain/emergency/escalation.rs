@@ -62,6 +62,14 @@ pub async fn escalation_loop(core: Arc<Core>, stop: tokio_util::sync::Cancellati
                 None
             }
         };
+        // Plan review reminders run on the same scheduler, claimed the same way.
+        let next = match core.run_due_reminders().await {
+            Ok(r) => [next, r].into_iter().flatten().min(),
+            Err(e) => {
+                tracing::error!(error = %e, "reminder scheduler");
+                next
+            }
+        };
         let wait = next
             .map(|t| t - Timestamp::now().millis())
             .unwrap_or(1000)

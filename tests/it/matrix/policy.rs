@@ -311,6 +311,8 @@ pub const POLICY: &[Row] = &[
     // done; others who see it may not (403), those who do not see it are told nothing (404). The inbox: one's own.
     http("POST",   "/api/v1/children/{id}/entries/{entry}/done",        GuardiansEntry, [404, 200, 200, 403, 403, 403, 404, 403, 403, 403, 403, 404, 404, 401]),
     http("GET",    "/api/v1/inbox",                                     Own,            [200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 401]),
+    // The calendar: one's own children's dates, whoever one is.
+    http("GET",    "/api/v1/calendar",                                  Own,            [200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 401]),
     // Which entries push to me, per notebook: one's own setting, as an active member.
     http("GET",    "/api/v1/children/{id}/members/me/notify",           Own,            [404, 200, 200, 200, 200, 200, 200, 200, 403, 403, 403, 404, 404, 401]),
     http("PUT",    "/api/v1/children/{id}/members/me/notify",           Own,            [404, 200, 200, 200, 200, 200, 200, 200, 403, 403, 403, 404, 404, 401]),

@@ -7,7 +7,7 @@
 // Shows Web Push alerts (the payload holds no child data) and focuses the
 // app when one is clicked.
 
-const CACHE = 'renraku-shell-v13';
+const CACHE = 'renraku-shell-v14';
 const SHELL = [
   '/', '/index.html', '/manifest.webmanifest', '/css/app.css',
   '/js/app.js', '/js/i18n.js', '/js/dom.js', '/js/api.js', '/js/live.js', '/js/ui.js',
@@ -16,7 +16,7 @@ const SHELL = [
   '/js/views/members.js', '/js/views/card.js', '/js/views/accesslog.js', '/js/views/orgs.js',
   '/js/views/invite.js', '/js/views/settings.js', '/js/views/accounts.js', '/js/views/securitylog.js',
   '/js/views/password.js', '/js/views/onboard.js', '/js/invitation.js', '/js/views/handovers.js', '/js/picker.js',
-  '/js/views/totp.js', '/js/views/records.js', '/js/views/export.js', '/js/qr.js', '/js/attach.js', '/js/thread.js', '/js/views/inbox.js', '/js/views/notify.js', '/js/vendor/qrcode-generator.js',
+  '/js/views/totp.js', '/js/views/records.js', '/js/views/export.js', '/js/qr.js', '/js/attach.js', '/js/thread.js', '/js/views/inbox.js', '/js/views/notify.js', '/js/views/calendar.js', '/js/vendor/qrcode-generator.js',
   '/icons/icon.svg', '/icons/icon-192.png', '/icons/icon-512.png', '/icons/maskable-512.png',
   '/icons/book.svg', '/icons/people.svg', '/icons/card.svg', '/icons/eye.svg', '/icons/siren.svg',
   '/icons/check.svg', '/icons/download.svg', '/icons/pencil.svg', '/icons/chevron.svg',

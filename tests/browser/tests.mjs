@@ -1591,4 +1591,43 @@ export const tests = [
       await dlg.locator('button', { hasText: 'キャンセル' }).click();
     },
   },
+  {
+    name: '32. appointments and the calendar: the mother files a hospital appointment from the compose form; the month lists it, and the support plan review two months on',
+    async run(s, shot) {
+      const sato = await s.login('guardian.sato', { touch: true });
+      await openNotebook(sato, HINATA);
+      await sato.click('#compose-open');
+      await sato.selectOption('form.compose select[name=category]', 'medical');
+      await sato.selectOption('form.compose select[name=kind]', 'appointment');
+      const today = await sato.locator('form.compose input[name=date]').inputValue();
+      assert(/^\d{4}-\d{2}-\d{2}$/.test(today), `a date is offered: ${today}`);
+      await sato.fill('form.compose input[name=time]', '10:30');
+      const place = unique('みどり総合病院 小児科');
+      await sato.fill('form.compose input[name=place]', place);
+      await sato.fill('form.compose input[name=with]', '伊藤先生');
+      await shot(sato, '77-appointment-compose');
+      await sato.click('form.compose button[type=submit]');
+      const appt = sato.locator('.timeline > li.entry', { hasText: place });
+      await appt.waitFor();
+      assert((await appt.getAttribute('data-kind')) === 'appointment', 'an appointment');
+      await sato.click('#nav-calendar');
+      const item = sato.locator('.cal-item', { hasText: place });
+      await item.waitFor();
+      assert((await item.getAttribute('data-date')) === today, 'on its date');
+      assert((await item.textContent()).includes('10:30 伊藤先生'), await item.textContent());
+      await shot(sato, '78-calendar');
+      await noHorizontalScroll(sato, 'calendar');
+      // The demo's support plan is reviewed on 2027-02-26.
+      for (let i = 0; i < 24; i += 1) {
+        if ((await sato.locator('#cal-month').getAttribute('data-month')) === '2027-02') break;
+        await sato.click('#cal-next');
+        await sato.waitForSelector('.cal-item, .calendar-empty');
+      }
+      const review = sato.locator('.cal-item[data-kind=plan_review][data-date="2027-02-26"]');
+      await review.waitFor();
+      await review.locator('.cal-child').click();
+      await sato.waitForSelector('.timeline .entry.fresh');
+      assert(await sato.locator('.timeline .entry.fresh').getAttribute('data-kind') === 'plan', 'opens the plan');
+    },
+  },
 ];

@@ -24,6 +24,7 @@ import { securityLogView } from './views/securitylog.js';
 import { recordsView } from './views/records.js';
 import { onboardView } from './views/onboard.js';
 import { inboxView, inboxBadge, forgetInbox } from './views/inbox.js';
+import { calendarView } from './views/calendar.js';
 
 // [path, view, who]: 'guest' (logged out only), 'any', 'user', 'manager'
 // (an admin or an organization's admin).
@@ -38,6 +39,7 @@ const ROUTES = [
   [/^\/security$/, securityLogView, 'manager'],
   [/^\/records$/, recordsView, 'manager'],
   [/^\/inbox$/, inboxView, 'user'],
+  [/^\/calendar$/, calendarView, 'user'],
   [/^\/child\/([\w-]+)(?:\/entry\/([\w-]+))?$/, notebookView, 'user'],
   [/^\/child\/([\w-]+)\/members$/, membersView, 'user'],
   [/^\/child\/([\w-]+)\/card$/, cardView, 'user'],
@@ -111,6 +113,8 @@ function renderTopbar() {
       h('a', { href: '#/', class: 'navlink', 'aria-current': here('/') ? 'page' : null }, t('nav_children')),
       h('a', { href: '#/inbox', class: 'navlink', id: 'nav-inbox', 'aria-current': here('/inbox') ? 'page' : null },
         t('nav_inbox'), ' ', inboxBadge()),
+      h('a', { href: '#/calendar', class: 'navlink', id: 'nav-calendar', 'aria-current': here('/calendar') ? 'page' : null },
+        t('nav_calendar')),
       h('a', { href: '#/orgs', class: 'navlink', 'aria-current': here('/orgs') ? 'page' : null }, t('nav_orgs')),
       api.canManageAccounts() ? h('a', { href: '#/accounts', class: 'navlink', id: 'nav-accounts',
         'aria-current': here('/accounts') ? 'page' : null }, t('nav_accounts')) : null,

@@ -216,6 +216,25 @@ function kindFields(kind, init) {
         },
       };
     }
+    case 'appointment': {
+      const date = h('input', { type: 'date', name: 'date', required: true, value: init.date || todayTokyo() });
+      const time = h('input', { type: 'time', name: 'time', value: init.time || '' });
+      const place = text('place', { value: init.place || '' });
+      const withWhom = text('with', { value: init.with || '' });
+      const note = h('textarea', { name: 'text', rows: 3, maxlength: 20000, value: init.text || '' });
+      return {
+        nodes: [h('div', { class: 'row' }, field(t('appt_date'), date).wrap, field(t('appt_time'), time).wrap),
+          field(t('appt_place'), place).wrap, field(t('appt_with'), withWhom).wrap, field(t('text_optional'), note).wrap],
+        body() {
+          const b = { date: need(date.value, t('appt_date')) };
+          opt(b, 'time', time.value);
+          opt(b, 'place', place.value.trim());
+          opt(b, 'with', withWhom.value.trim());
+          opt(b, 'text', note.value.trim());
+          return b;
+        },
+      };
+    }
     case 'handover': {
       const from = text('from', { value: init.from || '' });
       const to = text('to', { value: init.to || '' });

@@ -58,6 +58,11 @@ export function renderBody(entry) {
           h('ol', {}, b.goals.map((g) => h('li', {}, g)))) : null,
         b.review_date ? h('p', { class: 'plan-review' }, `${t('review_date')}: ${formatDate(b.review_date)}`) : null,
         paragraphs(b.text));
+    case 'appointment':
+      return h('div', { class: 'entry-body appointment' },
+        h('p', { class: 'appt-when' }, formatDate(b.date), b.time ? ` ${b.time}` : ''),
+        (b.with || b.place) ? h('p', { class: 'appt-where' }, [b.with, b.place].filter(Boolean).join('・')) : null,
+        paragraphs(b.text));
     case 'handover':
       return h('div', { class: 'entry-body handover' },
         (b.from || b.to) ? h('p', { class: 'handover-route' },

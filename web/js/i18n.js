@@ -499,6 +499,20 @@ const STRINGS = {
     kind_medication: '服薬・処方',
     kind_plan: '支援計画',
     kind_handover: '引継ぎ',
+    kind_appointment: '予定',
+    appt_date: '日付',
+    appt_time: '時刻（任意）',
+    appt_place: '場所（任意）',
+    appt_with: '相手（任意）',
+    nav_calendar: '予定',
+    calendar_title: '予定と見直し日',
+    calendar_month: '{y}年{m}月',
+    calendar_lead: '見られるお子さん全員の予定と、支援計画の見直し日です（前後の月に移動できます）。',
+    calendar_empty: 'この月の予定はありません。',
+    calendar_prev: '前の月',
+    calendar_next: '次の月',
+    cal_appointment: '予定',
+    cal_plan_review: '計画の見直し',
     measure_blood_glucose: '血糖',
     measure_spo2: 'SpO2',
     measure_temperature: '体温',
@@ -1250,6 +1264,20 @@ const STRINGS = {
     kind_medication: 'Medication',
     kind_plan: 'Support plan',
     kind_handover: 'Handover',
+    kind_appointment: 'Appointment',
+    appt_date: 'Date',
+    appt_time: 'Time (optional)',
+    appt_place: 'Place (optional)',
+    appt_with: 'With (optional)',
+    nav_calendar: 'Calendar',
+    calendar_title: 'Appointments and reviews',
+    calendar_month: '{y}-{mm}',
+    calendar_lead: 'Appointments and support plan review dates of every child you can see (move a month back or on).',
+    calendar_empty: 'Nothing this month.',
+    calendar_prev: 'Previous month',
+    calendar_next: 'Next month',
+    cal_appointment: 'Appointment',
+    cal_plan_review: 'Plan review',
     measure_blood_glucose: 'Blood glucose',
     measure_spo2: 'SpO2',
     measure_temperature: 'Temperature',
@@ -1562,7 +1590,7 @@ export function label(prefix, value) {
 }
 
 export const CATEGORIES = ['health', 'medical', 'welfare', 'childcare', 'education', 'employment', 'family'];
-export const KINDS = ['note', 'vital', 'attendance', 'medication', 'plan', 'handover'];
+export const KINDS = ['note', 'vital', 'attendance', 'medication', 'plan', 'appointment', 'handover'];
 export const ATTENDANCE = ['present', 'absent', 'late', 'early_leave'];
 export const MEASURES = {
   blood_glucose: 'mg/dL', spo2: '%', temperature: '℃', heart_rate: '/分',

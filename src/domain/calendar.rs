@@ -4,7 +4,6 @@
 //! at a time, claimed in the database before anyone is told, run by the
 //! escalation scheduler: once, whatever restarts or nodes.
 
-use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use jiff::civil::Date;
@@ -13,7 +12,7 @@ use serde_json::{json, Value};
 
 use super::views::Entry;
 use super::{Core, Principal};
-use crate::consent::{is_active, Member as Consent};
+use crate::consent::is_active;
 use crate::error::{Error, Result};
 use crate::ids::{AccountId, ChildId, EntryId, Timestamp};
 use crate::vocab::EntryKind;
@@ -97,42 +96,26 @@ impl Core {
             ));
         }
         let rows = self.store.list_dated_entries(who.account).await?;
-        let now = Timestamp::now();
-        let mut members: HashMap<ChildId, Option<Consent>> = HashMap::new();
-        let mut out = Vec::new();
-        let mut counts: BTreeMap<ChildId, usize> = BTreeMap::new();
-        for row in rows {
-            let child = row.child_id;
-            let Some(m) = self.member_in(&mut members, child, who.account).await? else {
-                continue;
-            };
-            if !m.sees(row.category, row.first_created_at, now) {
-                continue;
-            }
-            let key = self.child_key(child).await?;
-            let e = self.open_entry(&key, row)?;
-            let Some((date, kind, title)) = item_of(&e) else {
-                continue;
-            };
-            if date < from || date > to {
-                continue;
-            }
-            *counts.entry(child).or_default() += 1;
-            out.push(CalendarItem {
-                date: date.to_string(),
-                kind,
-                child_id: child,
-                entry_id: e.id,
-                title,
-            });
-        }
-        out.sort_by(|a, b| (&a.date, &a.title).cmp(&(&b.date, &b.title)));
-        let records = counts
-            .into_iter()
-            .map(|(child, n)| (child, format!("calendar: {n} dates")))
+        let mut out: Vec<CalendarItem> = self
+            .open_visible(who.account, rows)
+            .await?
+            .iter()
+            .filter_map(|e| {
+                let (date, kind, title) = item_of(e)?;
+                (from <= date && date <= to).then(|| CalendarItem {
+                    date: date.to_string(),
+                    kind,
+                    child_id: e.child_id,
+                    entry_id: e.id,
+                    title,
+                })
+            })
             .collect();
-        self.log_accesses(who.account, "read_entries", records)
-            .await?;
+        out.sort_by(|a, b| (&a.date, &a.title).cmp(&(&b.date, &b.title)));
+        self.log_reads(who.account, out.iter().map(|i| i.child_id), |n| {
+            format!("calendar: {n} dates")
+        })
+        .await?;
         Ok(out)
     }
 

@@ -14,7 +14,7 @@ use crate::consent::Member as Consent;
 use crate::error::{Error, Result};
 use crate::hub::LiveQuestion;
 use crate::ids::{AccountId, ChildId, EntryId, Timestamp};
-use crate::store::Thread;
+use crate::store::{EntryRow, Thread};
 
 /// At most this many addressees per entry.
 const MAX_ADDRESSEES: usize = 20;
@@ -150,47 +150,61 @@ impl Core {
     /// across my children, oldest first; a read of each child listed.
     pub async fn inbox(&self, who: &Principal) -> Result<Vec<Entry>> {
         let rows = self.store.list_open_questions(who.account).await?;
+        let out = self.open_visible(who.account, rows).await?;
+        self.log_reads(who.account, out.iter().map(|e| e.child_id), |n| {
+            format!("inbox: {n} open questions")
+        })
+        .await?;
+        Ok(out)
+    }
+
+    /// Rows of several children: those `account` sees now, opened.
+    pub(super) async fn open_visible(
+        &self,
+        account: AccountId,
+        rows: Vec<EntryRow>,
+    ) -> Result<Vec<Entry>> {
         let now = Timestamp::now();
         let mut members: HashMap<ChildId, Option<Consent>> = HashMap::new();
-        let mut counts: BTreeMap<ChildId, usize> = BTreeMap::new();
         let mut out = Vec::new();
         for row in rows {
             let child = row.child_id;
-            let Some(m) = self.member_in(&mut members, child, who.account).await? else {
-                continue;
-            };
-            if !m.sees(row.category, row.first_created_at, now) {
-                continue;
+            if let Vacant(slot) = members.entry(child) {
+                slot.insert(match self.member(child, account).await {
+                    Ok(m) => Some(m),
+                    Err(Error::Internal(e)) => return Err(Error::Internal(e)),
+                    Err(_) => None,
+                });
             }
-            let key = self.child_key(child).await?;
-            out.push(self.open_entry(&key, row)?);
+            let seen = members
+                .get(&child)
+                .and_then(Option::as_ref)
+                .is_some_and(|m| m.sees(row.category, row.first_created_at, now));
+            if seen {
+                let key = self.child_key(child).await?;
+                out.push(self.open_entry(&key, row)?);
+            }
+        }
+        Ok(out)
+    }
+
+    /// One `read_entries` record per child of `children` (an item per
+    /// thing read), worded by `detail` from the child's count.
+    pub(super) async fn log_reads(
+        &self,
+        account: AccountId,
+        children: impl Iterator<Item = ChildId>,
+        detail: impl Fn(usize) -> String,
+    ) -> Result<()> {
+        let mut counts: BTreeMap<ChildId, usize> = BTreeMap::new();
+        for child in children {
             *counts.entry(child).or_default() += 1;
         }
         let records = counts
             .into_iter()
-            .map(|(child, n)| (child, format!("inbox: {n} open questions")))
+            .map(|(child, n)| (child, detail(n)))
             .collect();
-        self.log_accesses(who.account, "read_entries", records)
-            .await?;
-        Ok(out)
-    }
-
-    /// `account`'s active membership of `child`, read once per `cache`
-    /// (None: not an active member).
-    pub(super) async fn member_in<'c>(
-        &self,
-        cache: &'c mut HashMap<ChildId, Option<Consent>>,
-        child: ChildId,
-        account: AccountId,
-    ) -> Result<Option<&'c Consent>> {
-        if let Vacant(slot) = cache.entry(child) {
-            slot.insert(match self.member(child, account).await {
-                Ok(m) => Some(m),
-                Err(Error::Internal(e)) => return Err(Error::Internal(e)),
-                Err(_) => None,
-            });
-        }
-        Ok(cache.get(&child).and_then(Option::as_ref))
+        self.log_accesses(account, "read_entries", records).await
     }
 
     /// Tells the addressees' sockets on this node that a question came

@@ -71,6 +71,8 @@ export function detailText(r, names) {
     case 'read_entries': {
       const inbox = d.match(/^inbox: (\d+)/);
       if (inbox) return t('logd_inbox', { n: inbox[1] });
+      const cal = d.match(/^calendar: (\d+)/);
+      if (cal) return t('logd_calendar', { n: cal[1] });
       const n = d.match(/\((\d+)/);
       return range && n
         ? t('logd_entries', { first: range[1], last: range[2], n: n[1] })

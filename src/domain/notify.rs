@@ -7,7 +7,9 @@
 //! path only queues a note (never waits, never reads anything);
 //! [`entry_push_loop`] decides and sends. Alerts never come this way.
 
+use std::collections::hash_map::Entry::Vacant;
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -31,7 +33,22 @@ const QUEUE: usize = 4096;
 const LEVELS: [&str; 3] = ["all", "addressed", "none"];
 
 /// At most this many notes are decided together.
-const BATCH: usize = 256;
+const BATCH: usize = 1024;
+/// How long the loop waits after a note for more to decide with it.
+const GATHER: Duration = Duration::from_millis(200);
+/// A child's members and settings are read again after this long, or at
+/// once when a setting changed on this node (a push decided on a
+/// membership or another node's setting changed within it carries ids
+/// only, no content).
+const CACHE_FOR: Duration = Duration::from_secs(2);
+
+/// A child's members and notification settings, as last read.
+struct Audience {
+    read_at: tokio::time::Instant,
+    generation: u64,
+    members: Vec<MemberRow>,
+    prefs: HashMap<AccountId, NotifyRow>,
+}
 
 /// `PUT /children/{id}/members/me/notify`.
 #[derive(Deserialize)]
@@ -66,6 +83,8 @@ struct Note {
 pub(super) struct Notes {
     tx: mpsc::Sender<Note>,
     rx: Mutex<Option<mpsc::Receiver<Note>>>,
+    /// Bumped by a setting changed here: the loop reads its children again.
+    settings_changed: AtomicU64,
 }
 
 impl Default for Notes {
@@ -74,6 +93,7 @@ impl Default for Notes {
         Self {
             tx,
             rx: Mutex::new(Some(rx)),
+            settings_changed: AtomicU64::new(0),
         }
     }
 }
@@ -210,6 +230,8 @@ impl Core {
         };
         let mut w = self.store.writer().await?;
         w.put_notify(child, &row, Timestamp::now().millis()).await?;
+        drop(w);
+        self.notes.settings_changed.fetch_add(1, Ordering::Relaxed);
         Ok(NotifySettings {
             level: row.level,
             quiet_from: row.quiet_from,
@@ -262,6 +284,7 @@ pub async fn entry_push_loop(core: Arc<Core>, stop: CancellationToken) {
         .take();
     let Some(mut rx) = rx else { return };
     let mut slots: HashMap<(AccountId, ChildId), Slot> = HashMap::new();
+    let mut seen: HashMap<ChildId, Audience> = HashMap::new();
     loop {
         let next = slots
             .values()
@@ -275,8 +298,10 @@ pub async fn entry_push_loop(core: Arc<Core>, stop: CancellationToken) {
             _ = stop.cancelled() => break,
             note = rx.recv() => match note {
                 Some(note) => {
-                    // What queued meanwhile goes with it: one read of each
-                    // child's members per batch, however fast posts come.
+                    // What comes in the next moment goes with it: one read
+                    // of each child's members per batch (and at most one per
+                    // child per `CACHE_FOR`), however fast posts come.
+                    tokio::time::sleep(GATHER).await;
                     let mut batch = vec![note];
                     while batch.len() < BATCH {
                         match rx.try_recv() {
@@ -284,7 +309,7 @@ pub async fn entry_push_loop(core: Arc<Core>, stop: CancellationToken) {
                             Err(_) => break,
                         }
                     }
-                    if let Err(e) = core.on_notes(&mut slots, batch).await {
+                    if let Err(e) = core.on_notes(&mut slots, &mut seen, batch).await {
                         tracing::warn!(error = %e, "deciding entries' pushes");
                     }
                 }
@@ -299,23 +324,35 @@ impl Core {
     async fn on_notes(
         self: &Arc<Self>,
         slots: &mut HashMap<(AccountId, ChildId), Slot>,
+        seen: &mut HashMap<ChildId, Audience>,
         mut notes: Vec<Note>,
     ) -> Result<()> {
         notes.sort_by_key(|n| n.child);
+        let now = tokio::time::Instant::now();
+        let generation = self.notes.settings_changed.load(Ordering::Relaxed);
+        seen.retain(|_, a| a.generation == generation && now.duration_since(a.read_at) < CACHE_FOR);
         let mut i = 0;
         while i < notes.len() {
             let child = notes[i].child;
-            let members = self.store.list_members(child).await?;
-            let prefs: HashMap<AccountId, NotifyRow> = self
-                .store
-                .list_notify(child)
-                .await?
-                .into_iter()
-                .map(|r| (r.account_id, r))
-                .collect();
-            while i < notes.len() && notes[i].child == child {
-                self.on_note(slots, &notes[i], &members, &prefs);
-                i += 1;
+            if let Vacant(slot) = seen.entry(child) {
+                slot.insert(Audience {
+                    read_at: now,
+                    generation,
+                    members: self.store.list_members(child).await?,
+                    prefs: self
+                        .store
+                        .list_notify(child)
+                        .await?
+                        .into_iter()
+                        .map(|r| (r.account_id, r))
+                        .collect(),
+                });
+            }
+            if let Some(a) = seen.get(&child) {
+                while i < notes.len() && notes[i].child == child {
+                    self.on_note(slots, &notes[i], &a.members, &a.prefs);
+                    i += 1;
+                }
             }
         }
         self.fire(slots);

@@ -133,7 +133,7 @@ impl Quiet {
 }
 
 impl Core {
-    /// The local minute of the day at `at`, and the instant the next `minute` begins.
+    /// `at` (epoch ms) in the server's time zone.
     fn local(&self, at: i64) -> Option<jiff::Zoned> {
         jiff::Timestamp::from_millisecond(at)
             .ok()

@@ -64,6 +64,15 @@ pub fn is_active(row: &MemberRow, now: Timestamp) -> bool {
     effective_status(row.status, row.expires_at, now) == Status::Active
 }
 
+/// Whether a stored membership sees, now, an entry of `category` whose
+/// first revision was created at `first_created_at` (for lists of members;
+/// one member's own checks go through [`Member::sees`]).
+pub fn row_sees(row: &MemberRow, category: i64, first_created_at: i64, now: Timestamp) -> bool {
+    is_active(row, now)
+        && row.categories & category != 0
+        && row.history_from.is_none_or(|h| first_created_at >= h)
+}
+
 /// Proof that `account` is an active member of `child` right now. Its
 /// fields are private: only a check makes one, and only this module's
 /// rules read it.

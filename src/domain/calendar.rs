@@ -12,7 +12,7 @@ use serde_json::{json, Value};
 
 use super::views::Entry;
 use super::{Core, Principal};
-use crate::consent::is_active;
+use crate::consent::row_sees;
 use crate::error::{Error, Result};
 use crate::ids::{AccountId, ChildId, EntryId, Timestamp};
 use crate::vocab::EntryKind;
@@ -193,10 +193,8 @@ impl Core {
             .await?
             .into_iter()
             .filter(|m| {
-                is_active(m, now)
-                    && !m.disabled
-                    && m.categories & plan.category != 0
-                    && m.history_from.is_none_or(|h| plan.first_created_at >= h)
+                !m.disabled
+                    && row_sees(m, plan.category, plan.first_created_at, now)
                     && (m.account_id == plan.author_id
                         || m.profession.as_deref() == Some("support_coordinator"))
             })

@@ -20,7 +20,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::views::Entry;
 use super::{Core, Principal};
-use crate::consent::is_active;
+use crate::consent::row_sees;
 use crate::error::{Error, Result};
 use crate::hub::LiveEntry;
 use crate::ids::{AccountId, ChildId, EntryId, Timestamp};
@@ -268,10 +268,7 @@ struct Slot {
 
 /// Whether `m` sees an entry of `note` now.
 fn sees(m: &MemberRow, note: &Note, now: Timestamp) -> bool {
-    is_active(m, now)
-        && !m.disabled
-        && m.categories & note.category != 0
-        && m.history_from.is_none_or(|h| note.first_created_at >= h)
+    !m.disabled && row_sees(m, note.category, note.first_created_at, now)
 }
 
 /// Decides and sends entry pushes until `stop`.

@@ -32,9 +32,7 @@ impl Core {
         let times = self.store.read_times(child, row.seq).await?;
         let mut out = Vec::new();
         for m in self.store.list_members(child).await? {
-            let sees = consent::is_active(&m, now)
-                && m.categories & row.category != 0
-                && m.history_from.is_none_or(|h| row.first_created_at >= h);
+            let sees = consent::row_sees(&m, row.category, row.first_created_at, now);
             if !sees || m.last_read_seq < row.seq {
                 continue;
             }

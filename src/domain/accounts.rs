@@ -38,7 +38,7 @@ pub const FIELDS: [&str; 9] = [
     "government",
 ];
 
-#[derive(Serialize, Clone, Debug)]
+#[derive(Serialize, Clone, Debug, utoipa::ToSchema)]
 pub struct Account {
     pub id: AccountId,
     pub login: String,
@@ -68,7 +68,7 @@ impl Account {
 }
 
 /// `POST /accounts`: without a password the account starts from an invitation.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewAccount {
     pub login: String,
@@ -84,7 +84,7 @@ pub struct NewAccount {
     pub org_admin: bool,
 }
 
-#[derive(Serialize, Deserialize, Clone, Debug)]
+#[derive(Serialize, Deserialize, Clone, Debug, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewOrg {
     pub name: String,
@@ -96,7 +96,7 @@ pub struct NewOrg {
 }
 
 /// `PATCH /orgs/{id}`: any of the fields of [`NewOrg`]; absent ones stay.
-#[derive(Deserialize, Default, Debug)]
+#[derive(Deserialize, Default, Debug, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OrgPatch {
     pub name: Option<String>,
@@ -107,7 +107,7 @@ pub struct OrgPatch {
     pub contact: Option<String>,
 }
 
-#[derive(Serialize, Clone, Debug)]
+#[derive(Serialize, Clone, Debug, utoipa::ToSchema)]
 pub struct Org {
     pub id: OrgId,
     pub name: String,

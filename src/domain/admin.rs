@@ -14,14 +14,14 @@ use crate::store::{AccountRow, NewInvitation, StoreError};
 use crate::vocab::{AccountKind, EndReason};
 
 /// A one-time invitation code, shown once.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct Invitation {
     pub code: String,
     pub expires_at: Timestamp,
 }
 
 /// `POST /accounts`: the account, with its invitation when it has no password.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 #[serde(untagged)]
 pub enum Created {
     WithPassword(Account),
@@ -32,7 +32,7 @@ pub enum Created {
 }
 
 /// `GET /accounts?managed=true`: an account with where it stands.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct ManagedAccount {
     #[serde(flatten)]
     pub account: Account,

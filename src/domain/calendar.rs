@@ -23,14 +23,15 @@ const REVIEW_HOUR: i8 = 9;
 /// The longest calendar range asked for at once, in days.
 const MAX_RANGE_DAYS: i32 = 366;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct CalendarQuery {
     pub from: String,
     pub to: String,
 }
 
-#[derive(Serialize, Debug)]
+#[derive(Serialize, Debug, utoipa::ToSchema)]
 pub struct CalendarItem {
     pub date: String,
     /// `appointment` or `plan_review`.

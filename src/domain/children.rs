@@ -18,7 +18,7 @@ const CREATOR_PROFESSIONS: [&str; 3] = [
     "administrator",
 ];
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewChild {
     pub name: String,
@@ -30,7 +30,7 @@ pub struct NewChild {
 }
 
 /// The sealed part of a child.
-#[derive(Serialize, Deserialize)]
+#[derive(Serialize, Deserialize, utoipa::ToSchema)]
 pub(super) struct Profile {
     name: String,
     name_kana: String,
@@ -39,7 +39,7 @@ pub(super) struct Profile {
     diagnosis: String,
 }
 
-#[derive(Serialize, Debug)]
+#[derive(Serialize, Debug, utoipa::ToSchema)]
 pub struct Child {
     pub id: ChildId,
     pub name: String,
@@ -55,7 +55,7 @@ pub struct Child {
     pub closed_at: Option<Timestamp>,
 }
 
-#[derive(Serialize, Debug)]
+#[derive(Serialize, Debug, utoipa::ToSchema)]
 pub struct ChildSummary {
     pub id: ChildId,
     pub name: String,

@@ -28,13 +28,13 @@ const MAX_CONSENT_RETRIES: usize = 8;
 
 const MAX_PAGE: i64 = 500;
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct EntryPage {
     pub entries: Vec<Entry>,
     pub last_seq: Seq,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewEntryInput {
     pub client_id: String,
@@ -90,7 +90,7 @@ fn post_categories(input: &NewEntryInput) -> Result<(i64, Vec<&'static str>)> {
     Ok((mask, ordered))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RevisionInput {
     pub body: Value,
@@ -100,7 +100,7 @@ pub struct RevisionInput {
     pub client_id: Option<String>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct AccessRecord {
     pub id: i64,
     pub at: Timestamp,

@@ -14,13 +14,13 @@ use crate::store::tombstones::{self, Tombstone};
 use crate::store::{NewAccess, StoreError};
 
 /// `POST /children/{id}/erase`'s answer.
-#[derive(Serialize, Debug)]
+#[derive(Serialize, Debug, utoipa::ToSchema)]
 pub struct EraseRequested {
     pub status: &'static str,
 }
 
 /// A confirmed erasure.
-#[derive(Serialize, Debug)]
+#[derive(Serialize, Debug, utoipa::ToSchema)]
 pub struct Erased {
     pub status: &'static str,
     pub child_id: ChildId,
@@ -28,7 +28,7 @@ pub struct Erased {
 }
 
 /// An erasure request awaiting an administrator, or a closed notebook due.
-#[derive(Serialize, Debug)]
+#[derive(Serialize, Debug, utoipa::ToSchema)]
 pub struct PendingErasure {
     pub child_id: ChildId,
     pub requested_by: Option<AccountId>,
@@ -36,7 +36,7 @@ pub struct PendingErasure {
 }
 
 /// A closed notebook past the retention period.
-#[derive(Serialize, Debug)]
+#[derive(Serialize, Debug, utoipa::ToSchema)]
 pub struct RetentionDue {
     pub child_id: ChildId,
     pub closed_at: Timestamp,

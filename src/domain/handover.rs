@@ -32,7 +32,7 @@ const DEFAULT_OVERLAP_DAYS: i64 = 14;
 const MAX_OVERLAP_DAYS: i64 = 365;
 const MAX_NOTE_CHARS: usize = 2000;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewHandover {
     pub from_account: AccountId,
@@ -44,7 +44,7 @@ pub struct NewHandover {
 }
 
 /// The guardian's approval, optionally narrowing what the successor gets.
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct HandoverApproval {
     #[serde(default)]
@@ -56,7 +56,7 @@ pub struct HandoverApproval {
 }
 
 /// One handover awaiting the caller's decision (`GET /handovers`).
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct PendingHandover {
     pub child_id: ChildId,
     pub child_name: String,
@@ -64,7 +64,7 @@ pub struct PendingHandover {
 }
 
 /// What `POST /handovers` opened, per child.
-#[derive(Serialize, Debug)]
+#[derive(Serialize, Debug, utoipa::ToSchema)]
 pub struct Opened {
     pub id: HandoverId,
     pub child_id: ChildId,
@@ -72,14 +72,14 @@ pub struct Opened {
 }
 
 /// `POST /handovers`' answer.
-#[derive(Serialize, Debug)]
+#[derive(Serialize, Debug, utoipa::ToSchema)]
 pub struct OpenedAll {
     pub handovers: Vec<Opened>,
 }
 
 /// A leaver's open handovers, for an administrator about to disable the
 /// account (`GET /handovers?from_account=`): no child data, ids only.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct LeaverHandovers {
     pub account_id: AccountId,
     /// Notebooks the account is still an active member of.
@@ -89,7 +89,7 @@ pub struct LeaverHandovers {
     pub handovers: Vec<LeaverHandover>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct LeaverHandover {
     pub id: HandoverId,
     pub child_id: ChildId,

@@ -14,7 +14,7 @@ use crate::ids::{AccountId, ChildId, OrgId, Timestamp};
 use crate::store::{MemberRow, MemberWrite, Name, NewAccess, StoreError};
 use crate::vocab::{AccountKind, Role, Status};
 
-#[derive(Serialize, Debug)]
+#[derive(Serialize, Debug, utoipa::ToSchema)]
 pub struct Member {
     pub account_id: AccountId,
     pub display_name: String,
@@ -54,7 +54,7 @@ impl Member {
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewMember {
     pub account_id: AccountId,
@@ -72,7 +72,7 @@ fn nullable<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Option<Timestamp>>
     Option::<Timestamp>::deserialize(d).map(Some)
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MemberPatch {
     #[serde(default)]

@@ -108,7 +108,7 @@ pub struct Settings {
 }
 
 /// One row of the security log, as administrators read it.
-#[derive(serde::Serialize)]
+#[derive(serde::Serialize, utoipa::ToSchema)]
 pub struct SecurityRecord {
     pub id: i64,
     pub at: Timestamp,

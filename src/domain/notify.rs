@@ -51,7 +51,7 @@ struct Audience {
 }
 
 /// `PUT /children/{id}/members/me/notify`.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NotifyInput {
     pub level: String,
@@ -62,7 +62,7 @@ pub struct NotifyInput {
 }
 
 /// A member's notification settings for one child.
-#[derive(Serialize, Debug)]
+#[derive(Serialize, Debug, utoipa::ToSchema)]
 pub struct NotifySettings {
     pub level: String,
     pub quiet_from: Option<String>,

@@ -11,7 +11,7 @@ use crate::consent;
 use crate::error::Result;
 use crate::ids::{AccountId, ChildId, EntryId, Timestamp};
 
-#[derive(Serialize, Debug)]
+#[derive(Serialize, Debug, utoipa::ToSchema)]
 pub struct Reader {
     pub account_id: AccountId,
     pub display_name: String,

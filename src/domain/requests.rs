@@ -18,7 +18,7 @@ use crate::store::MemberRow;
 use crate::vocab::Status;
 
 /// One pending request, as `GET /requests` lists it.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct PendingRequest {
     pub child_id: ChildId,
     pub child_name: String,

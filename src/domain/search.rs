@@ -26,7 +26,7 @@ pub const MAX_RESULTS: usize = 500;
 const MAX_QUERY: usize = 200;
 const MAX_CONSENT_RETRIES: usize = 8;
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct SearchResult {
     pub entries: Vec<Entry>,
 }

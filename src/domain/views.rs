@@ -13,7 +13,7 @@ use crate::ids::{AccountId, AlertId, ChildId, EntryId, HandoverId, Seq, Timestam
 use crate::store::{EntryRow, Name};
 use crate::vocab::{AlertStatus, EntryKind};
 
-#[derive(Serialize, Clone, Debug)]
+#[derive(Serialize, Clone, Debug, utoipa::ToSchema)]
 pub struct Entry {
     pub id: EntryId,
     pub child_id: ChildId,
@@ -43,7 +43,7 @@ pub struct Entry {
     pub origin: EntryId,
 }
 
-#[derive(Serialize, Clone)]
+#[derive(Serialize, Clone, utoipa::ToSchema)]
 pub struct Delivery {
     pub account_id: AccountId,
     pub display_name: String,
@@ -57,7 +57,7 @@ pub struct Delivery {
 }
 
 /// An alert as its parties see it (HTTP answers and `alert` frames).
-#[derive(Serialize, Clone)]
+#[derive(Serialize, Clone, utoipa::ToSchema)]
 pub struct Alert {
     pub id: AlertId,
     pub child_id: ChildId,
@@ -77,7 +77,7 @@ pub(super) const QUESTION_OPEN: &str = "open";
 pub(super) const QUESTION_ANSWERED: &str = "answered";
 
 /// What is sealed in `entry.body`.
-#[derive(Serialize, Deserialize)]
+#[derive(Serialize, Deserialize, utoipa::ToSchema)]
 pub(super) struct Sealed {
     pub(super) body: Value,
     pub(super) reason: Option<String>,
@@ -151,7 +151,7 @@ pub(crate) fn open_name(key: &DataKey, account: AccountId, n: &Name) -> String {
 }
 
 /// A handover as members of its child see it.
-#[derive(Serialize, Debug)]
+#[derive(Serialize, Debug, utoipa::ToSchema)]
 pub struct Handover {
     pub id: HandoverId,
     pub child_id: ChildId,

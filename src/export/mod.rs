@@ -21,7 +21,7 @@ use crate::error::{Error, Result};
 pub use archive::Attachment;
 
 /// The body of `POST /children/{id}/export`, as the client sends it.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ExportInput {
     pub format: String,

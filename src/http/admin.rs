@@ -2,20 +2,22 @@
 
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
-use axum::routing::get;
-use axum::{Json, Router};
+use axum::Json;
 use serde::Deserialize;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::error::ApiError;
 use super::extract::Auth;
 use super::AppState;
 use crate::domain::SecurityRecord;
 
-pub fn router() -> Router<AppState> {
-    Router::new().route("/admin/security-log", get(security_log))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(security_log))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 struct LogQuery {
     #[serde(default)]
@@ -24,7 +26,9 @@ struct LogQuery {
     limit: Option<i64>,
 }
 
-/// `GET /api/v1/admin/security-log?after=&limit=` (admin; `after` is a row id)
+/// The security log (admin): logins, failures, lockouts, account changes.
+#[utoipa::path(get, path = "/admin/security-log", tag = "admin", params(LogQuery),
+    responses((status = 200, description = "Oldest first, after the row id `after`", body = Vec<SecurityRecord>)))]
 async fn security_log(
     State(s): State<AppState>,
     Auth(who): Auth,

@@ -5,8 +5,9 @@ use axum::body::Body;
 use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::Json;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::error::ApiError;
 use super::extract::{child_and, child_id, Auth, One, Two};
@@ -14,13 +15,17 @@ use super::AppState;
 use crate::domain::{AttachmentInfo, UploadBody};
 use crate::ids::AttachmentId;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/children/{id}/attachments", post(upload))
-        .route("/children/{id}/attachments/{aid}", get(download))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(upload))
+        .routes(routes!(download))
 }
 
-/// `POST /api/v1/children/{id}/attachments`
+/// Upload an attachment (the raw file as the body).
+#[utoipa::path(post, path = "/children/{id}/attachments", tag = "entries", params(("id" = uuid::Uuid, Path, description = "Child id")),
+    request_body(description = "The file itself (JPEG, PNG, WebP, HEIC or PDF)", content(
+        ("image/jpeg"), ("image/png"), ("image/webp"), ("image/heic"), ("application/pdf"))),
+    responses((status = 201, description = "Stored, sealed; reference it from an entry", body = AttachmentInfo)))]
 async fn upload(
     State(s): State<AppState>,
     Auth(who): Auth,
@@ -43,7 +48,11 @@ async fn upload(
     Ok((StatusCode::CREATED, Json(info)))
 }
 
-/// `GET /api/v1/children/{id}/attachments/{aid}`
+/// Download an attachment an entry I see references.
+#[utoipa::path(get, path = "/children/{id}/attachments/{aid}", tag = "entries",
+    params(("id" = uuid::Uuid, Path, description = "Child id"), ("aid" = uuid::Uuid, Path, description = "Attachment id")),
+    responses((status = 200, description = "The file", content(
+        ("image/jpeg"), ("image/png"), ("image/webp"), ("image/heic"), ("application/pdf")))))]
 async fn download(
     State(s): State<AppState>,
     Auth(who): Auth,

@@ -2,9 +2,10 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::post;
-use axum::{Json, Router};
+use axum::Json;
 use serde::Deserialize;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Response};
@@ -15,13 +16,13 @@ use super::extract::{Auth, ClientInfo, JsonBody, DEVICE_COOKIE};
 use super::AppState;
 use crate::domain::{AcceptInput, LoginInput, TokenPair};
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/auth/login", post(login))
-        .route("/auth/accept-invitation", post(accept_invitation))
-        .route("/auth/refresh", post(refresh))
-        .route("/auth/logout", post(logout))
-        .route("/auth/logout-all", post(logout_all))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(login))
+        .routes(routes!(accept_invitation))
+        .routes(routes!(refresh))
+        .routes(routes!(logout))
+        .routes(routes!(logout_all))
 }
 
 /// The login answer, with the device cookie (HttpOnly, for the login
@@ -44,7 +45,9 @@ fn logged_in(pair: TokenPair) -> Response {
     response
 }
 
-/// `POST /api/v1/auth/login`
+/// Log in: a token pair, or `totp_required` / `totp_enrollment_required`.
+#[utoipa::path(post, path = "/auth/login", tag = "auth", request_body = LoginInput,
+    responses((status = 200, description = "Logged in; sets the device cookie", body = TokenPair)))]
 async fn login(
     State(s): State<AppState>,
     ClientInfo(client): ClientInfo,
@@ -54,7 +57,9 @@ async fn login(
     Ok(logged_in(s.core.login(input, &client).await?))
 }
 
-/// `POST /api/v1/auth/accept-invitation`
+/// Accept an invitation: set a password and log in.
+#[utoipa::path(post, path = "/auth/accept-invitation", tag = "auth", request_body = AcceptInput,
+    responses((status = 200, description = "Logged in", body = TokenPair)))]
 async fn accept_invitation(
     State(s): State<AppState>,
     ClientInfo(client): ClientInfo,
@@ -64,13 +69,15 @@ async fn accept_invitation(
     Ok(logged_in(s.core.accept_invitation(input, &client).await?))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct RefreshInput {
     refresh_token: String,
 }
 
-/// `POST /api/v1/auth/refresh`
+/// A new token pair for a refresh token (each is good once).
+#[utoipa::path(post, path = "/auth/refresh", tag = "auth", request_body = RefreshInput,
+    responses((status = 200, description = "A new pair", body = TokenPair)))]
 async fn refresh(
     State(s): State<AppState>,
     body: JsonBody<RefreshInput>,
@@ -79,13 +86,17 @@ async fn refresh(
     Ok(Json(s.core.refresh(&input.refresh_token).await?))
 }
 
-/// `POST /api/v1/auth/logout`
+/// End this session (its sockets close at once).
+#[utoipa::path(post, path = "/auth/logout", tag = "auth",
+    responses((status = 204, description = "Logged out")))]
 async fn logout(State(s): State<AppState>, Auth(who): Auth) -> Result<StatusCode, ApiError> {
     s.core.logout(&who).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// `POST /api/v1/auth/logout-all`
+/// End every session of my account.
+#[utoipa::path(post, path = "/auth/logout-all", tag = "auth",
+    responses((status = 204, description = "Every session ended")))]
 async fn logout_all(State(s): State<AppState>, Auth(who): Auth) -> Result<StatusCode, ApiError> {
     s.core.logout_all(&who).await?;
     Ok(StatusCode::NO_CONTENT)

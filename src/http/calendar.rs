@@ -2,19 +2,22 @@
 
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
-use axum::routing::get;
-use axum::{Json, Router};
+use axum::Json;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::error::ApiError;
 use super::extract::Auth;
 use super::AppState;
 use crate::domain::{CalendarItem, CalendarQuery};
 
-pub fn router() -> Router<AppState> {
-    Router::new().route("/calendar", get(calendar))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(calendar))
 }
 
-/// `GET /api/v1/calendar?from=YYYY-MM-DD&to=YYYY-MM-DD`
+/// Appointments and plan reviews across my children (at most 366 days).
+#[utoipa::path(get, path = "/calendar", tag = "liaison", params(CalendarQuery),
+    responses((status = 200, description = "Appointments and plan reviews I can see, by date", body = Vec<CalendarItem>)))]
 async fn calendar(
     State(s): State<AppState>,
     Auth(who): Auth,

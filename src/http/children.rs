@@ -3,22 +3,25 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::Json;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::error::ApiError;
 use super::extract::{child_id, Auth, JsonBody, One};
 use super::AppState;
 use crate::domain::{Child, ChildSummary, NewChild};
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/children", get(list_children).post(create_child))
-        .route("/children/{id}", get(get_child))
-        .route("/children/{id}/transfer", post(transfer))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_children, create_child))
+        .routes(routes!(get_child))
+        .routes(routes!(transfer))
 }
 
-/// `POST /api/v1/children/{id}/transfer`: consent passes to the young person.
+/// Consent passes to the young person.
+#[utoipa::path(post, path = "/children/{id}/transfer", tag = "children", params(("id" = uuid::Uuid, Path, description = "Child id")),
+    responses((status = 200, description = "Consent now held by the young person", body = Child)))]
 async fn transfer(
     State(s): State<AppState>,
     Auth(who): Auth,
@@ -27,7 +30,9 @@ async fn transfer(
     Ok(Json(s.core.transfer_consent(&who, child_id(p)?).await?))
 }
 
-/// `GET /api/v1/children`
+/// My children.
+#[utoipa::path(get, path = "/children", tag = "children",
+    responses((status = 200, description = "The children in which I am an active member", body = Vec<ChildSummary>)))]
 async fn list_children(
     State(s): State<AppState>,
     Auth(who): Auth,
@@ -35,7 +40,9 @@ async fn list_children(
     Ok(Json(s.core.list_children(&who).await?))
 }
 
-/// `POST /api/v1/children`
+/// Register a child (admin or coordinator).
+#[utoipa::path(post, path = "/children", tag = "children", request_body = NewChild,
+    responses((status = 201, description = "Registered, with its guardians invited as members", body = Child)))]
 async fn create_child(
     State(s): State<AppState>,
     Auth(who): Auth,
@@ -48,7 +55,9 @@ async fn create_child(
     ))
 }
 
-/// `GET /api/v1/children/{id}`
+/// A child's profile.
+#[utoipa::path(get, path = "/children/{id}", tag = "children", params(("id" = uuid::Uuid, Path, description = "Child id")),
+    responses((status = 200, description = "The decrypted profile", body = Child)))]
 async fn get_child(
     State(s): State<AppState>,
     Auth(who): Auth,

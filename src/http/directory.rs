@@ -3,9 +3,10 @@
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
-use axum::routing::{get, patch, post};
-use axum::{Json, Router};
+use axum::Json;
 use serde::Deserialize;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::error::ApiError;
 use super::extract::{parse_id, Auth, JsonBody, One};
@@ -15,23 +16,27 @@ use crate::domain::{
 };
 use crate::ids::{AccountId, OrgId};
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/me", get(me))
-        .route("/accounts", get(search_accounts).post(create_account))
-        .route("/accounts/{id}/disable", post(disable_account))
-        .route("/accounts/{id}/enable", post(enable_account))
-        .route("/accounts/{id}/reset", post(reset_account))
-        .route("/orgs", get(list_orgs).post(create_org))
-        .route("/orgs/{id}", patch(update_org))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(me))
+        .routes(routes!(search_accounts, create_account))
+        .routes(routes!(disable_account))
+        .routes(routes!(enable_account))
+        .routes(routes!(reset_account))
+        .routes(routes!(list_orgs, create_org))
+        .routes(routes!(update_org))
 }
 
-/// `GET /api/v1/me`
+/// My account.
+#[utoipa::path(get, path = "/me", tag = "directory",
+    responses((status = 200, description = "My account", body = Account)))]
 async fn me(State(s): State<AppState>, Auth(who): Auth) -> Result<Json<Account>, ApiError> {
     Ok(Json(s.core.me(&who).await?))
 }
 
-/// `POST /api/v1/accounts` (admin, or an organization administrator inviting)
+/// Create an account (admin, an organization administrator, or a coordinator inviting guardians).
+#[utoipa::path(post, path = "/accounts", tag = "directory", request_body = NewAccount,
+    responses((status = 201, description = "Created, with its invitation code when one was asked for", body = Created)))]
 async fn create_account(
     State(s): State<AppState>,
     Auth(who): Auth,
@@ -44,7 +49,8 @@ async fn create_account(
     ))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 struct SearchQuery {
     #[serde(default)]
@@ -56,22 +62,58 @@ struct SearchQuery {
 /// Either answer of `GET /accounts`.
 #[derive(serde::Serialize)]
 #[serde(untagged)]
-enum Listed {
+enum AccountList {
     Directory(Vec<Account>),
     Managed(Vec<ManagedAccount>),
 }
 
-/// `GET /api/v1/accounts?query=` (the directory) or `?managed=true` (administrators)
+/// `anyOf`, not the derived `oneOf`: an empty list, or a managed account
+/// (which has every field of an account), is both.
+impl utoipa::PartialSchema for AccountList {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{AnyOfBuilder, ArrayBuilder};
+        use utoipa::openapi::Ref;
+        AnyOfBuilder::new()
+            .item(ArrayBuilder::new().items(Ref::from_schema_name("Account")))
+            .item(ArrayBuilder::new().items(Ref::from_schema_name("ManagedAccount")))
+            .description(Some(
+                "The directory's matches (`query`), or the accounts I administer (`managed=true`).",
+            ))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for AccountList {
+    fn schemas(
+        out: &mut Vec<(
+            String,
+            utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>,
+        )>,
+    ) {
+        use utoipa::PartialSchema;
+        out.push((Account::name().into_owned(), Account::schema()));
+        <Account as utoipa::ToSchema>::schemas(out);
+        out.push((
+            ManagedAccount::name().into_owned(),
+            ManagedAccount::schema(),
+        ));
+        <ManagedAccount as utoipa::ToSchema>::schemas(out);
+    }
+}
+
+/// Search the directory, or list the accounts I administer.
+#[utoipa::path(get, path = "/accounts", tag = "directory", params(SearchQuery),
+    responses((status = 200, description = "Directory matches (`query`), or the accounts I administer (`managed=true`)", body = AccountList)))]
 async fn search_accounts(
     State(s): State<AppState>,
     Auth(who): Auth,
     q: Result<Query<SearchQuery>, QueryRejection>,
-) -> Result<Json<Listed>, ApiError> {
+) -> Result<Json<AccountList>, ApiError> {
     let Query(q) = q?;
     Ok(Json(if q.managed {
-        Listed::Managed(s.core.list_managed_accounts(&who).await?)
+        AccountList::Managed(s.core.list_managed_accounts(&who).await?)
     } else {
-        Listed::Directory(s.core.search_accounts(&who, &q.query).await?)
+        AccountList::Directory(s.core.search_accounts(&who, &q.query).await?)
     }))
 }
 
@@ -80,7 +122,9 @@ fn account_id(p: One) -> Result<AccountId, ApiError> {
     parse_id(&raw, "account id")
 }
 
-/// `POST /api/v1/accounts/{id}/disable`
+/// Disable an account (its administrator).
+#[utoipa::path(post, path = "/accounts/{id}/disable", tag = "directory", params(("id" = uuid::Uuid, Path, description = "Account id")),
+    responses((status = 204, description = "Disabled; every session ended at once")))]
 async fn disable_account(
     State(s): State<AppState>,
     Auth(who): Auth,
@@ -90,7 +134,9 @@ async fn disable_account(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// `POST /api/v1/accounts/{id}/enable`
+/// Enable a disabled account.
+#[utoipa::path(post, path = "/accounts/{id}/enable", tag = "directory", params(("id" = uuid::Uuid, Path, description = "Account id")),
+    responses((status = 204, description = "Enabled again")))]
 async fn enable_account(
     State(s): State<AppState>,
     Auth(who): Auth,
@@ -100,12 +146,14 @@ async fn enable_account(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(serde::Serialize)]
+#[derive(serde::Serialize, utoipa::ToSchema)]
 struct ResetAnswer {
     invitation: Invitation,
 }
 
-/// `POST /api/v1/accounts/{id}/reset`
+/// Reset an account's password and second factor.
+#[utoipa::path(post, path = "/accounts/{id}/reset", tag = "directory", params(("id" = uuid::Uuid, Path, description = "Account id")),
+    responses((status = 200, description = "A new one-time invitation code", body = ResetAnswer)))]
 async fn reset_account(
     State(s): State<AppState>,
     Auth(who): Auth,
@@ -115,7 +163,9 @@ async fn reset_account(
     Ok(Json(ResetAnswer { invitation }))
 }
 
-/// `POST /api/v1/orgs` (admin)
+/// Create an organization (admin).
+#[utoipa::path(post, path = "/orgs", tag = "directory", request_body = NewOrg,
+    responses((status = 201, description = "Created", body = Org)))]
 async fn create_org(
     State(s): State<AppState>,
     Auth(who): Auth,
@@ -128,7 +178,9 @@ async fn create_org(
     ))
 }
 
-/// `GET /api/v1/orgs`
+/// The organizations.
+#[utoipa::path(get, path = "/orgs", tag = "directory",
+    responses((status = 200, description = "Every organization", body = Vec<Org>)))]
 async fn list_orgs(
     State(s): State<AppState>,
     Auth(_who): Auth,
@@ -136,7 +188,9 @@ async fn list_orgs(
     Ok(Json(s.core.list_orgs().await?))
 }
 
-/// `PATCH /api/v1/orgs/{id}` (admin)
+/// Edit an organization (admin).
+#[utoipa::path(patch, path = "/orgs/{id}", tag = "directory", params(("id" = uuid::Uuid, Path, description = "Organization id")), request_body = OrgPatch,
+    responses((status = 200, description = "Updated", body = Org)))]
 async fn update_org(
     State(s): State<AppState>,
     Auth(who): Auth,

@@ -3,10 +3,11 @@
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use axum::routing::{delete, get, post};
-use axum::{Json, Router};
+use axum::Json;
 use serde::Deserialize;
-use serde_json::{json, Value};
+use serde_json::Value;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::error::ApiError;
 use super::extract::{parse_id, Auth, JsonBody, One};
@@ -15,24 +16,18 @@ use crate::domain::{Alert, AlertInput, Card, CardInput, CardVersion, Contact, Co
 use crate::error::Error;
 use crate::ids::{AlertId, ChildId, PushSubId};
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/children/{id}/emergency-card", get(get_card).put(put_card))
-        .route(
-            "/children/{id}/emergency-card/versions",
-            get(list_card_versions),
-        )
-        .route(
-            "/children/{id}/emergency-contacts",
-            get(list_contacts).put(set_contacts),
-        )
-        .route("/children/{id}/alerts", post(raise_alert))
-        .route("/alerts", get(list_alerts))
-        .route("/alerts/{id}", get(get_alert))
-        .route("/alerts/{id}/ack", post(ack_alert))
-        .route("/push/vapid-public-key", get(vapid_public_key))
-        .route("/push/subscriptions", post(subscribe_push))
-        .route("/push/subscriptions/{id}", delete(unsubscribe_push))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(get_card, put_card))
+        .routes(routes!(list_card_versions))
+        .routes(routes!(list_contacts, set_contacts))
+        .routes(routes!(raise_alert))
+        .routes(routes!(list_alerts))
+        .routes(routes!(get_alert))
+        .routes(routes!(ack_alert))
+        .routes(routes!(vapid_public_key))
+        .routes(routes!(subscribe_push))
+        .routes(routes!(unsubscribe_push))
 }
 
 fn id<T: std::str::FromStr>(p: One, what: &str) -> Result<T, ApiError> {
@@ -40,7 +35,9 @@ fn id<T: std::str::FromStr>(p: One, what: &str) -> Result<T, ApiError> {
     parse_id(&raw, what)
 }
 
-/// `GET /api/v1/children/{id}/emergency-card`
+/// The child's emergency card.
+#[utoipa::path(get, path = "/children/{id}/emergency-card", tag = "emergency", params(("id" = uuid::Uuid, Path, description = "Child id")),
+    responses((status = 200, description = "The current card", body = Card)))]
 async fn get_card(
     State(s): State<AppState>,
     Auth(who): Auth,
@@ -50,7 +47,9 @@ async fn get_card(
     Ok(Json(s.core.get_card(&who, child).await?))
 }
 
-/// `PUT /api/v1/children/{id}/emergency-card`
+/// Write a new version of the emergency card.
+#[utoipa::path(put, path = "/children/{id}/emergency-card", tag = "emergency", params(("id" = uuid::Uuid, Path, description = "Child id")), request_body = CardInput,
+    responses((status = 200, description = "The new version", body = Card)))]
 async fn put_card(
     State(s): State<AppState>,
     Auth(who): Auth,
@@ -62,7 +61,9 @@ async fn put_card(
     Ok(Json(s.core.put_card(&who, child, input).await?))
 }
 
-/// `GET /api/v1/children/{id}/emergency-card/versions`
+/// The card's versions.
+#[utoipa::path(get, path = "/children/{id}/emergency-card/versions", tag = "emergency", params(("id" = uuid::Uuid, Path, description = "Child id")),
+    responses((status = 200, description = "Every version, newest first", body = Vec<CardVersion>)))]
 async fn list_card_versions(
     State(s): State<AppState>,
     Auth(who): Auth,
@@ -72,7 +73,9 @@ async fn list_card_versions(
     Ok(Json(s.core.list_card_versions(&who, child).await?))
 }
 
-/// `GET /api/v1/children/{id}/emergency-contacts`
+/// Emergency contacts.
+#[utoipa::path(get, path = "/children/{id}/emergency-contacts", tag = "emergency", params(("id" = uuid::Uuid, Path, description = "Child id")),
+    responses((status = 200, description = "By tier", body = Vec<Contact>)))]
 async fn list_contacts(
     State(s): State<AppState>,
     Auth(who): Auth,
@@ -82,7 +85,9 @@ async fn list_contacts(
     Ok(Json(s.core.list_contacts(&who, child).await?))
 }
 
-/// `PUT /api/v1/children/{id}/emergency-contacts`
+/// Set the emergency contacts (consent holder).
+#[utoipa::path(put, path = "/children/{id}/emergency-contacts", tag = "emergency", params(("id" = uuid::Uuid, Path, description = "Child id")), request_body = Vec<ContactInput>,
+    responses((status = 200, description = "The new list", body = Vec<Contact>)))]
 async fn set_contacts(
     State(s): State<AppState>,
     Auth(who): Auth,
@@ -94,7 +99,9 @@ async fn set_contacts(
     Ok(Json(s.core.set_contacts(&who, child, input).await?))
 }
 
-/// `POST /api/v1/children/{id}/alerts`
+/// Raise an emergency alert.
+#[utoipa::path(post, path = "/children/{id}/alerts", tag = "emergency", params(("id" = uuid::Uuid, Path, description = "Child id")), request_body = AlertInput,
+    responses((status = 201, description = "Raised; pushed to the first tier, escalated until acknowledged", body = Alert)))]
 async fn raise_alert(
     State(s): State<AppState>,
     Auth(who): Auth,
@@ -109,14 +116,17 @@ async fn raise_alert(
     ))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 struct AlertsQuery {
     #[serde(default)]
     open: bool,
 }
 
-/// `GET /api/v1/alerts?open=true`
+/// Alerts (`open=true`: only open ones).
+#[utoipa::path(get, path = "/alerts", tag = "emergency", params(AlertsQuery),
+    responses((status = 200, description = "Alerts of my children", body = Vec<Alert>)))]
 async fn list_alerts(
     State(s): State<AppState>,
     Auth(who): Auth,
@@ -126,7 +136,9 @@ async fn list_alerts(
     Ok(Json(s.core.list_alerts(&who, q.open).await?))
 }
 
-/// `GET /api/v1/alerts/{id}`
+/// One alert.
+#[utoipa::path(get, path = "/alerts/{id}", tag = "emergency", params(("id" = uuid::Uuid, Path, description = "Alert id")),
+    responses((status = 200, description = "The alert and its deliveries", body = Alert)))]
 async fn get_alert(
     State(s): State<AppState>,
     Auth(who): Auth,
@@ -136,7 +148,9 @@ async fn get_alert(
     Ok(Json(s.core.get_alert(&who, alert).await?))
 }
 
-/// `POST /api/v1/alerts/{id}/ack`
+/// Acknowledge an alert (a contact).
+#[utoipa::path(post, path = "/alerts/{id}/ack", tag = "emergency", params(("id" = uuid::Uuid, Path, description = "Alert id")),
+    responses((status = 200, description = "Acknowledged; escalation stops", body = Alert)))]
 async fn ack_alert(
     State(s): State<AppState>,
     Auth(who): Auth,
@@ -146,19 +160,34 @@ async fn ack_alert(
     Ok(Json(s.core.ack_alert(&who, alert, "http").await?))
 }
 
-/// `GET /api/v1/push/vapid-public-key`
-async fn vapid_public_key(State(s): State<AppState>) -> Json<Value> {
-    Json(json!({"public_key": s.core.vapid_public_key()}))
+/// The Web Push key.
+#[utoipa::path(get, path = "/push/vapid-public-key", tag = "emergency",
+    responses((status = 200, description = "The server's VAPID key", body = VapidKey)))]
+async fn vapid_public_key(State(s): State<AppState>) -> Json<VapidKey> {
+    Json(VapidKey {
+        public_key: s.core.vapid_public_key().to_owned(),
+    })
 }
 
-#[derive(Deserialize)]
+#[derive(serde::Serialize, utoipa::ToSchema)]
+struct VapidKey {
+    /// The VAPID application server key (base64url, uncompressed P-256).
+    public_key: String,
+}
+
+#[derive(serde::Serialize, utoipa::ToSchema)]
+struct Subscribed {
+    id: PushSubId,
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct PushKeys {
     p256dh: String,
     auth: String,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct PushSubscription {
     endpoint: String,
@@ -168,21 +197,25 @@ struct PushSubscription {
     _expiration_time: Option<Value>,
 }
 
-/// `POST /api/v1/push/subscriptions`
+/// Register a Web Push subscription.
+#[utoipa::path(post, path = "/push/subscriptions", tag = "emergency", request_body = PushSubscription,
+    responses((status = 201, description = "Subscribed", body = Subscribed)))]
 async fn subscribe_push(
     State(s): State<AppState>,
     Auth(who): Auth,
     body: JsonBody<PushSubscription>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<Subscribed>), ApiError> {
     let Json(sub) = body?;
     let id = s
         .core
         .add_push_subscription(&who, sub.endpoint, sub.keys.p256dh, sub.keys.auth)
         .await?;
-    Ok((StatusCode::CREATED, Json(json!({"id": id}))))
+    Ok((StatusCode::CREATED, Json(Subscribed { id })))
 }
 
-/// `DELETE /api/v1/push/subscriptions/{id}`
+/// Remove a Web Push subscription.
+#[utoipa::path(delete, path = "/push/subscriptions/{id}", tag = "emergency", params(("id" = uuid::Uuid, Path, description = "Subscription id")),
+    responses((status = 204, description = "Removed")))]
 async fn unsubscribe_push(
     State(s): State<AppState>,
     Auth(who): Auth,

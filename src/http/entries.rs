@@ -3,9 +3,10 @@
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
-use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::Json;
 use serde::Deserialize;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::error::ApiError;
 use super::extract::{child_and, child_id, Auth, JsonBody, One, Two};
@@ -15,19 +16,17 @@ use crate::domain::{
 };
 use crate::ids::EntryId;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/children/{id}/entries", get(list_entries).post(post_entry))
-        .route(
-            "/children/{id}/entries/{entry}/revisions",
-            post(revise_entry),
-        )
-        .route("/children/{id}/entries/{entry}/readers", get(readers))
-        .route("/children/{id}/access-log", get(access_log))
-        .route("/children/{id}/search", get(search))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_entries, post_entry))
+        .routes(routes!(revise_entry))
+        .routes(routes!(readers))
+        .routes(routes!(access_log))
+        .routes(routes!(search))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 struct EntriesQuery {
     #[serde(default)]
@@ -36,13 +35,16 @@ struct EntriesQuery {
     limit: Option<i64>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 struct SearchQuery {
     q: String,
 }
 
-/// `GET /api/v1/children/{id}/search?q=`
+/// Search a notebook.
+#[utoipa::path(get, path = "/children/{id}/search", tag = "entries", params(("id" = uuid::Uuid, Path, description = "Child id"), SearchQuery),
+    responses((status = 200, description = "Visible entries containing `q` (NFKC, case-insensitive), newest first", body = SearchResult)))]
 async fn search(
     State(s): State<AppState>,
     Auth(who): Auth,
@@ -54,7 +56,9 @@ async fn search(
     Ok(Json(s.core.search(&who, child, &q.q).await?))
 }
 
-/// `GET /api/v1/children/{id}/entries?after_seq=&limit=`
+/// A notebook's entries.
+#[utoipa::path(get, path = "/children/{id}/entries", tag = "entries", params(("id" = uuid::Uuid, Path, description = "Child id"), EntriesQuery),
+    responses((status = 200, description = "Visible entries with seq > after_seq, in seq order", body = EntryPage)))]
 async fn list_entries(
     State(s): State<AppState>,
     Auth(who): Auth,
@@ -79,7 +83,9 @@ fn created(p: Posted) -> (StatusCode, Json<Entry>) {
     (status, Json(p.entry))
 }
 
-/// `POST /api/v1/children/{id}/entries`: 201, or 200 for a replayed `client_id`.
+/// Post an entry.
+#[utoipa::path(post, path = "/children/{id}/entries", tag = "entries", params(("id" = uuid::Uuid, Path, description = "Child id")), request_body = NewEntryInput,
+    responses((status = 201, description = "Committed durably", body = Entry), (status = 200, description = "A replayed `client_id`: the stored entry", body = Entry)))]
 async fn post_entry(
     State(s): State<AppState>,
     Auth(who): Auth,
@@ -91,7 +97,9 @@ async fn post_entry(
     Ok(created(s.core.post_entry(&who, child, input).await?))
 }
 
-/// `GET /api/v1/children/{id}/entries/{entry}/readers`: who has read it, and when.
+/// Read receipts of an entry.
+#[utoipa::path(get, path = "/children/{id}/entries/{entry}/readers", tag = "entries", params(("id" = uuid::Uuid, Path, description = "Child id"), ("entry" = uuid::Uuid, Path, description = "Entry id")),
+    responses((status = 200, description = "Who has read it, and when", body = Vec<Reader>)))]
 async fn readers(
     State(s): State<AppState>,
     Auth(who): Auth,
@@ -101,7 +109,9 @@ async fn readers(
     Ok(Json(s.core.entry_readers(&who, child, entry).await?))
 }
 
-/// `POST /api/v1/children/{id}/entries/{entry}/revisions`
+/// Correct an entry: a new revision (its author).
+#[utoipa::path(post, path = "/children/{id}/entries/{entry}/revisions", tag = "entries", params(("id" = uuid::Uuid, Path, description = "Child id"), ("entry" = uuid::Uuid, Path, description = "Entry id")), request_body = RevisionInput,
+    responses((status = 201, description = "The new revision", body = Entry), (status = 200, description = "A replayed revision", body = Entry)))]
 async fn revise_entry(
     State(s): State<AppState>,
     Auth(who): Auth,
@@ -115,7 +125,8 @@ async fn revise_entry(
     ))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 struct AccessQuery {
     #[serde(default)]
@@ -124,7 +135,9 @@ struct AccessQuery {
     limit: Option<i64>,
 }
 
-/// `GET /api/v1/children/{id}/access-log?after=&limit=` (`after` is a record id)
+/// A notebook's access log (consent holders).
+#[utoipa::path(get, path = "/children/{id}/access-log", tag = "entries", params(("id" = uuid::Uuid, Path, description = "Child id"), AccessQuery),
+    responses((status = 200, description = "Who read or changed what, after the record id `after`", body = Vec<AccessRecord>)))]
 async fn access_log(
     State(s): State<AppState>,
     Auth(who): Auth,

@@ -3,25 +3,28 @@
 //! the retention period).
 
 use axum::extract::State;
-use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::Json;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::error::ApiError;
 use super::extract::{child_id, Auth, One};
 use super::AppState;
 use crate::domain::{Child, EraseRequested, Erased, PendingErasure, RetentionDue};
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/children/{id}/erase", post(request_erasure))
-        .route("/children/{id}/close", post(close))
-        .route("/children/{id}/reopen", post(reopen))
-        .route("/admin/erasures", get(pending_erasures))
-        .route("/admin/erasures/{id}/confirm", post(confirm_erasure))
-        .route("/admin/retention", get(retention_due))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(request_erasure))
+        .routes(routes!(close))
+        .routes(routes!(reopen))
+        .routes(routes!(pending_erasures))
+        .routes(routes!(confirm_erasure))
+        .routes(routes!(retention_due))
 }
 
-/// `POST /api/v1/children/{id}/erase` (the consent holder)
+/// Ask for erasure (the consent holder).
+#[utoipa::path(post, path = "/children/{id}/erase", tag = "records", params(("id" = uuid::Uuid, Path, description = "Child id")),
+    responses((status = 200, description = "Requested; an administrator confirms", body = EraseRequested)))]
 async fn request_erasure(
     State(s): State<AppState>,
     Auth(who): Auth,
@@ -30,7 +33,9 @@ async fn request_erasure(
     Ok(Json(s.core.request_erasure(&who, child_id(p)?).await?))
 }
 
-/// `POST /api/v1/admin/erasures/{child_id}/confirm` (admin)
+/// Confirm an erasure (admin).
+#[utoipa::path(post, path = "/admin/erasures/{id}/confirm", tag = "records", params(("id" = uuid::Uuid, Path, description = "Child id")),
+    responses((status = 200, description = "Erased by crypto-shredding", body = Erased)))]
 async fn confirm_erasure(
     State(s): State<AppState>,
     Auth(who): Auth,
@@ -39,7 +44,9 @@ async fn confirm_erasure(
     Ok(Json(s.core.confirm_erasure(&who, child_id(p)?).await?))
 }
 
-/// `GET /api/v1/admin/erasures` (admin): requests awaiting confirmation
+/// Erasures awaiting confirmation (admin).
+#[utoipa::path(get, path = "/admin/erasures", tag = "records",
+    responses((status = 200, description = "Requests awaiting confirmation", body = Vec<PendingErasure>)))]
 async fn pending_erasures(
     State(s): State<AppState>,
     Auth(who): Auth,
@@ -47,7 +54,9 @@ async fn pending_erasures(
     Ok(Json(s.core.pending_erasures(&who).await?))
 }
 
-/// `GET /api/v1/admin/retention` (admin): closed notebooks past `--retention-years`
+/// Closed notebooks due for erasure (admin).
+#[utoipa::path(get, path = "/admin/retention", tag = "records",
+    responses((status = 200, description = "Closed notebooks past the retention period", body = Vec<RetentionDue>)))]
 async fn retention_due(
     State(s): State<AppState>,
     Auth(who): Auth,
@@ -55,7 +64,9 @@ async fn retention_due(
     Ok(Json(s.core.retention_due(&who).await?))
 }
 
-/// `POST /api/v1/children/{id}/close` (consent holder, coordinator member, admin)
+/// Close a notebook (consent holder, coordinator, admin).
+#[utoipa::path(post, path = "/children/{id}/close", tag = "records", params(("id" = uuid::Uuid, Path, description = "Child id")),
+    responses((status = 200, description = "Closed: read-only from now", body = Child)))]
 async fn close(
     State(s): State<AppState>,
     Auth(who): Auth,
@@ -64,7 +75,9 @@ async fn close(
     Ok(Json(s.core.close_notebook(&who, child_id(p)?).await?))
 }
 
-/// `POST /api/v1/children/{id}/reopen` (admin)
+/// Reopen a closed notebook (admin).
+#[utoipa::path(post, path = "/children/{id}/reopen", tag = "records", params(("id" = uuid::Uuid, Path, description = "Child id")),
+    responses((status = 200, description = "Open again", body = Child)))]
 async fn reopen(
     State(s): State<AppState>,
     Auth(who): Auth,

@@ -3,8 +3,9 @@
 use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
-use axum::{Json, Router};
+use axum::Json;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::error::ApiError;
 use super::extract::{child_id, Auth, JsonBody, One};
@@ -12,13 +13,16 @@ use super::AppState;
 use crate::error::Error;
 use crate::export::{render, slot, ExportInput, Request};
 
-pub fn router() -> Router<AppState> {
-    Router::new().route("/children/{id}/export", post(export))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(export))
 }
 
-/// `POST /api/v1/children/{id}/export`: the export is the body, made in
+/// Export the notebook (guardians, youth).
 /// memory (scrypt and sealing off the async workers, at most two at once)
 /// and never stored.
+#[utoipa::path(post, path = "/children/{id}/export", tag = "records", params(("id" = uuid::Uuid, Path, description = "Child id")), request_body = ExportInput,
+    responses((status = 200, description = "The export file (`fhir`, `html`, or `age` to a recipient or passphrase)", content(
+        ("application/fhir+json"), ("text/html"), ("application/octet-stream")))))]
 async fn export(
     State(s): State<AppState>,
     Auth(who): Auth,

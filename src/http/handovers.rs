@@ -4,9 +4,10 @@
 use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
-use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::Json;
 use serde::Deserialize;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::error::ApiError;
 use super::extract::{child_and, child_id, Auth, JsonBody, One, Two};
@@ -16,24 +17,17 @@ use crate::domain::{
 };
 use crate::ids::{AccountId, HandoverId};
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route(
-            "/children/{id}/handovers",
-            get(list_handovers).post(open_handover),
-        )
-        .route(
-            "/children/{id}/handovers/{handover}/approve",
-            post(approve_handover),
-        )
-        .route(
-            "/children/{id}/handovers/{handover}/decline",
-            post(decline_handover),
-        )
-        .route("/handovers", get(handovers).post(open_for_leaver))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_handovers, open_handover))
+        .routes(routes!(approve_handover))
+        .routes(routes!(decline_handover))
+        .routes(routes!(handovers, open_for_leaver))
 }
 
-/// `POST /api/v1/children/{id}/handovers`
+/// Open a handover (引継ぎ) to a successor.
+#[utoipa::path(post, path = "/children/{id}/handovers", tag = "handovers", params(("id" = uuid::Uuid, Path, description = "Child id")), request_body = NewHandover,
+    responses((status = 201, description = "Opened; waits for the consent holder", body = Handover)))]
 async fn open_handover(
     State(s): State<AppState>,
     Auth(who): Auth,
@@ -48,7 +42,9 @@ async fn open_handover(
     ))
 }
 
-/// `GET /api/v1/children/{id}/handovers`
+/// A notebook's handovers.
+#[utoipa::path(get, path = "/children/{id}/handovers", tag = "handovers", params(("id" = uuid::Uuid, Path, description = "Child id")),
+    responses((status = 200, description = "The notebook's handovers", body = Vec<Handover>)))]
 async fn list_handovers(
     State(s): State<AppState>,
     Auth(who): Auth,
@@ -57,8 +53,11 @@ async fn list_handovers(
     Ok(Json(s.core.list_handovers(&who, child_id(p)?).await?))
 }
 
-/// `POST /api/v1/children/{id}/handovers/{hid}/approve`, with an optional
+/// Approve a handover, as asked or narrowed (consent holder).
 /// body narrowing what the successor gets.
+#[utoipa::path(post, path = "/children/{id}/handovers/{handover}/approve", tag = "handovers", params(("id" = uuid::Uuid, Path, description = "Child id"), ("handover" = uuid::Uuid, Path, description = "Handover id")),
+    request_body(content = Option<HandoverApproval>, description = "Optional: narrow what the successor gets"),
+    responses((status = 200, description = "Approved", body = Handover)))]
 async fn approve_handover(
     State(s): State<AppState>,
     Auth(who): Auth,
@@ -72,7 +71,9 @@ async fn approve_handover(
     ))
 }
 
-/// `POST /api/v1/children/{id}/handovers/{hid}/decline`
+/// Decline a handover (consent holder).
+#[utoipa::path(post, path = "/children/{id}/handovers/{handover}/decline", tag = "handovers", params(("id" = uuid::Uuid, Path, description = "Child id"), ("handover" = uuid::Uuid, Path, description = "Handover id")),
+    responses((status = 200, description = "Declined", body = Handover)))]
 async fn decline_handover(
     State(s): State<AppState>,
     Auth(who): Auth,
@@ -82,7 +83,9 @@ async fn decline_handover(
     Ok(Json(s.core.decline_handover(&who, child, id).await?))
 }
 
-/// `POST /api/v1/handovers`: every notebook of a leaver.
+/// Every notebook of a leaver.
+#[utoipa::path(post, path = "/handovers", tag = "handovers", request_body = NewHandover,
+    responses((status = 201, description = "One handover per notebook of the leaver", body = OpenedAll)))]
 async fn open_for_leaver(
     State(s): State<AppState>,
     Auth(who): Auth,
@@ -95,7 +98,8 @@ async fn open_for_leaver(
     ))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 struct HandoversQuery {
     #[serde(default)]
@@ -103,23 +107,25 @@ struct HandoversQuery {
 }
 
 /// Either answer of `GET /handovers`.
-#[derive(serde::Serialize)]
+#[derive(serde::Serialize, utoipa::ToSchema)]
 #[serde(untagged)]
-enum Listed {
+enum HandoverList {
     Pending(Vec<PendingHandover>),
     Leaver(LeaverHandovers),
 }
 
-/// `GET /api/v1/handovers` (those awaiting the caller's decision) or
+/// Handovers awaiting my decision, or a leaver's.
 /// `?from_account=` (a leaver's, for administrators).
+#[utoipa::path(get, path = "/handovers", tag = "handovers", params(HandoversQuery),
+    responses((status = 200, description = "Awaiting my decision, or a leaver's (`from_account`, administrators)", body = HandoverList)))]
 async fn handovers(
     State(s): State<AppState>,
     Auth(who): Auth,
     q: Result<Query<HandoversQuery>, QueryRejection>,
-) -> Result<Json<Listed>, ApiError> {
+) -> Result<Json<HandoverList>, ApiError> {
     let Query(q) = q?;
     Ok(Json(match q.from_account {
-        Some(a) => Listed::Leaver(s.core.leaver_handovers(&who, a).await?),
-        None => Listed::Pending(s.core.pending_handovers(&who).await?),
+        Some(a) => HandoverList::Leaver(s.core.leaver_handovers(&who, a).await?),
+        None => HandoverList::Pending(s.core.pending_handovers(&who).await?),
     }))
 }

@@ -2,29 +2,29 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::{delete, get, post};
-use axum::{Json, Router};
+use axum::Json;
 use serde::Deserialize;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::error::ApiError;
 use super::extract::{parse_id, Auth, ClientInfo, EnrollAuth, JsonBody, One};
 use super::AppState;
 use crate::domain::{PasswordChange, RecoveryCodes, SessionView, TotpEnrollment, TotpStatus};
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/me/sessions", get(list_sessions))
-        .route("/me/sessions/{id}", delete(end_session))
-        .route("/me/password", post(change_password))
-        .route(
-            "/me/totp",
-            get(totp_status).post(begin_totp).delete(remove_totp),
-        )
-        .route("/me/totp/confirm", post(confirm_totp))
-        .route("/me/totp/recovery-codes", post(new_recovery_codes))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_sessions))
+        .routes(routes!(end_session))
+        .routes(routes!(change_password))
+        .routes(routes!(totp_status, begin_totp, remove_totp))
+        .routes(routes!(confirm_totp))
+        .routes(routes!(new_recovery_codes))
 }
 
-/// `GET /api/v1/me/sessions`
+/// My open sessions.
+#[utoipa::path(get, path = "/me/sessions", tag = "me",
+    responses((status = 200, description = "My sessions", body = Vec<SessionView>)))]
 async fn list_sessions(
     State(s): State<AppState>,
     Auth(who): Auth,
@@ -32,7 +32,9 @@ async fn list_sessions(
     Ok(Json(s.core.list_sessions(&who).await?))
 }
 
-/// `DELETE /api/v1/me/sessions/{id}`
+/// End one of my sessions.
+#[utoipa::path(delete, path = "/me/sessions/{id}", tag = "me", params(("id" = uuid::Uuid, Path, description = "Session id")),
+    responses((status = 204, description = "Ended; its sockets closed")))]
 async fn end_session(
     State(s): State<AppState>,
     Auth(who): Auth,
@@ -44,7 +46,9 @@ async fn end_session(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// `POST /api/v1/me/password`
+/// Change my password.
+#[utoipa::path(post, path = "/me/password", tag = "me", request_body = PasswordChange,
+    responses((status = 204, description = "Changed; my other sessions ended")))]
 async fn change_password(
     State(s): State<AppState>,
     Auth(who): Auth,
@@ -56,7 +60,9 @@ async fn change_password(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// `GET /api/v1/me/totp`
+/// My second factor.
+#[utoipa::path(get, path = "/me/totp", tag = "me",
+    responses((status = 200, description = "Whether a second factor is enrolled", body = TotpStatus)))]
 async fn totp_status(
     State(s): State<AppState>,
     Auth(who): Auth,
@@ -64,15 +70,17 @@ async fn totp_status(
     Ok(Json(s.core.totp_status(&who).await?))
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct PasswordInput {
     #[serde(default)]
     password: Option<String>,
 }
 
-/// `POST /api/v1/me/totp`: `{"password"}`, or no body at all with an
+/// Start enrolling a second factor (TOTP).
 /// enrolment token (v1 clients send none).
+#[utoipa::path(post, path = "/me/totp", tag = "me", request_body(content = Option<PasswordInput>, description = "`{\"password\"}`, or no body with an enrolment token"),
+    responses((status = 200, description = "A secret to enrol", body = TotpEnrollment)))]
 async fn begin_totp(
     State(s): State<AppState>,
     EnrollAuth(who): EnrollAuth,
@@ -92,13 +100,15 @@ async fn begin_totp(
     ))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct CodeInput {
     code: String,
 }
 
-/// `POST /api/v1/me/totp/confirm`
+/// Confirm enrolment with a first code.
+#[utoipa::path(post, path = "/me/totp/confirm", tag = "me", request_body = CodeInput,
+    responses((status = 200, description = "Enrolled; the recovery codes, shown once", body = RecoveryCodes)))]
 async fn confirm_totp(
     State(s): State<AppState>,
     EnrollAuth(who): EnrollAuth,
@@ -108,13 +118,15 @@ async fn confirm_totp(
     Ok(Json(s.core.confirm_totp(&who, &input.code).await?))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct RequiredPassword {
     password: String,
 }
 
-/// `POST /api/v1/me/totp/recovery-codes`
+/// New recovery codes.
+#[utoipa::path(post, path = "/me/totp/recovery-codes", tag = "me", request_body = RequiredPassword,
+    responses((status = 200, description = "New codes; the old ones no longer work", body = RecoveryCodes)))]
 async fn new_recovery_codes(
     State(s): State<AppState>,
     Auth(who): Auth,
@@ -129,14 +141,16 @@ async fn new_recovery_codes(
     ))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct RemoveTotpInput {
     password: String,
     code: String,
 }
 
-/// `DELETE /api/v1/me/totp`
+/// Remove my second factor.
+#[utoipa::path(delete, path = "/me/totp", tag = "me", request_body = RemoveTotpInput,
+    responses((status = 204, description = "Removed")))]
 async fn remove_totp(
     State(s): State<AppState>,
     Auth(who): Auth,

@@ -3,8 +3,9 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::{get, patch, post};
-use axum::{Json, Router};
+use axum::Json;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::error::ApiError;
 use super::extract::{child_and, child_id, Auth, JsonBody, One, Two};
@@ -12,22 +13,18 @@ use super::AppState;
 use crate::domain::{Member, MemberPatch, NewMember, PendingRequest};
 use crate::ids::AccountId;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/children/{id}/members", get(list_members).post(add_member))
-        .route("/requests", get(pending_requests))
-        .route("/children/{id}/members/{account}", patch(update_member))
-        .route(
-            "/children/{id}/members/{account}/approve",
-            post(approve_member),
-        )
-        .route(
-            "/children/{id}/members/{account}/revoke",
-            post(revoke_member),
-        )
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_members, add_member))
+        .routes(routes!(pending_requests))
+        .routes(routes!(update_member))
+        .routes(routes!(approve_member))
+        .routes(routes!(revoke_member))
 }
 
-/// `GET /api/v1/requests`: the pending requests to the caller's children.
+/// The pending requests to the caller's children.
+#[utoipa::path(get, path = "/requests", tag = "members",
+    responses((status = 200, description = "Requests waiting for my decision", body = Vec<PendingRequest>)))]
 async fn pending_requests(
     State(s): State<AppState>,
     Auth(who): Auth,
@@ -35,7 +32,9 @@ async fn pending_requests(
     Ok(Json(s.core.pending_requests(&who).await?))
 }
 
-/// `GET /api/v1/children/{id}/members`
+/// A notebook's members.
+#[utoipa::path(get, path = "/children/{id}/members", tag = "members", params(("id" = uuid::Uuid, Path, description = "Child id")),
+    responses((status = 200, description = "The notebook's members", body = Vec<Member>)))]
 async fn list_members(
     State(s): State<AppState>,
     Auth(who): Auth,
@@ -44,7 +43,9 @@ async fn list_members(
     Ok(Json(s.core.list_members(&who, child_id(p)?).await?))
 }
 
-/// `POST /api/v1/children/{id}/members`
+/// Add a member, or ask to join.
+#[utoipa::path(post, path = "/children/{id}/members", tag = "members", params(("id" = uuid::Uuid, Path, description = "Child id")), request_body = NewMember,
+    responses((status = 201, description = "Added (a guardian) or requested (a professional)", body = Member)))]
 async fn add_member(
     State(s): State<AppState>,
     Auth(who): Auth,
@@ -59,7 +60,9 @@ async fn add_member(
     ))
 }
 
-/// `POST /api/v1/children/{id}/members/{account}/approve`
+/// Approve a request (consent holder).
+#[utoipa::path(post, path = "/children/{id}/members/{account}/approve", tag = "members", params(("id" = uuid::Uuid, Path, description = "Child id"), ("account" = uuid::Uuid, Path, description = "Account id of the member")),
+    responses((status = 200, description = "Active", body = Member)))]
 async fn approve_member(
     State(s): State<AppState>,
     Auth(who): Auth,
@@ -69,7 +72,9 @@ async fn approve_member(
     Ok(Json(s.core.approve_member(&who, child, account).await?))
 }
 
-/// `POST /api/v1/children/{id}/members/{account}/revoke`
+/// Revoke a membership (consent holder, or the member leaving).
+#[utoipa::path(post, path = "/children/{id}/members/{account}/revoke", tag = "members", params(("id" = uuid::Uuid, Path, description = "Child id"), ("account" = uuid::Uuid, Path, description = "Account id of the member")),
+    responses((status = 200, description = "Revoked, at once on open sockets", body = Member)))]
 async fn revoke_member(
     State(s): State<AppState>,
     Auth(who): Auth,
@@ -79,7 +84,9 @@ async fn revoke_member(
     Ok(Json(s.core.revoke_member(&who, child, account).await?))
 }
 
-/// `PATCH /api/v1/children/{id}/members/{account}`
+/// Narrow or widen a grant (consent holder).
+#[utoipa::path(patch, path = "/children/{id}/members/{account}", tag = "members", params(("id" = uuid::Uuid, Path, description = "Child id"), ("account" = uuid::Uuid, Path, description = "Account id of the member")), request_body = MemberPatch,
+    responses((status = 200, description = "The new grant, at once on open sockets", body = Member)))]
 async fn update_member(
     State(s): State<AppState>,
     Auth(who): Auth,

@@ -18,6 +18,7 @@ mod extract;
 mod handovers;
 mod me;
 mod members;
+mod openapi;
 mod questions;
 mod web;
 mod ws;
@@ -32,6 +33,8 @@ use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetReques
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::{DefaultOnFailure, TraceLayer};
 use tracing::Level;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::config::MAX_BODY_BYTES;
 use crate::domain::Core;
@@ -54,7 +57,7 @@ pub struct AppState {
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 pub fn router(state: AppState) -> Router {
-    let api = Router::new()
+    let api = OpenApiRouter::new()
         .merge(auth::router())
         .merge(admin::router())
         .merge(directory::router())
@@ -70,6 +73,7 @@ pub fn router(state: AppState) -> Router {
         .merge(export::router())
         .merge(attachments::router())
         .merge(ws::router())
+        .routes(routes!(openapi::document))
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             denied::record_denied,
@@ -78,6 +82,11 @@ pub fn router(state: AppState) -> Router {
             header::CACHE_CONTROL,
             HeaderValue::from_static("no-store"),
         ));
+    let (routes, doc) = OpenApiRouter::new()
+        .nest("/api/v1", api)
+        .merge(web::router())
+        .split_for_parts();
+    openapi::set_document(&openapi::finish(doc));
     let trace = TraceLayer::new_for_http()
         .make_span_with(|req: &Request<_>| {
             let id = req
@@ -116,9 +125,7 @@ pub fn router(state: AppState) -> Router {
             header::STRICT_TRANSPORT_SECURITY,
             HeaderValue::from_static("max-age=31536000"),
         ));
-    Router::new()
-        .nest("/api/v1", api)
-        .merge(web::router())
+    routes
         .fallback(web::static_file)
         .method_not_allowed_fallback(web::method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))

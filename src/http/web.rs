@@ -4,18 +4,18 @@
 use axum::extract::State;
 use axum::http::{header, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use axum::{Json, Router};
-use serde_json::json;
+use axum::Json;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::error::ApiError;
 use super::AppState;
 use crate::error::Error;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/healthz", get(healthz))
-        .route("/readyz", get(readyz))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(healthz))
+        .routes(routes!(readyz))
 }
 
 const CSP: &str =
@@ -62,18 +62,30 @@ fn content_type(mime: &str) -> String {
     }
 }
 
-/// `GET /healthz`
-async fn healthz() -> Json<serde_json::Value> {
-    Json(json!({"status": "ok"}))
+/// Liveness.
+#[utoipa::path(get, path = "/healthz", tag = "meta",
+    responses((status = 200, description = "The process answers", body = Health)))]
+async fn healthz() -> Json<Health> {
+    Json(Health { status: "ok" })
 }
 
-/// `GET /readyz`: the database answers and the keys are loaded.
+/// `{"status"}`: `ok`, `ready` or `unavailable`.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+struct Health {
+    status: &'static str,
+}
+
+/// The database answers and the keys are loaded.
+#[utoipa::path(get, path = "/readyz", tag = "meta",
+    responses((status = 200, description = "Ready", body = Health), (status = 503, description = "Not ready", body = Health)))]
 async fn readyz(State(s): State<AppState>) -> impl IntoResponse {
     match s.core.ready().await {
-        true => (StatusCode::OK, Json(json!({"status": "ready"}))),
+        true => (StatusCode::OK, Json(Health { status: "ready" })),
         false => (
             StatusCode::SERVICE_UNAVAILABLE,
-            Json(json!({"status": "unavailable"})),
+            Json(Health {
+                status: "unavailable",
+            }),
         ),
     }
 }

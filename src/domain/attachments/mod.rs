@@ -51,7 +51,7 @@ const JPEG_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
 const JPEG_READ: std::time::Duration = std::time::Duration::from_secs(300);
 
 /// `POST .../attachments`'s answer.
-#[derive(Serialize, Debug)]
+#[derive(Serialize, Debug, utoipa::ToSchema)]
 pub struct AttachmentInfo {
     pub id: AttachmentId,
     pub content_type: String,

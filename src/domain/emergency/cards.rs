@@ -14,7 +14,7 @@ use crate::ids::{AccountId, ChildId, Timestamp};
 use crate::store::{CardRow, MemberRow, NewAccess, StoreError};
 use crate::vocab::Role;
 
-#[derive(Serialize, Deserialize, Clone)]
+#[derive(Serialize, Deserialize, Clone, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CardInput {
     pub summary: String,
@@ -23,7 +23,7 @@ pub struct CardInput {
     pub notes: String,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct Card {
     pub child_id: ChildId,
     /// 1 for the first card; every `PUT` adds the next.
@@ -37,7 +37,7 @@ pub struct Card {
 }
 
 /// One kept version of the card (`GET .../emergency-card/versions`).
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct CardVersion {
     pub version: i64,
     pub updated_at: Timestamp,
@@ -48,14 +48,14 @@ pub struct CardVersion {
 /// Attempts at taking the next version when another node takes it first.
 const PUT_ATTEMPTS: usize = 8;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ContactInput {
     pub account_id: AccountId,
     pub tier: i64,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct Contact {
     pub account_id: AccountId,
     pub display_name: String,

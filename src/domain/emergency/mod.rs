@@ -31,7 +31,7 @@ use serde::Deserialize;
 
 use crate::error::{Error, Result};
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AlertInput {
     pub message: String,

@@ -36,7 +36,7 @@ const ENROLL_TOKEN_TTL: i64 = 600;
 /// The `User-Agent` kept with a session, in characters.
 const USER_AGENT_CHARS: usize = 200;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LoginInput {
     pub login: String,
@@ -56,7 +56,7 @@ pub struct Client {
     pub device_tokens: Vec<String>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct TokenPair {
     pub access_token: String,
     pub refresh_token: String,
@@ -68,7 +68,7 @@ pub struct TokenPair {
 }
 
 /// `GET /me/sessions`: one live session, never its tokens.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct SessionView {
     pub id: SessionId,
     pub created_at: Timestamp,

@@ -14,14 +14,14 @@ use crate::store::AccountRow;
 
 const RECOVERY_CODES: usize = 10;
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct TotpEnrollment {
     pub secret: String,
     pub otpauth_uri: String,
 }
 
 /// `GET /me/totp`.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct TotpStatus {
     pub enrolled: bool,
     pub pending: bool,
@@ -31,7 +31,7 @@ pub struct TotpStatus {
 }
 
 /// `POST /me/totp/confirm` and `POST /me/totp/recovery-codes`.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct RecoveryCodes {
     pub recovery_codes: Vec<String>,
 }

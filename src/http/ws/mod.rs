@@ -6,10 +6,10 @@ use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::extract::State;
 use axum::http::{header, HeaderMap};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use axum::Router;
 use futures_util::{SinkExt, StreamExt};
 use std::time::Duration;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::error::ApiError;
 use super::AppState;
@@ -27,8 +27,8 @@ const WS_READ_BUFFER: usize = 8 * 1024;
 /// Frames are written out once this much is buffered, or at a flush.
 const WS_WRITE_BUFFER: usize = 16 * 1024;
 
-pub fn router() -> Router<AppState> {
-    Router::new().route("/ws", get(upgrade))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(upgrade))
 }
 
 /// The server's own origin, or one the operator listed.
@@ -46,7 +46,9 @@ fn origin_allowed(s: &AppState, headers: &HeaderMap) -> bool {
     own.as_deref() == Some(origin) || s.allowed_origins.iter().any(|o| o == origin)
 }
 
-/// `GET /api/v1/ws`
+/// The WebSocket of live delivery (frames described at the top).
+#[utoipa::path(get, path = "/ws", tag = "live",
+    responses((status = 101, description = "Switching to the WebSocket protocol: see the description at the top")))]
 async fn upgrade(
     State(s): State<AppState>,
     headers: HeaderMap,

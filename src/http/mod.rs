@@ -34,7 +34,6 @@ use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::{DefaultOnFailure, TraceLayer};
 use tracing::Level;
 use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 
 use crate::config::MAX_BODY_BYTES;
 use crate::domain::Core;
@@ -73,7 +72,7 @@ pub fn router(state: AppState) -> Router {
         .merge(export::router())
         .merge(attachments::router())
         .merge(ws::router())
-        .routes(routes!(openapi::document))
+        .merge(openapi::router())
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             denied::record_denied,

@@ -123,6 +123,10 @@ pub fn set_document(doc: &OpenApi) {
     DOCUMENT.get_or_init(|| Bytes::from(doc.to_pretty_json().unwrap_or_default()));
 }
 
+pub fn router() -> utoipa_axum::router::OpenApiRouter<super::AppState> {
+    utoipa_axum::router::OpenApiRouter::new().routes(utoipa_axum::routes!(document))
+}
+
 /// The OpenAPI 3.1 document of every route.
 #[utoipa::path(get, path = "/openapi.json", tag = "meta",
     responses((status = 200, description = "This document", content_type = "application/json", body = Object)))]

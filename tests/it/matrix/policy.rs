@@ -229,6 +229,7 @@ pub const POLICY: &[Row] = &[
     http("GET",    "/healthz",                                          Plain,          [200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200]),
     http("GET",    "/readyz",                                           Plain,          [200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200]),
     http("GET",    "/api/v1/push/vapid-public-key",                     Plain,          [200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200]),
+    http("GET",    "/api/v1/openapi.json",                              Plain,          [200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200]),
     http("POST",   "/api/v1/auth/accept-invitation",                    NewAccount,     [200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200]),
     // Sessions: one's own, whoever one is.
     http("POST",   "/api/v1/auth/login",                                Own,            [200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 401]),

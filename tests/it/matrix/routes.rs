@@ -2,9 +2,10 @@
 //! source independently of the policy table, and the check that each has a
 //! row and each row has one.
 //!
-//! Routes: every `.route("PATH", get(..).post(..)…)` call in
-//! `src/http/**/*.rs` (calls may span lines; one call may name several
-//! methods), prefixed as `src/http/mod.rs` mounts the module's `router()`
+//! Routes: every `.route("PATH", get(..).post(..)…)` call and every
+//! handler's `#[utoipa::path(METHOD, path = "PATH", …)]` (routed by
+//! `.routes(routes!(..))`) in `src/http/**/*.rs` (calls may span lines; one
+//! call may name several methods), prefixed as `src/http/mod.rs` mounts the module's `router()`
 //! (merged into a router that is `.nest`ed, or merged at the root). Frames:
 //! the variants of `ClientFrame` in `src/http/ws/protocol.rs`, named as
 //! serde names them (`rename_all = "snake_case"`, or a variant's `rename`).
@@ -163,6 +164,24 @@ pub fn routes_of(src: &str) -> Result<Vec<(String, String)>, String> {
             return Err(format!("route {path}: no method found"));
         }
         out.extend(methods.into_iter().map(|m| (m, path.clone())));
+    }
+    // Handlers routed by `.routes(routes!(..))` declare method and path in
+    // their `#[utoipa::path(METHOD, path = "..", ..)]`.
+    let mut from = 0;
+    while let Some(at) = src[from..].find("#[utoipa::path(") {
+        let open = from + at + "#[utoipa::path".len();
+        let args = group(&src, open)?;
+        from = open + args.len();
+        let method = args.split(',').next().unwrap_or("").trim();
+        if !METHODS.contains(&method) {
+            return Err(format!("utoipa::path with an unknown method `{method}`"));
+        }
+        let at_path = args
+            .find("path =")
+            .ok_or_else(|| format!("utoipa::path without `path = `: {args}"))?;
+        let (path, _) = first_literal(&args[at_path..])
+            .ok_or_else(|| format!("utoipa::path without a path literal: {args}"))?;
+        out.push((method.to_ascii_uppercase(), path));
     }
     Ok(out)
 }

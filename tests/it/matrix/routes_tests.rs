@@ -15,7 +15,13 @@ const MODULE: &str = r#"
             )
             /* .route("/commented", put(x)) */
             .route("/get_like/{id}", get(get_thing).layer(Extension(post_like())))
+            .routes(routes!(annotated))
     }
+
+    /// A handler routed with its OpenAPI entry.
+    #[utoipa::path(patch, path = "/annotated/{id}", tag = "x",
+        responses((status = 200, description = "ok, path = \"/not/this\"")))]
+    async fn annotated() {}
 "#;
 
 #[test]
@@ -27,6 +33,7 @@ fn reads_multi_line_and_multi_method_routes() {
         ("POST", "/things/{id}/fix"),
         ("DELETE", "/things/{id}/fix"),
         ("GET", "/get_like/{id}"),
+        ("PATCH", "/annotated/{id}"),
     ]
     .iter()
     .map(|(m, p)| (m.to_string(), p.to_string()))
@@ -34,6 +41,7 @@ fn reads_multi_line_and_multi_method_routes() {
     assert_eq!(routes, Ok(want));
     assert!(routes_of(r#".route("/x", on(MethodFilter::GET, h))"#).is_err());
     assert!(routes_of(r#".nest("/x", other())"#).is_err());
+    assert!(routes_of(r#"#[utoipa::path(fetch, path = "/x")]"#).is_err());
 }
 
 #[test]

@@ -468,3 +468,63 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for Watched<S> {
         Pin::new(&mut self.get_mut().inner).poll_shutdown(cx)
     }
 }
+
+/// What `serve` would refuse in these settings, found without starting it
+/// (`renraku config check`): the time zone, the TLS pair, the data dir,
+/// the database URL's kind. Each problem names its setting; none shows a
+/// secret.
+pub fn check_settings(args: &ServeArgs) -> Vec<String> {
+    let mut problems = Vec::new();
+    if jiff::tz::TimeZone::get(&args.time_zone).is_err() {
+        problems.push(format!("time-zone: no time zone `{}`", args.time_zone));
+    }
+    let dir = DataDir::new(&args.data.data_dir);
+    if !dir.is_initialised() {
+        problems.push(format!(
+            "data-dir: {} is not an initialised data dir (run `renraku init --data-dir {}`)",
+            args.data.data_dir.display(),
+            args.data.data_dir.display()
+        ));
+    }
+    if !args.insecure_http {
+        let (cert, key) = match (&args.tls_cert, &args.tls_key) {
+            (Some(c), Some(k)) => (c.clone(), k.clone()),
+            _ => (dir.cert_path(), dir.tls_key_path()),
+        };
+        problems.extend(check_tls(&cert, &key));
+    }
+    if let Some(url) = args.data.database_url() {
+        let known = ["postgres://", "postgresql://", "sqlite:"];
+        if !known.iter().any(|k| url.starts_with(k)) {
+            problems.push("database-url: expected postgres://… or sqlite:…".into());
+        }
+    }
+    problems
+}
+
+fn check_tls(cert: &std::path::Path, key: &std::path::Path) -> Vec<String> {
+    let mut problems = Vec::new();
+    match std::fs::read(cert) {
+        Err(e) => problems.push(format!("tls-cert: cannot read {}: {e}", cert.display())),
+        Ok(pem) => {
+            let certs = rustls_pemfile::certs(&mut pem.as_slice())
+                .collect::<Result<Vec<_>, _>>()
+                .unwrap_or_default();
+            if certs.is_empty() {
+                problems.push(format!("tls-cert: no certificate in {}", cert.display()));
+            }
+        }
+    }
+    match std::fs::read(key) {
+        Err(e) => problems.push(format!("tls-key: cannot read {}: {e}", key.display())),
+        Ok(pem) => {
+            if !matches!(
+                rustls_pemfile::private_key(&mut pem.as_slice()),
+                Ok(Some(_))
+            ) {
+                problems.push(format!("tls-key: no private key in {}", key.display()));
+            }
+        }
+    }
+    problems
+}

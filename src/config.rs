@@ -3,6 +3,9 @@
 //! redacts.
 
 use clap::{Args, Parser, Subcommand};
+
+mod file;
+pub use file::{load_from, FileError, Loaded};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
@@ -47,6 +50,19 @@ pub enum Command {
     Backup(BackupArgs),
     /// Rebuild a data dir from a backup (into a new, empty folder).
     Restore(RestoreArgs),
+    /// The configuration (`--config FILE`, environment, flags).
+    Config {
+        #[command(subcommand)]
+        command: ConfigCommand,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ConfigCommand {
+    /// Print the effective configuration of `renraku serve` with these
+    /// flags (secrets redacted, each value's source named) and check it:
+    /// exit non-zero when the server would refuse it.
+    Check(ServeArgs),
 }
 
 #[derive(Args, Debug, Clone)]
@@ -160,6 +176,10 @@ impl std::fmt::Debug for CreateAdminArgs {
 
 #[derive(Args, Debug, Clone)]
 pub struct ServeArgs {
+    /// A TOML file of these settings, each key a long flag's name
+    /// (`listen = "0.0.0.0:8443"`); flags and environment variables win over it.
+    #[arg(long, env = "RENRAKU_CONFIG")]
+    pub config: Option<PathBuf>,
     #[command(flatten)]
     pub data: DataArgs,
     /// Address to listen on (port 0 picks a free port).
@@ -378,6 +398,7 @@ impl ServeArgs {
     /// Defaults for commands that open a data dir without serving.
     pub fn for_data(data: DataArgs) -> Self {
         Self {
+            config: None,
             data,
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             tls_cert: None,

@@ -2,11 +2,10 @@
 //! until a signal.
 
 use anyhow::Context;
-use clap::Parser;
 use renraku::app::{open_core, App};
 use renraku::config::{
-    AdminCommand, AuditCommand, BackupArgs, Cli, Command, CreateAdminArgs, DataArgs, KeysCommand,
-    RestoreArgs, RotateArgs, ServeArgs, TotpPolicy,
+    AdminCommand, AuditCommand, BackupArgs, Command, ConfigCommand, CreateAdminArgs, DataArgs,
+    KeysCommand, RestoreArgs, RotateArgs, ServeArgs, TotpPolicy,
 };
 use renraku::datadir::{DataDir, ServeLock};
 use renraku::domain::NewAccount;
@@ -25,8 +24,15 @@ async fn main() -> std::process::ExitCode {
         .with_env_filter(log_filter())
         .with_writer(std::io::stderr)
         .init();
-    let cli = Cli::parse();
-    let result = match cli.command {
+    let loaded = match renraku::config::load_from(std::env::args_os().collect()) {
+        Ok(loaded) => loaded,
+        Err(e) => {
+            eprintln!("renraku: configuration file {e}");
+            return std::process::ExitCode::from(2);
+        }
+    };
+    let effective = loaded.effective();
+    let result = match loaded.cli.command {
         Command::Demo(args) => demo(args).await,
         Command::Serve(args) => serve(args).await,
         Command::Init(args) => init(args).await,
@@ -42,6 +48,9 @@ async fn main() -> std::process::ExitCode {
         } => keys_rotate(args).await,
         Command::Backup(args) => backup(args).await,
         Command::Restore(args) => restore(args).await,
+        Command::Config {
+            command: ConfigCommand::Check(args),
+        } => config_check(args, &effective),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
@@ -317,6 +326,21 @@ fn lock_for_serving(args: &ServeArgs) -> anyhow::Result<Option<ServeLock>> {
         return Ok(None); // open_core refuses it with the way out
     }
     dir.lock_for_serving().map(Some)
+}
+
+/// `renraku config check`: the effective settings, then what `serve`
+/// would refuse (each problem on its own line; exit 1 when there is one).
+fn config_check(args: ServeArgs, effective: &str) -> anyhow::Result<()> {
+    print!("{effective}");
+    let problems = renraku::app::check_settings(&args);
+    if problems.is_empty() {
+        println!("# configuration OK");
+        return Ok(());
+    }
+    for p in &problems {
+        eprintln!("renraku: {p}");
+    }
+    anyhow::bail!("{} problem(s) in the configuration", problems.len())
 }
 
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {

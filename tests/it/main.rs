@@ -26,6 +26,7 @@ mod bench;
 mod calendar;
 mod categories;
 mod cluster;
+mod config;
 mod consent;
 mod durability;
 mod emergency;

@@ -1,0 +1,214 @@
+//! `--config FILE` and `renraku config check` (issue 22, point 4): a flag
+//! wins over its environment variable, which wins over the file, which
+//! wins over the default; a running server takes the file's settings; a
+//! bad file (unknown key, bad value, bad TOML) or a setting the server
+//! would refuse exits non-zero naming the setting; secrets are redacted.
+
+use std::process::Output;
+
+use crate::helpers::*;
+
+fn config_check(args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut cmd = std::process::Command::new(bin());
+    cmd.arg("config").arg("check").args(args);
+    for key in [
+        "DATABASE_URL",
+        "RENRAKU_DATABASE_URL",
+        "RENRAKU_LISTEN",
+        "RENRAKU_CONFIG",
+    ] {
+        cmd.env_remove(key);
+    }
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.output().unwrap()
+}
+
+fn text(o: &Output) -> (String, String) {
+    (
+        String::from_utf8_lossy(&o.stdout).into_owned(),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    )
+}
+
+fn line<'a>(out: &'a str, key: &str) -> &'a str {
+    out.lines()
+        .find(|l| l.starts_with(&format!("{key} = ")))
+        .unwrap_or_else(|| panic!("no `{key}` in\n{out}"))
+}
+
+#[tokio::test]
+async fn flags_beat_environment_beat_the_file_beat_defaults() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let init = std::process::Command::new(bin())
+        .args(["init", "--data-dir"])
+        .arg(&data)
+        .output()
+        .unwrap();
+    assert!(init.status.success(), "{:?}", text(&init));
+    let file = tmp.path().join("renraku.toml");
+    std::fs::write(
+        &file,
+        format!(
+            "data-dir = {:?}\nlisten = \"127.0.0.1:9443\"\nsession-idle-timeout = 900\n\
+             session-max-age = 7200\naccess-token-ttl = 600\n\
+             allowed-origin = [\"https://a.example.jp\", \"https://b.example.jp\"]\n\
+             database-url = \"postgres://renraku:file-s3cret@db/renraku\"\n",
+            data.to_string_lossy()
+        ),
+    )
+    .unwrap();
+    let f = file.to_string_lossy().into_owned();
+    let out = config_check(
+        &["--config", &f, "--session-idle-timeout", "60"],
+        &[
+            ("RENRAKU_SESSION_IDLE_TIMEOUT", "120"),
+            ("RENRAKU_SESSION_MAX_AGE", "3600"),
+        ],
+    );
+    let (stdout, stderr) = text(&out);
+    // The database URL names a PostgreSQL server that is not there: check
+    // does not connect, it only judges the settings.
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    assert_eq!(
+        line(&stdout, "session-idle-timeout"),
+        "session-idle-timeout = 60  # flag"
+    );
+    assert_eq!(
+        line(&stdout, "session-max-age"),
+        "session-max-age = 3600  # environment"
+    );
+    assert_eq!(
+        line(&stdout, "access-token-ttl"),
+        "access-token-ttl = 600  # file"
+    );
+    assert_eq!(
+        line(&stdout, "listen"),
+        "listen = \"127.0.0.1:9443\"  # file"
+    );
+    assert_eq!(
+        line(&stdout, "invitation-ttl"),
+        "invitation-ttl = 604800  # default"
+    );
+    assert_eq!(
+        line(&stdout, "allowed-origin"),
+        "allowed-origin = [\"https://a.example.jp\", \"https://b.example.jp\"]  # file"
+    );
+    assert_eq!(
+        line(&stdout, "database-url"),
+        "database-url = \"postgres://renraku:<redacted>@db/renraku\"  # file"
+    );
+    assert!(stdout.contains("# configuration OK"), "{stdout}");
+    assert!(!stdout.contains("file-s3cret") && !stderr.contains("file-s3cret"));
+    // The file's setting is also overridden by the environment variable
+    // RENRAKU_CONFIG names it by.
+    let out = config_check(
+        &[],
+        &[("RENRAKU_CONFIG", &f), ("RENRAKU_LISTEN", "127.0.0.1:7000")],
+    );
+    let (stdout, _) = text(&out);
+    assert_eq!(
+        line(&stdout, "listen"),
+        "listen = \"127.0.0.1:7000\"  # environment"
+    );
+    assert_eq!(
+        line(&stdout, "session-idle-timeout"),
+        "session-idle-timeout = 900  # file"
+    );
+}
+
+#[tokio::test]
+async fn a_bad_configuration_exits_non_zero_naming_the_setting() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cases: [(&str, &str); 6] = [
+        ("lisen = \"127.0.0.1:1\"\n", "unknown setting `lisen`"),
+        (
+            "listen = \"nowhere\"\n",
+            "`listen`: invalid value 'nowhere'",
+        ),
+        (
+            "session-idle-timeout = \"soon\"\n",
+            "`session-idle-timeout`: invalid value 'soon'",
+        ),
+        (
+            "listen = [\"127.0.0.1:1\"]\n",
+            "`listen` takes one value, not a list",
+        ),
+        ("listen = [1\n", "not valid TOML at line 1"),
+        (
+            "insecure-http = \"yes\"\n",
+            "`insecure-http` is true or false",
+        ),
+    ];
+    for (i, (body, want)) in cases.iter().enumerate() {
+        let file = tmp.path().join(format!("bad{i}.toml"));
+        std::fs::write(&file, body).unwrap();
+        let f = file.to_string_lossy().into_owned();
+        for cmd in [&["config", "check"][..], &["serve"][..]] {
+            let out = std::process::Command::new(bin())
+                .args(cmd)
+                .args(["--config", &f])
+                .output()
+                .unwrap();
+            let (stdout, stderr) = text(&out);
+            assert_eq!(
+                out.status.code(),
+                Some(2),
+                "{cmd:?} {body}: {stdout}{stderr}"
+            );
+            assert!(
+                stderr.contains(want) && stderr.contains(&*f),
+                "{body}: {stderr}"
+            );
+            assert!(!stdout.contains("listening"), "{stdout}");
+        }
+    }
+    // A missing file.
+    let out = config_check(&["--config", "/nonexistent/renraku.toml"], &[]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out).1.contains("cannot read"), "{:?}", text(&out));
+    // Settings that parse but that the server would refuse: each named.
+    let file = tmp.path().join("refused.toml");
+    std::fs::write(
+        &file,
+        "time-zone = \"Mars/Olympus_Mons\"\ndata-dir = \"/nonexistent/renraku\"\n",
+    )
+    .unwrap();
+    let out = config_check(&["--config", &file.to_string_lossy()], &[]);
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{stdout}{stderr}");
+    for want in [
+        "time-zone: no time zone",
+        "data-dir: /nonexistent/renraku is not an initialised",
+        "tls-cert: cannot read",
+    ] {
+        assert!(stderr.contains(want), "{want}: {stderr}");
+    }
+}
+
+#[tokio::test]
+async fn a_server_runs_with_the_files_settings() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join("renraku.toml");
+    // One post a minute, from the file; the test helper's own flags
+    // (--data-dir, --listen) win over the file's.
+    std::fs::write(
+        &file,
+        "max-posts-per-minute = 1\nlisten = \"127.0.0.1:1\"\ndata-dir = \"/nonexistent\"\n",
+    )
+    .unwrap();
+    let f = file.to_string_lossy().into_owned();
+    let server = Server::demo_with(&["--config", &f]).await;
+    let g = server.login("guardian.sato").await;
+    let child = g.child_id(HINATA).await;
+    let body = serde_json::json!({"text": "一件目"});
+    let first = g
+        .post_entry(&child, "education", "note", body.clone())
+        .await;
+    assert_eq!(first.0, 201, "{}", first.1);
+    let second = g.post_entry(&child, "education", "note", body).await;
+    assert_err(&second, 429, "rate_limited");
+    server.check_logs();
+}

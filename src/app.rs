@@ -35,6 +35,8 @@ pub struct App {
     limits: Limits,
     ws_ping_every: Duration,
     ws_pong_timeout: Duration,
+    /// `renraku demo`'s plain-HTTP listener on loopback, if any.
+    demo_http: Option<std::net::TcpListener>,
 }
 
 /// What one connection may hold (issue 18, slow and stuck clients).
@@ -181,7 +183,15 @@ impl App {
             },
             ws_ping_every: secs(args.ws_ping_interval),
             ws_pong_timeout: secs(args.ws_pong_timeout),
+            demo_http: None,
         })
+    }
+
+    /// Also serves plain HTTP on `listener` (the demo's, on loopback).
+    pub fn with_demo_http(mut self, listener: std::net::TcpListener) -> anyhow::Result<Self> {
+        listener.set_nonblocking(true)?;
+        self.demo_http = Some(listener);
+        Ok(self)
     }
 
     pub fn url(&self) -> String {
@@ -204,6 +214,16 @@ impl App {
             ws_ping_every: self.ws_ping_every,
             ws_pong_timeout: self.ws_pong_timeout,
         };
+        // The demo's plain-HTTP twin: the same router, its own origin
+        // ("http://…") allowed for WebSockets.
+        let demo_http = self.demo_http.map(|listener| {
+            let state = AppState {
+                scheme: "http",
+                ..state.clone()
+            };
+            let service = http::router(state).into_make_service_with_connect_info::<SocketAddr>();
+            (listener, service, axum_server::Handle::new())
+        });
         let service = http::router(state).into_make_service_with_connect_info::<SocketAddr>();
         let handle = axum_server::Handle::new();
         let (h, core) = (handle.clone(), self.core.clone());
@@ -228,6 +248,7 @@ impl App {
             self.core.clone(),
             stop.clone(),
         ));
+        let demo_handle = demo_http.as_ref().map(|(_, _, h)| h.clone());
         tokio::spawn(async move {
             shutdown.await;
             stop.cancel();
@@ -239,11 +260,23 @@ impl App {
                 tokio::time::sleep(Duration::from_millis(20)).await;
             }
             h.graceful_shutdown(Some(Duration::from_secs(10)));
+            if let Some(h) = demo_handle {
+                h.graceful_shutdown(Some(Duration::from_secs(10)));
+            }
         });
         let (limits, slots) = (
             self.limits,
             Arc::new(Semaphore::new(self.limits.max_connections)),
         );
+        let demo_server = demo_http.map(|(listener, service, h)| {
+            let mut server = axum_server::from_tcp(listener).acceptor(Guard::new(
+                DefaultAcceptor,
+                slots.clone(),
+                limits,
+            ));
+            configure(server.http_builder(), limits);
+            tokio::spawn(server.handle(h).serve(service))
+        });
         match self.tls {
             Some(tls) => {
                 let mut server = axum_server::from_tcp_rustls(self.listener, tls)
@@ -259,6 +292,11 @@ impl App {
                 ));
                 configure(server.http_builder(), limits);
                 server.handle(handle).serve(service).await?
+            }
+        }
+        if let Some(server) = demo_server {
+            if let Ok(Err(e)) = server.await {
+                tracing::warn!(error = %e, "the demo's plain-HTTP listener");
             }
         }
         let _ = escalation.await;

@@ -362,6 +362,12 @@ pub struct ServeArgs {
         hide = true
     )]
     pub live_audit_window: u64,
+    /// `demo` only: also serve the web client and the API over plain HTTP
+    /// on this loopback address (`off`: not at all), so that a browser
+    /// opens the demo without a certificate warning. Default
+    /// `127.0.0.1:8080`, skipped with a message when the port is taken.
+    #[arg(long, env = "RENRAKU_DEMO_HTTP", value_name = "ADDR|off")]
+    pub demo_http: Option<String>,
     /// VAPID subject: how push services can reach the operator.
     #[arg(
         long,
@@ -429,6 +435,7 @@ impl ServeArgs {
             escalation_delay: 300,
             push_insecure_origins: Vec::new(),
             vapid_subject: "mailto:renraku-admin@localhost".into(),
+            demo_http: None,
             max_connections: 20_000,
             header_read_timeout: 10,
             keep_alive_timeout: 60,

@@ -344,11 +344,14 @@ fn config_check(args: ServeArgs, effective: &str) -> anyhow::Result<()> {
 }
 
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    if args.demo_http.is_some() {
+        anyhow::bail!("--demo-http is for `renraku demo` only");
+    }
     let shutdown = shutdown_signal();
     let _lock = lock_for_serving(&args)?;
     let core = std::sync::Arc::new(open_core(&args).await?);
     core.tidy_attachments().await?;
-    start(args, core, shutdown).await
+    start(args, core, None, shutdown).await
 }
 
 async fn demo(mut args: ServeArgs) -> anyhow::Result<()> {
@@ -356,6 +359,8 @@ async fn demo(mut args: ServeArgs) -> anyhow::Result<()> {
     // The demo's shared password is for trying things out: no second factor
     // unless asked for.
     args.totp_policy.get_or_insert(TotpPolicy::Optional);
+    // Bound first, so that a bad address fails before anything is created.
+    let demo_http = demo_http_listener(args.demo_http.as_deref())?;
     DataDir::new(&args.data.data_dir)
         .init()
         .context("preparing the data dir")?;
@@ -366,18 +371,64 @@ async fn demo(mut args: ServeArgs) -> anyhow::Result<()> {
         println!("loaded the demo dataset; every demo password is `renraku-demo`");
         println!("logins: {}", renraku::demo::logins().join(", "));
     }
-    start(args, core, shutdown).await
+    start(args, core, demo_http, shutdown).await
+}
+
+/// The demo's plain-HTTP listener (`--demo-http`, default 127.0.0.1:8080):
+/// loopback only; an address given explicitly must bind, the default is
+/// skipped with a message when its port is taken.
+fn demo_http_listener(flag: Option<&str>) -> anyhow::Result<Option<std::net::TcpListener>> {
+    const DEFAULT: &str = "127.0.0.1:8080";
+    let (addr, explicit) = match flag {
+        Some("off") => return Ok(None),
+        Some(a) => (a, true),
+        None => (DEFAULT, false),
+    };
+    let parsed: std::net::SocketAddr = addr
+        .parse()
+        .with_context(|| format!("--demo-http: `{addr}` is not ADDR:PORT (or `off`)"))?;
+    if !parsed.ip().is_loopback() {
+        anyhow::bail!(
+            "--demo-http: {addr} is not a loopback address; the demo's plain HTTP \
+             listens on 127.0.0.1 or ::1 only (or `off`)"
+        );
+    }
+    match std::net::TcpListener::bind(parsed) {
+        Ok(l) => Ok(Some(l)),
+        Err(e) if explicit => Err(e).with_context(|| format!("--demo-http: binding {addr}")),
+        Err(e) => {
+            println!(
+                "renraku: {addr} is not free ({e}); the demo goes on without plain HTTP \
+                 (--demo-http 127.0.0.1:PORT to choose another port)"
+            );
+            Ok(None)
+        }
+    }
 }
 
 async fn start(
     args: ServeArgs,
     core: std::sync::Arc<renraku::domain::Core>,
+    demo_http: Option<std::net::TcpListener>,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     if args.insecure_http {
         tracing::warn!("serving plain HTTP (--insecure-http): only behind a TLS-terminating proxy");
     }
-    let app = App::build(&args, core).await?;
+    let mut app = App::build(&args, core).await?;
+    if let Some(listener) = demo_http {
+        let addr = listener.local_addr()?;
+        let host = match addr.ip() {
+            std::net::IpAddr::V4(ip) if ip == std::net::Ipv4Addr::LOCALHOST => {
+                "localhost".to_owned()
+            }
+            std::net::IpAddr::V4(ip) => ip.to_string(),
+            std::net::IpAddr::V6(ip) => format!("[{ip}]"),
+        };
+        // First, for people: the URL a browser opens without a warning.
+        println!("renraku demo for browsers: http://{host}:{}", addr.port());
+        app = app.with_demo_http(listener)?;
+    }
     println!("renraku listening on {}", app.url());
     std::io::stdout().flush()?;
     tracing::info!(addr = %app.local_addr, "listening");

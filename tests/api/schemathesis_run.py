@@ -171,6 +171,7 @@ def main():
     proc = subprocess.Popen(
         [
             BIN, "demo", "--data-dir", os.path.join(data, "d"), "--listen", f"127.0.0.1:{port}",
+            "--demo-http", "off",
             "--access-token-ttl", "7200",
             # Fuzzing posts hundreds of entries and alerts a minute: the
             # limits would answer most of them 429 (also documented).

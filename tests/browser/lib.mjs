@@ -34,17 +34,22 @@ export function ensureChromium() {
 export async function startServer(bin, extraArgs = []) {
   if (!fs.existsSync(bin)) throw new Error(`server binary not found: ${bin} (run cargo build, or set RENRAKU_BIN)`);
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'renraku-browser-'));
-  const child = spawn(bin, ['demo', '--data-dir', dataDir, '--listen', '127.0.0.1:0', '--escalation-delay', '2', ...extraArgs], {
+  // The demo's plain-HTTP listener only where a test asks for it.
+  const http = extraArgs.includes('--demo-http') ? [] : ['--demo-http', 'off'];
+  const child = spawn(bin, ['demo', '--data-dir', dataDir, '--listen', '127.0.0.1:0', '--escalation-delay', '2', ...http, ...extraArgs], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, RUST_LOG: process.env.RUST_LOG || 'warn' },
   });
   const log = [];
+  let httpUrl = null;
   child.stderr.on('data', (d) => { log.push(String(d)); if (log.length > 400) log.shift(); });
   const url = await new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`server did not start within 60 s\n${log.join('')}`)), 60_000);
     const rl = readline.createInterface({ input: child.stdout });
     rl.on('line', (line) => {
       log.push(`${line}\n`);
+      const h = /renraku demo for browsers: (http:\/\/\S+)/.exec(line);
+      if (h) httpUrl = h[1].replace(/\/$/, '');
       const m = /renraku listening on (https?:\/\/\S+)/.exec(line);
       if (m) { clearTimeout(timer); resolve(m[1].replace(/\/$/, '')); }
     });
@@ -60,7 +65,7 @@ export async function startServer(bin, extraArgs = []) {
     }
     fs.rmSync(dataDir, { recursive: true, force: true });
   };
-  return { url, stop, log };
+  return { url, httpUrl, stop, log };
 }
 
 /**

@@ -56,7 +56,7 @@ async function main() {
         // (one that fails to start fails that test only).
         if (test.serverArgs) {
           own = await startServer(bin, test.serverArgs);
-          s.setBase(own.url);
+          s.setBase(test.demoHttp ? own.httpUrl : own.url);
         }
         await withTimeout(test.run(s, shot, listArtifacts), TEST_TIMEOUT_MS, test.name);
         const foreign = s.foreignRequests();

@@ -11,8 +11,9 @@ import { spawnSync } from 'node:child_process';
 import zlib from 'node:zlib';
 import {
   assert, eventually, openNotebook, postEntry, unique, loginOn, totp, unlabelled, createAccount, submitLogin,
-  noHorizontalScroll, secretOf, STRONG, WEAK,
+  noHorizontalScroll, secretOf, STRONG, WEAK, CHROMIUM, PHONE,
 } from './lib.mjs';
+import { chromium } from 'playwright-core';
 
 const HINATA = '佐藤 ひなた';
 
@@ -1628,6 +1629,69 @@ export const tests = [
       await review.locator('.cal-child').click();
       await sato.waitForSelector('.timeline .entry.fresh');
       assert(await sato.locator('.timeline .entry.fresh').getAttribute('data-kind') === 'plan', 'opens the plan');
+    },
+  },
+  {
+    name: '33. the demo opens in a browser over plain HTTP on localhost: no certificate to accept, the service worker registers, the app is installable, live entries arrive',
+    serverArgs: ['--demo-http', '127.0.0.1:0'],
+    demoHttp: true,
+    async run(s, shot) {
+      assert(s.base.startsWith('http://localhost:'), `the printed browser URL: ${s.base}`);
+      // A browser of its own, without --ignore-certificate-errors (nothing
+      // to click through on plain HTTP), with a real profile: Chromium
+      // calls no incognito window installable.
+      const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'renraku-profile-'));
+      const ctx = await chromium.launchPersistentContext(profile, {
+        executablePath: CHROMIUM, headless: true, viewport: PHONE, locale: 'ja-JP', timezoneId: 'Asia/Tokyo',
+        serviceWorkers: 'allow',
+        args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking'],
+      });
+      try {
+        const page = await ctx.newPage();
+        const errors = [];
+        page.on('pageerror', (e) => errors.push(e.message));
+        page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
+        await page.goto(`${s.base}/`);
+        await page.waitForSelector('#page-title');
+        await loginOn(page, 'guardian.sato');
+        const sw = await page.evaluate(async () => {
+          const reg = await Promise.race([navigator.serviceWorker.ready, new Promise((r) => setTimeout(() => r(null), 10_000))]);
+          return { secure: window.isSecureContext, active: Boolean(reg?.active), scope: reg?.scope };
+        });
+        assert(sw.secure, 'localhost over HTTP is a secure context');
+        assert(sw.active && sw.scope === `${s.base}/`, `the service worker registers: ${JSON.stringify(sw)}`);
+        // Installable: Chromium's own check (manifest, icons, service worker).
+        const cdp = await ctx.newCDPSession(page);
+        const { installabilityErrors } = await cdp.send('Page.getInstallabilityErrors');
+        assert(installabilityErrors.length === 0, `installable: ${JSON.stringify(installabilityErrors)}`);
+        const manifest = await cdp.send('Page.getAppManifest');
+        assert(manifest.url === `${s.base}/manifest.webmanifest` && manifest.errors.length === 0,
+          `the manifest parses: ${JSON.stringify(manifest.errors)}`);
+        // The notebook, and a live entry over ws://localhost from another member.
+        await openNotebook(page, HINATA);
+        const text = unique('HTTPでも届く連絡');
+        // (Node speaks to 127.0.0.1: the listener is IPv4 loopback.)
+        const api = s.base.replace('//localhost:', '//127.0.0.1:');
+        const login = await fetch(`${api}/api/v1/auth/login`, {
+          method: 'POST', headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ login: 'coordinator.yamada', password: 'renraku-demo' }),
+        });
+        const token = (await login.json()).access_token;
+        const children = await (await fetch(`${api}/api/v1/children`, { headers: { authorization: `Bearer ${token}` } })).json();
+        const hinata = children.find((c) => c.name === HINATA);
+        const r = await fetch(`${api}/api/v1/children/${hinata.id}/entries`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+          body: JSON.stringify({ client_id: crypto.randomUUID(), category: 'education', kind: 'note', body: { text } }),
+        });
+        assert(r.status === 201, `posted: ${r.status}`);
+        await page.locator('.timeline > li.entry', { hasText: text }).waitFor();
+        await shot(page, '79-demo-http-live');
+        assert(errors.length === 0, `console errors: ${errors.join('; ')}`);
+      } finally {
+        await ctx.close();
+        fs.rmSync(profile, { recursive: true, force: true });
+      }
     },
   },
 ];

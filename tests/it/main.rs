@@ -28,6 +28,7 @@ mod categories;
 mod cluster;
 mod config;
 mod consent;
+mod demo_http;
 mod durability;
 mod emergency;
 mod erasure;

@@ -58,6 +58,12 @@ pub async fn refused(cmd: &str, data_dir: &std::path::Path, extra: &[&str], why:
         .arg("--listen")
         .arg("127.0.0.1:0")
         .args(extra)
+        .args(
+            (cmd == "demo")
+                .then_some(["--demo-http", "off"])
+                .into_iter()
+                .flatten(),
+        )
         .env_remove("DATABASE_URL")
         .env_remove("RENRAKU_DATABASE_URL")
         .output();
@@ -85,6 +91,14 @@ impl Server {
             .arg("--listen")
             .arg("127.0.0.1:0")
             .args(&self.opts.flags)
+            // Test servers leave the demo's plain-HTTP port (8080) alone
+            // unless the test is about it.
+            .args(
+                (cmd == "demo" && !self.opts.flags.iter().any(|f| f == "--demo-http"))
+                    .then_some(["--demo-http", "off"])
+                    .into_iter()
+                    .flatten(),
+            )
             // `serve` asks professionals and admins for TOTP by default; a
             // demo deployment started again with `serve` keeps the demo's
             // policy unless the test chose one.

@@ -212,6 +212,19 @@ impl Server {
         ));
     }
 
+    /// The demo's plain-HTTP listener (`--demo-http`), from its printed
+    /// line: its URL and a client (no TLS) for it.
+    pub fn demo_http(&self) -> Option<(String, Api)> {
+        let out = self.stdout();
+        let url = out
+            .lines()
+            .find_map(|l| l.strip_prefix("renraku demo for browsers: "))?
+            .trim()
+            .to_owned();
+        let base = url.replace("//localhost:", "//127.0.0.1:");
+        Some((url, Api::new(&base, None, self.registry.clone())))
+    }
+
     /// HTTP client for this server (after a restart, ask again: the port changes).
     pub fn api(&self) -> Api {
         self.api.clone().expect("server not started")

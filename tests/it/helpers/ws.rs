@@ -96,6 +96,17 @@ impl Ws {
         }
     }
 
+    /// Connects with an `Origin` header (as a browser page does).
+    pub async fn connect_with_origin(api: &Api, origin: &str) -> Ws {
+        let stream = Self::try_connect(api, Some(origin))
+            .await
+            .unwrap_or_else(|e| panic!("ws connect from {origin}: {e}"));
+        Ws {
+            stream,
+            account_id: None,
+        }
+    }
+
     /// Connects, sends the auth frame and expects `ready`.
     pub async fn connect_auth(api: &Api, token: &str) -> Ws {
         let mut ws = Self::connect(api).await;

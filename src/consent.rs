@@ -19,6 +19,21 @@ pub const CATEGORIES: [&str; 7] = [
     "family",
 ];
 
+/// A category's name on the wire (a schema only: names are parsed with
+/// `category_bit`).
+pub struct CategoryName;
+
+impl utoipa::PartialSchema for CategoryName {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::schema::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .enum_values(Some(CATEGORIES))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for CategoryName {}
+
 pub const ALL_CATEGORIES: i64 = (1 << CATEGORIES.len()) - 1;
 
 pub fn category_bit(name: &str) -> Option<i64> {

@@ -27,12 +27,17 @@ const MAX_RANGE_DAYS: i32 = 366;
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct CalendarQuery {
+    /// `YYYY-MM-DD`
+    #[param(format = Date)]
     pub from: String,
+    /// `YYYY-MM-DD`, at most 366 days after `from`
+    #[param(format = Date)]
     pub to: String,
 }
 
 #[derive(Serialize, Debug, utoipa::ToSchema)]
 pub struct CalendarItem {
+    #[schema(format = Date)]
     pub date: String,
     /// `appointment` or `plan_review`.
     pub kind: &'static str,

@@ -23,7 +23,10 @@ const CREATOR_PROFESSIONS: [&str; 3] = [
 pub struct NewChild {
     pub name: String,
     pub name_kana: String,
+    #[schema(format = Date)]
     pub birth_date: String,
+    /// 小児慢性特定疾病の疾患群 (1–16).
+    #[schema(minimum = 1, maximum = 16)]
     pub disease_group: u8,
     pub diagnosis: String,
     pub guardians: Vec<AccountId>,

@@ -40,10 +40,13 @@ pub struct NewEntryInput {
     pub client_id: String,
     /// The first category (or the only one).
     #[serde(default)]
+    #[schema(value_type = Option<crate::consent::CategoryName>)]
     pub category: Option<String>,
     /// Every category the entry is filed under, the first first.
     #[serde(default)]
+    #[schema(value_type = Option<Vec<crate::consent::CategoryName>>)]
     pub categories: Option<Vec<String>>,
+    #[schema(value_type = crate::vocab::EntryKind)]
     pub kind: String,
     pub body: Value,
     /// Addressees: members who must be able to see the entry.

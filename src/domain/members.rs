@@ -58,6 +58,7 @@ impl Member {
 #[serde(deny_unknown_fields)]
 pub struct NewMember {
     pub account_id: AccountId,
+    #[schema(value_type = Vec<crate::consent::CategoryName>)]
     pub categories: Vec<String>,
     pub can_post: bool,
     pub purpose: String,

@@ -21,8 +21,10 @@ pub struct Entry {
     pub author_id: AccountId,
     pub author_name: String,
     /// The first of `categories`.
+    #[schema(value_type = crate::consent::CategoryName)]
     pub category: &'static str,
     /// Every category the entry is filed under (one or more), the first first.
+    #[schema(value_type = Vec<crate::consent::CategoryName>)]
     pub categories: Vec<&'static str>,
     pub kind: EntryKind,
     pub body: Value,

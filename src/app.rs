@@ -35,6 +35,8 @@ pub struct App {
     limits: Limits,
     ws_ping_every: Duration,
     ws_pong_timeout: Duration,
+    /// `--metrics-listen`: its bound listener and the recorder's exporter.
+    metrics: Option<(std::net::TcpListener, crate::telemetry::Exporter)>,
 }
 
 /// What one connection may hold (issue 18, slow and stuck clients).
@@ -53,6 +55,10 @@ fn secs(s: u64) -> Duration {
 
 /// Opens the store and keys of an initialised data dir and the core on top.
 pub async fn open_core(args: &ServeArgs) -> anyhow::Result<Core> {
+    if args.metrics_listen.is_some() {
+        // Before the core starts its tasks, so that they are counted from the start.
+        crate::telemetry::install()?;
+    }
     let dir = DataDir::new(&args.data.data_dir);
     if !dir.is_initialised() {
         anyhow::bail!(
@@ -167,6 +173,15 @@ impl App {
             .with_context(|| format!("binding {}", args.listen))?;
         listener.set_nonblocking(true)?;
         let local_addr = listener.local_addr()?;
+        let metrics = match args.metrics_listen {
+            Some(addr) => {
+                let l = std::net::TcpListener::bind(addr)
+                    .with_context(|| format!("binding --metrics-listen {addr}"))?;
+                l.set_nonblocking(true)?;
+                Some((l, crate::telemetry::install()?))
+            }
+            None => None,
+        };
         Ok(Self {
             core,
             local_addr,
@@ -181,7 +196,13 @@ impl App {
             },
             ws_ping_every: secs(args.ws_ping_interval),
             ws_pong_timeout: secs(args.ws_pong_timeout),
+            metrics,
         })
+    }
+
+    /// Where `/metrics` is served, with `--metrics-listen`.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics.as_ref().and_then(|(l, _)| l.local_addr().ok())
     }
 
     pub fn url(&self) -> String {
@@ -228,6 +249,15 @@ impl App {
             self.core.clone(),
             stop.clone(),
         ));
+        let metrics = match self.metrics {
+            Some((listener, exporter)) => Some(tokio::spawn(http::metrics::serve(
+                tokio::net::TcpListener::from_std(listener)?,
+                self.core.clone(),
+                exporter,
+                stop.clone(),
+            ))),
+            None => None,
+        };
         tokio::spawn(async move {
             shutdown.await;
             stop.cancel();
@@ -266,6 +296,9 @@ impl App {
         let _ = sessions.await;
         let _ = attachments.await;
         let _ = entry_pushes.await;
+        if let Some(m) = metrics {
+            let _ = m.await;
+        }
         self.core.close().await;
         Ok(())
     }

@@ -6,7 +6,7 @@ use clap::Parser;
 use renraku::app::{open_core, App};
 use renraku::config::{
     AdminCommand, AuditCommand, BackupArgs, Cli, Command, CreateAdminArgs, DataArgs, KeysCommand,
-    RestoreArgs, RotateArgs, ServeArgs, TotpPolicy,
+    LogFormat, RestoreArgs, RotateArgs, ServeArgs, TotpPolicy,
 };
 use renraku::datadir::{DataDir, ServeLock};
 use renraku::domain::NewAccount;
@@ -21,11 +21,14 @@ static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(log_filter())
-        .with_writer(std::io::stderr)
-        .init();
+    // Parsed first, so that the log format is known; clap writes its own
+    // usage errors.
     let cli = Cli::parse();
+    let format = match &cli.command {
+        Command::Demo(args) | Command::Serve(args) => args.log_format,
+        _ => LogFormat::Text,
+    };
+    init_logging(format);
     let result = match cli.command {
         Command::Demo(args) => demo(args).await,
         Command::Serve(args) => serve(args).await,
@@ -46,9 +49,39 @@ async fn main() -> std::process::ExitCode {
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) if e.is::<ChainsBroken>() => std::process::ExitCode::FAILURE,
+        Err(e) if format == LogFormat::Json => {
+            tracing::error!("renraku: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
         Err(e) => {
             eprintln!("renraku: {e:#}");
             std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+/// Log lines on stderr: text, or one JSON object a line (`timestamp`,
+/// `level`, `fields` with the message, `target`, and the current span and
+/// its parents: a request's id, method and path).
+fn init_logging(format: LogFormat) {
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(log_filter())
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => {
+            let json = tracing_subscriber::fmt::format()
+                .json()
+                .with_current_span(true)
+                .with_span_list(true);
+            builder
+                .fmt_fields(tracing_subscriber::fmt::format::JsonFields::new())
+                .event_format(renraku::telemetry::JsonLines(json))
+                .init();
+            // A panic's message is a log line too (the default hook prints text).
+            std::panic::set_hook(Box::new(|info| {
+                tracing::error!(panic = %info, "panic");
+            }));
         }
     }
 }
@@ -354,6 +387,10 @@ async fn start(
         tracing::warn!("serving plain HTTP (--insecure-http): only behind a TLS-terminating proxy");
     }
     let app = App::build(&args, core).await?;
+    // Before the listening line: whoever waits for that one has this too.
+    if let Some(addr) = app.metrics_addr() {
+        println!("metrics listening on http://{addr}/metrics");
+    }
     println!("renraku listening on {}", app.url());
     std::io::stdout().flush()?;
     tracing::info!(addr = %app.local_addr, "listening");

@@ -34,6 +34,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("keys", &["crypto", "datadir", "store"]),
     ("backup", &["crypto", "datadir", "store"]),
     ("config", &[]),
+    ("telemetry", &[]),
     (
         "domain",
         &[
@@ -41,7 +42,10 @@ const ALLOWED: &[(&str, &[&str])] = &[
         ],
     ),
     ("export", &["domain", "error", "ids", "vocab"]),
-    ("http", &["config", "domain", "error", "export", "ids"]),
+    (
+        "http",
+        &["config", "domain", "error", "export", "ids", "telemetry"],
+    ),
     ("demo", &["domain", "ids", "vocab"]),
     ("bench", &["config", "consent"]),
 ];

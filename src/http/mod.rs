@@ -18,6 +18,7 @@ mod extract;
 mod handovers;
 mod me;
 mod members;
+pub mod metrics;
 mod questions;
 mod web;
 mod ws;

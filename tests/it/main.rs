@@ -40,6 +40,7 @@ mod limits;
 mod lockout;
 mod logs;
 mod matrix;
+mod metrics;
 mod pg_outage;
 mod push;
 mod questions;

@@ -226,6 +226,11 @@ impl App {
             ws_pong_timeout: self.ws_pong_timeout,
         };
         let service = http::router(state).into_make_service_with_connect_info::<SocketAddr>();
+        // Converted before any task starts, so that a failure leaves none behind.
+        let metrics = match self.metrics {
+            Some((l, exporter)) => Some((tokio::net::TcpListener::from_std(l)?, exporter)),
+            None => None,
+        };
         let handle = axum_server::Handle::new();
         let (h, core) = (handle.clone(), self.core.clone());
         let stop = tokio_util::sync::CancellationToken::new();
@@ -249,15 +254,14 @@ impl App {
             self.core.clone(),
             stop.clone(),
         ));
-        let metrics = match self.metrics {
-            Some((listener, exporter)) => Some(tokio::spawn(http::metrics::serve(
-                tokio::net::TcpListener::from_std(listener)?,
+        let metrics = metrics.map(|(listener, exporter)| {
+            tokio::spawn(http::metrics::serve(
+                listener,
                 self.core.clone(),
                 exporter,
                 stop.clone(),
-            ))),
-            None => None,
-        };
+            ))
+        });
         tokio::spawn(async move {
             shutdown.await;
             stop.cancel();

@@ -24,6 +24,7 @@ use crate::domain::live::close;
 use crate::domain::{Core, Settings};
 use crate::http::{self, AppState};
 use crate::store::{ChainKey, Store};
+use crate::telemetry::Exporter;
 
 pub struct App {
     pub core: Arc<Core>,
@@ -36,7 +37,7 @@ pub struct App {
     ws_ping_every: Duration,
     ws_pong_timeout: Duration,
     /// `--metrics-listen`: its bound listener and the recorder's exporter.
-    metrics: Option<(std::net::TcpListener, crate::telemetry::Exporter)>,
+    metrics: Option<(std::net::TcpListener, Exporter)>,
 }
 
 /// What one connection may hold (issue 18, slow and stuck clients).
@@ -255,7 +256,7 @@ impl App {
             stop.clone(),
         ));
         let metrics = metrics.map(|(listener, exporter)| {
-            tokio::spawn(http::metrics::serve(
+            tokio::spawn(serve_metrics(
                 listener,
                 self.core.clone(),
                 exporter,
@@ -305,6 +306,49 @@ impl App {
         }
         self.core.close().await;
         Ok(())
+    }
+}
+
+/// How often the histograms' samples are folded into buckets between scrapes.
+const METRICS_UPKEEP: Duration = Duration::from_secs(5);
+
+/// `--metrics-listen`: `GET /metrics` (Prometheus text) on a plain HTTP
+/// listener of its own, outside the API's router (any other path is 404),
+/// until `stop`; and the recorder's upkeep. The gauges cheaper to read than
+/// to keep are read at each scrape.
+async fn serve_metrics(
+    listener: tokio::net::TcpListener,
+    core: Arc<Core>,
+    exporter: Exporter,
+    stop: tokio_util::sync::CancellationToken,
+) {
+    let upkeep = {
+        let (exporter, stop) = (exporter.clone(), stop.clone());
+        async move {
+            let mut every = tokio::time::interval(METRICS_UPKEEP);
+            while stop.run_until_cancelled(every.tick()).await.is_some() {
+                exporter.run_upkeep();
+            }
+        }
+    };
+    let scrape = axum::routing::get(|| async move {
+        core.sample_gauges().await;
+        (
+            [(
+                axum::http::header::CONTENT_TYPE,
+                "text/plain; version=0.0.4; charset=utf-8",
+            )],
+            exporter.render(),
+        )
+    });
+    let app = axum::Router::new().route("/metrics", scrape);
+    let server = async move {
+        axum::serve(listener, app)
+            .with_graceful_shutdown(stop.cancelled_owned())
+            .await
+    };
+    if let (Err(e), ()) = tokio::join!(server, upkeep) {
+        tracing::error!(error = %e, "metrics listener");
     }
 }
 

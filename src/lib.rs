@@ -52,7 +52,7 @@
 //!   which drives `domain::live`.
 //! - `telemetry`: the Prometheus recorder behind the `metrics` macros
 //!   (installed only with `--metrics-listen`), the metrics' descriptions,
-//!   the process's memory; `http::metrics` serves it on its own listener.
+//!   the process's memory; `app` serves it on a listener of its own.
 //! - `app`: composition root: build (open store, keys, bind) and run until shutdown.
 //! - `demo`: the demo dataset and its loader.
 //! - `bench`: the load generator (`renraku bench`), a client of the public protocol.

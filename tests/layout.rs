@@ -42,10 +42,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
         ],
     ),
     ("export", &["domain", "error", "ids", "vocab"]),
-    (
-        "http",
-        &["config", "domain", "error", "export", "ids", "telemetry"],
-    ),
+    ("http", &["config", "domain", "error", "export", "ids"]),
     ("demo", &["domain", "ids", "vocab"]),
     ("bench", &["config", "consent"]),
 ];

@@ -87,7 +87,9 @@ pub async fn run(
     // The server's CPU for posting and delivering, per post: less moved than
     // the throughput by whatever else the shared host runs.
     let cpu_per_post = match (cpu_before, args.server_pid.and_then(cpu_ticks)) {
-        (Some(a), Some(b)) if acked > 0.0 => Some(round(b.saturating_sub(a) as f64 * 10_000.0 / acked, 1)),
+        (Some(a), Some(b)) if acked > 0.0 => {
+            Some(round(b.saturating_sub(a) as f64 * 10_000.0 / acked, 1))
+        }
         _ => None,
     };
     let own = json!({

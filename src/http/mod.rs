@@ -18,7 +18,6 @@ mod extract;
 mod handovers;
 mod me;
 mod members;
-pub mod metrics;
 mod questions;
 mod web;
 mod ws;

@@ -24,6 +24,7 @@ use crate::domain::live::close;
 use crate::domain::{Core, Settings};
 use crate::http::{self, AppState};
 use crate::store::{ChainKey, Store};
+use crate::telemetry::Exporter;
 
 pub struct App {
     pub core: Arc<Core>,
@@ -37,6 +38,8 @@ pub struct App {
     ws_pong_timeout: Duration,
     /// `renraku demo`'s plain-HTTP listener on loopback, if any.
     demo_http: Option<std::net::TcpListener>,
+    /// `--metrics-listen`: its bound listener and the recorder's exporter.
+    metrics: Option<(std::net::TcpListener, Exporter)>,
 }
 
 /// What one connection may hold (issue 18, slow and stuck clients).
@@ -55,6 +58,10 @@ fn secs(s: u64) -> Duration {
 
 /// Opens the store and keys of an initialised data dir and the core on top.
 pub async fn open_core(args: &ServeArgs) -> anyhow::Result<Core> {
+    if args.metrics_listen.is_some() {
+        // Before the core starts its tasks, so that they are counted from the start.
+        crate::telemetry::install()?;
+    }
     let dir = DataDir::new(&args.data.data_dir);
     if !dir.is_initialised() {
         anyhow::bail!(
@@ -169,6 +176,15 @@ impl App {
             .with_context(|| format!("binding {}", args.listen))?;
         listener.set_nonblocking(true)?;
         let local_addr = listener.local_addr()?;
+        let metrics = match args.metrics_listen {
+            Some(addr) => {
+                let l = std::net::TcpListener::bind(addr)
+                    .with_context(|| format!("binding --metrics-listen {addr}"))?;
+                l.set_nonblocking(true)?;
+                Some((l, crate::telemetry::install()?))
+            }
+            None => None,
+        };
         Ok(Self {
             core,
             local_addr,
@@ -184,6 +200,7 @@ impl App {
             ws_ping_every: secs(args.ws_ping_interval),
             ws_pong_timeout: secs(args.ws_pong_timeout),
             demo_http: None,
+            metrics,
         })
     }
 
@@ -192,6 +209,11 @@ impl App {
         listener.set_nonblocking(true)?;
         self.demo_http = Some(listener);
         Ok(self)
+    }
+
+    /// Where `/metrics` is served, with `--metrics-listen`.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics.as_ref().and_then(|(l, _)| l.local_addr().ok())
     }
 
     pub fn url(&self) -> String {
@@ -225,6 +247,11 @@ impl App {
             (listener, service, axum_server::Handle::new())
         });
         let service = http::router(state).into_make_service_with_connect_info::<SocketAddr>();
+        // Converted before any task starts, so that a failure leaves none behind.
+        let metrics = match self.metrics {
+            Some((l, exporter)) => Some((tokio::net::TcpListener::from_std(l)?, exporter)),
+            None => None,
+        };
         let handle = axum_server::Handle::new();
         let (h, core) = (handle.clone(), self.core.clone());
         let stop = tokio_util::sync::CancellationToken::new();
@@ -249,6 +276,14 @@ impl App {
             stop.clone(),
         ));
         let demo_handle = demo_http.as_ref().map(|(_, _, h)| h.clone());
+        let metrics = metrics.map(|(listener, exporter)| {
+            tokio::spawn(serve_metrics(
+                listener,
+                self.core.clone(),
+                exporter,
+                stop.clone(),
+            ))
+        });
         tokio::spawn(async move {
             shutdown.await;
             stop.cancel();
@@ -304,8 +339,54 @@ impl App {
         let _ = sessions.await;
         let _ = attachments.await;
         let _ = entry_pushes.await;
+        if let Some(m) = metrics {
+            let _ = m.await;
+        }
         self.core.close().await;
         Ok(())
+    }
+}
+
+/// How often the histograms' samples are folded into buckets between scrapes.
+const METRICS_UPKEEP: Duration = Duration::from_secs(5);
+
+/// `--metrics-listen`: `GET /metrics` (Prometheus text) on a plain HTTP
+/// listener of its own, outside the API's router (any other path is 404),
+/// until `stop`; and the recorder's upkeep. The gauges cheaper to read than
+/// to keep are read at each scrape.
+async fn serve_metrics(
+    listener: tokio::net::TcpListener,
+    core: Arc<Core>,
+    exporter: Exporter,
+    stop: tokio_util::sync::CancellationToken,
+) {
+    let upkeep = {
+        let (exporter, stop) = (exporter.clone(), stop.clone());
+        async move {
+            let mut every = tokio::time::interval(METRICS_UPKEEP);
+            while stop.run_until_cancelled(every.tick()).await.is_some() {
+                exporter.run_upkeep();
+            }
+        }
+    };
+    let scrape = axum::routing::get(|| async move {
+        core.sample_gauges().await;
+        (
+            [(
+                axum::http::header::CONTENT_TYPE,
+                "text/plain; version=0.0.4; charset=utf-8",
+            )],
+            exporter.render(),
+        )
+    });
+    let app = axum::Router::new().route("/metrics", scrape);
+    let server = async move {
+        axum::serve(listener, app)
+            .with_graceful_shutdown(stop.cancelled_owned())
+            .await
+    };
+    if let (Err(e), ()) = tokio::join!(server, upkeep) {
+        tracing::error!(error = %e, "metrics listener");
     }
 }
 

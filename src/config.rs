@@ -375,6 +375,26 @@ pub struct ServeArgs {
         default_value = "mailto:renraku-admin@localhost"
     )]
     pub vapid_subject: String,
+    /// Serve Prometheus metrics at `GET /metrics` on this address, a plain
+    /// HTTP listener of its own (off by default; keep it on loopback or an
+    /// internal network). Port 0 picks one; the server prints
+    /// `metrics listening on http://ADDR/metrics`.
+    #[arg(long, env = "RENRAKU_METRICS_LISTEN")]
+    pub metrics_listen: Option<SocketAddr>,
+    /// How log lines on stderr are written: `text`, or `json` (one JSON
+    /// object a line, with `timestamp`, `level`, `fields.message` and the
+    /// request's span).
+    #[arg(long, env = "RENRAKU_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+}
+
+/// The format of the server's log lines (`--log-format`).
+#[derive(clap::ValueEnum, Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum LogFormat {
+    #[default]
+    Text,
+    /// One JSON object per line (tracing-subscriber's JSON formatter).
+    Json,
 }
 
 /// Who must have a second factor.
@@ -442,6 +462,8 @@ impl ServeArgs {
             ws_ping_interval: 30,
             ws_pong_timeout: 60,
             live_audit_window: 60,
+            metrics_listen: None,
+            log_format: LogFormat::Text,
         }
     }
 }

@@ -414,6 +414,16 @@ impl Hub {
     pub fn connection_count(&self) -> usize {
         self.lock().conns.len()
     }
+
+    /// Events waiting in the connections' queues (for the metrics), summed:
+    /// one pass over the connections, at a scrape, never on a publish.
+    pub fn queued_events(&self) -> usize {
+        self.lock()
+            .conns
+            .values()
+            .map(|c| c.tx.max_capacity().saturating_sub(c.tx.capacity()))
+            .sum()
+    }
 }
 
 #[cfg(test)]

@@ -50,6 +50,9 @@
 //!   `denied` (reports refused child requests to the domain);
 //!   `ws/`: the WebSocket handshake, client frames and the socket loop,
 //!   which drives `domain::live`.
+//! - `telemetry`: the Prometheus recorder behind the `metrics` macros
+//!   (installed only with `--metrics-listen`), the metrics' descriptions,
+//!   the process's memory; `app` serves it on a listener of its own.
 //! - `app`: composition root: build (open store, keys, bind) and run until shutdown.
 //! - `demo`: the demo dataset and its loader.
 //! - `bench`: the load generator (`renraku bench`), a client of the public protocol.
@@ -77,4 +80,5 @@ pub mod ids;
 pub mod keys;
 pub mod push;
 pub mod store;
+pub mod telemetry;
 pub mod vocab;

@@ -5,7 +5,7 @@ use anyhow::Context;
 use renraku::app::{open_core, App};
 use renraku::config::{
     AdminCommand, AuditCommand, BackupArgs, Command, ConfigCommand, CreateAdminArgs, DataArgs,
-    KeysCommand, RestoreArgs, RotateArgs, ServeArgs, TotpPolicy,
+    KeysCommand, LogFormat, RestoreArgs, RotateArgs, ServeArgs, TotpPolicy,
 };
 use renraku::datadir::{DataDir, ServeLock};
 use renraku::domain::NewAccount;
@@ -20,10 +20,9 @@ static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(log_filter())
-        .with_writer(std::io::stderr)
-        .init();
+    // The command line and the configuration file first, so that the log
+    // format (a flag, or a key of the file) is known; clap writes its own
+    // usage errors.
     let loaded = match renraku::config::load_from(std::env::args_os().collect()) {
         Ok(loaded) => loaded,
         Err(e) => {
@@ -31,6 +30,11 @@ async fn main() -> std::process::ExitCode {
             return std::process::ExitCode::from(2);
         }
     };
+    let format = match &loaded.cli.command {
+        Command::Demo(args) | Command::Serve(args) => args.log_format,
+        _ => LogFormat::Text,
+    };
+    init_logging(format);
     let effective = loaded.effective();
     let result = match loaded.cli.command {
         Command::Demo(args) => demo(args).await,
@@ -55,9 +59,39 @@ async fn main() -> std::process::ExitCode {
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) if e.is::<ChainsBroken>() => std::process::ExitCode::FAILURE,
+        Err(e) if format == LogFormat::Json => {
+            tracing::error!("renraku: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
         Err(e) => {
             eprintln!("renraku: {e:#}");
             std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+/// Log lines on stderr: text, or one JSON object a line (`timestamp`,
+/// `level`, `fields` with the message, `target`, and the current span and
+/// its parents: a request's id, method and path).
+fn init_logging(format: LogFormat) {
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(log_filter())
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => {
+            let json = tracing_subscriber::fmt::format()
+                .json()
+                .with_current_span(true)
+                .with_span_list(true);
+            builder
+                .fmt_fields(tracing_subscriber::fmt::format::JsonFields::new())
+                .event_format(renraku::telemetry::JsonLines(json))
+                .init();
+            // A panic's message is a log line too (the default hook prints text).
+            std::panic::set_hook(Box::new(|info| {
+                tracing::error!(panic = %info, "panic");
+            }));
         }
     }
 }
@@ -428,6 +462,10 @@ async fn start(
         // First, for people: the URL a browser opens without a warning.
         println!("renraku demo for browsers: http://{host}:{}", addr.port());
         app = app.with_demo_http(listener)?;
+    }
+    // Before the listening line: whoever waits for that one has this too.
+    if let Some(addr) = app.metrics_addr() {
+        println!("metrics listening on http://{addr}/metrics");
     }
     println!("renraku listening on {}", app.url());
     std::io::stdout().flush()?;

@@ -34,6 +34,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("keys", &["crypto", "datadir", "store"]),
     ("backup", &["crypto", "datadir", "store"]),
     ("config", &[]),
+    ("telemetry", &[]),
     (
         "domain",
         &[

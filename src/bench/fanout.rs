@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use super::client::Client;
 use super::entries::{post_and_settle, progress, receive, Pace, Poster, Settled, Shared};
-use super::report::{merge, peak_rss_mib, round, RssSampler};
+use super::report::{cpu_ticks, merge, peak_rss_mib, round, RssSampler};
 use super::setup::{bounded, Grant, Setup};
 use super::BenchArgs;
 
@@ -77,12 +77,21 @@ pub async fn run(
         });
     }
     // Each poster posts to one child, whose every member gets every post.
+    let cpu_before = args.server_pid.and_then(cpu_ticks);
     let Settled {
         mut report,
         acked,
         elapsed,
         rss_peak: peak,
     } = post_and_settle(list, &shared, members, rss, &subscribers).await?;
+    // The server's CPU for posting and delivering, per post: less moved than
+    // the throughput by whatever else the shared host runs.
+    let cpu_per_post = match (cpu_before, args.server_pid.and_then(cpu_ticks)) {
+        (Some(a), Some(b)) if acked > 0.0 => {
+            Some(round(b.saturating_sub(a) as f64 * 10_000.0 / acked, 1))
+        }
+        _ => None,
+    };
     let own = json!({
         "workload": args.workload,
         "children": children,
@@ -93,6 +102,7 @@ pub async fn run(
         "posts_per_s": (acked / elapsed).round(),
         "server_rss_peak_mib": peak,
         "server_rss_hwm_mib": args.server_pid.and_then(peak_rss_mib),
+        "server_cpu_us_per_post": cpu_per_post,
     });
     merge(&mut report, own);
     Ok(report)

@@ -121,6 +121,18 @@ pub fn peak_rss_mib(pid: u32) -> Option<f64> {
     status_mib(pid, "VmHWM:").map(|m| round(m, 1))
 }
 
+/// CPU time a process has used so far (user + system, all its threads), in
+/// clock ticks of 10 ms (Linux's `USER_HZ`), from `/proc/PID/stat`.
+pub fn cpu_ticks(pid: u32) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Fields after the command name (which may hold spaces): state is field 3,
+    // utime 14 and stime 15.
+    let rest: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    let utime: u64 = rest.get(11)?.parse().ok()?;
+    let stime: u64 = rest.get(12)?.parse().ok()?;
+    Some(utime + stime)
+}
+
 /// Current resident set of a process (VmRSS), in MiB.
 pub fn rss_mib(pid: u32) -> Option<f64> {
     status_mib(pid, "VmRSS:")

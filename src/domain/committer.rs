@@ -169,11 +169,20 @@ async fn run(mut rx: mpsc::Receiver<Job>, store: Store, hub: Arc<Hub>, names: Ar
                 one_by_one
             }
         };
+        let took = started.elapsed();
         tracing::debug!(
             ops = ops.len(),
-            us = started.elapsed().as_micros() as u64,
+            us = took.as_micros() as u64,
             "batch committed"
         );
+        // Per batch, not per post: a few atomic adds for up to 128 ops.
+        let entries = results
+            .iter()
+            .filter(|r| matches!(r, Ok(Written::Entry(_))))
+            .count();
+        metrics::counter!("renraku_posts_committed_total").increment(entries as u64);
+        metrics::histogram!("renraku_commit_batch_size").record(ops.len() as f64);
+        metrics::histogram!("renraku_commit_duration_seconds").record(took);
         // Published while the write connection is held: fan-out in commit order.
         let answers: Vec<_> = results
             .into_iter()

@@ -18,6 +18,7 @@ mod handover;
 mod limits;
 pub mod live;
 mod live_reads;
+mod measures;
 mod member_cache;
 mod members;
 mod notify;

@@ -8,6 +8,7 @@ use serde_json::json;
 use std::sync::Arc;
 
 use super::frames::ServerFrame;
+use super::measures::count_push;
 use super::members::Member;
 use super::{Core, Principal};
 use crate::consent;
@@ -120,9 +121,12 @@ impl Core {
                     }
                 };
                 for sub in subs {
+                    // Sent once, never retried.
                     match core.send_push(&sub, payload.as_bytes()).await {
-                        Outcome::Sent | Outcome::Gone => {}
+                        Outcome::Sent => count_push("sent"),
+                        Outcome::Gone => count_push("subscription_removed"),
                         Outcome::Failed(why) | Outcome::Retry(why) => {
+                            count_push("failed");
                             tracing::info!(reason = %why, "push not sent");
                         }
                     }

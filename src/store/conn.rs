@@ -71,6 +71,14 @@ impl std::ops::DerefMut for ReadConn {
 
 impl Read {
     pub(super) async fn get(&self) -> StoreResult<ReadConn> {
+        let started = std::time::Instant::now();
+        let conn = self.acquire().await;
+        metrics::histogram!("renraku_db_acquire_seconds", "conn" => "read")
+            .record(started.elapsed());
+        conn
+    }
+
+    async fn acquire(&self) -> StoreResult<ReadConn> {
         match self {
             Self::Owned { slots, permits } => {
                 let permit = tokio::time::timeout(ACQUIRE_TIMEOUT, permits.clone().acquire_owned())
@@ -157,6 +165,7 @@ impl std::ops::DerefMut for HeldConn {
 
 impl Store {
     pub async fn writer(&self) -> StoreResult<Writer> {
+        let started = std::time::Instant::now();
         let conn = match &self.write {
             Write::Owned { slot, taken } => {
                 // As long as the pool's acquire would wait (and then fail
@@ -169,6 +178,8 @@ impl Store {
             }
             Write::Pool(pool) => HeldConn::Pooled(pool.acquire().await?),
         };
+        metrics::histogram!("renraku_db_acquire_seconds", "conn" => "write")
+            .record(started.elapsed());
         Ok(Writer {
             conn,
             backend: self.backend,

@@ -185,6 +185,14 @@ impl Store {
         Ok(row.try_get("t")?)
     }
 
+    /// Alerts not yet acknowledged (the metrics' gauge; `alert_due` index).
+    pub async fn count_open_alerts(&self) -> StoreResult<i64> {
+        let row = sqlx::query("select count(*) as n from alert where status = 'open'")
+            .fetch_one(&mut *self.reader().await?)
+            .await?;
+        Ok(row.try_get("n")?)
+    }
+
     pub async fn list_push_subs(&self, account: AccountId) -> StoreResult<Vec<PushSubRow>> {
         let rows = sqlx::query(
             "select id, account_id, endpoint, p256dh, auth from push_subscription \

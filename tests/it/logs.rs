@@ -1,16 +1,82 @@
 //! Group 10: the server's logs never contain child data, entry text, tokens
 //! or passwords, even at `RUST_LOG=trace` during a busy scenario. (Every
-//! other test checks its own server's log at the end as well.)
+//! other test checks its own server's log at the end as well.) Each test
+//! runs once per `--log-format`: with `json`, every line must also be one
+//! JSON object (issue 22 point 3).
 
 use serde_json::json;
 use totp_rs::{Algorithm, Secret, TOTP};
 
 use crate::helpers::*;
 
+/// Log formats a test runs with: the flags, and whether lines are JSON.
+#[derive(Clone, Copy)]
+enum Format {
+    Text,
+    Json,
+}
+
+impl Format {
+    fn flags(self) -> Vec<String> {
+        match self {
+            Format::Text => Vec::new(),
+            Format::Json => vec!["--log-format".into(), "json".into()],
+        }
+    }
+
+    /// With `json`: every line of the log is one JSON object with
+    /// `timestamp`, `level` and `fields.message`, and a line logged inside
+    /// a request carries the request span with its id. Asserts that some
+    /// line does when `requests` were made.
+    fn check(self, log: &str, requests: bool) {
+        let Format::Json = self else {
+            return;
+        };
+        let mut in_request = 0;
+        for line in log.lines() {
+            let v: serde_json::Value = serde_json::from_str(line)
+                .unwrap_or_else(|e| panic!("not a JSON line ({e}): {line:?}"));
+            assert!(v.is_object(), "not an object: {line}");
+            assert!(v["timestamp"].is_string(), "no timestamp: {line}");
+            assert!(
+                ["TRACE", "DEBUG", "INFO", "WARN", "ERROR"]
+                    .contains(&v["level"].as_str().unwrap_or("")),
+                "no level: {line}"
+            );
+            assert!(
+                v["fields"]["message"].is_string(),
+                "no fields.message: {line}"
+            );
+            if v["span"]["name"] == "request" {
+                let id = v["span"]["id"].as_str().unwrap_or("");
+                assert!(
+                    uuid::Uuid::parse_str(id).is_ok(),
+                    "request id {id:?}: {line}"
+                );
+                in_request += 1;
+            }
+        }
+        assert!(
+            !requests || in_request > 0,
+            "no line carries a request span:\n{log}"
+        );
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn busy_scenario_at_trace_level_leaks_nothing() {
+async fn busy_scenario_at_trace_level_leaks_nothing_text() {
+    busy_scenario(Format::Text).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn busy_scenario_at_trace_level_leaks_nothing_json() {
+    busy_scenario(Format::Json).await;
+}
+
+async fn busy_scenario(format: Format) {
     let server = Server::demo_opts(ServerOpts {
         rust_log: "trace".to_string(),
+        flags: format.flags(),
         ..ServerOpts::default()
     })
     .await;
@@ -195,11 +261,27 @@ async fn busy_scenario_at_trace_level_leaks_nothing() {
         log.contains("TRACE") || log.contains("DEBUG"),
         "RUST_LOG=trace produced no debug output"
     );
+    format.check(&log, true);
 }
 
 #[tokio::test]
-async fn insecure_http_only_on_request_and_with_a_warning() {
-    let server = Server::demo_with(&["--insecure-http"]).await;
+async fn insecure_http_only_on_request_and_with_a_warning_text() {
+    insecure_http(Format::Text).await;
+}
+
+#[tokio::test]
+async fn insecure_http_only_on_request_and_with_a_warning_json() {
+    insecure_http(Format::Json).await;
+}
+
+async fn insecure_http(format: Format) {
+    let mut flags = format.flags();
+    flags.push("--insecure-http".into());
+    let server = Server::demo_opts(ServerOpts {
+        flags,
+        ..ServerOpts::default()
+    })
+    .await;
     assert!(
         server.base.starts_with("http://"),
         "listening line: {}",
@@ -217,9 +299,15 @@ async fn insecure_http_only_on_request_and_with_a_warning() {
         "no warning logged for --insecure-http"
     );
     server.check_logs();
+    format.check(&server.log(), true);
 
     // Without the flag it is TLS.
-    let tls = Server::demo().await;
+    let tls = Server::demo_opts(ServerOpts {
+        flags: format.flags(),
+        ..ServerOpts::default()
+    })
+    .await;
     assert!(tls.base.starts_with("https://"), "{}", tls.base);
     tls.check_logs();
+    format.check(&tls.log(), false);
 }

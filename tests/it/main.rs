@@ -42,6 +42,7 @@ mod limits;
 mod lockout;
 mod logs;
 mod matrix;
+mod metrics;
 mod openapi;
 mod pg_outage;
 mod push;

@@ -69,6 +69,7 @@ impl Core {
             _ => return Err(Error::internal("alert op answered as another op")),
         }
         tracing::info!(alert = %id, step = 0, notified = view.deliveries.len(), "alert escalation step");
+        metrics::counter!("renraku_alerts_raised_total").increment(1);
         self.notify_step(&view, &members, notified);
         self.wake.notify_one();
         Ok(view)

@@ -33,6 +33,7 @@ impl Core {
             return Ok(()); // another node or run claimed it
         }
         tracing::info!(alert = %id, step, notified = rows.len(), "alert escalation step");
+        metrics::counter!("renraku_escalation_steps_total").increment(1);
         let view = self.alert_view(id).await?;
         self.notify_step(&view, &members, notified);
         Ok(())

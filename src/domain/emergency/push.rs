@@ -8,6 +8,7 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use crate::domain::measures::count_push;
 use crate::domain::Core;
 use crate::ids::{AccountId, AlertId};
 use crate::push::Outcome;
@@ -86,11 +87,13 @@ impl Core {
                 }
                 Outcome::Retry(why) => {
                     tracing::info!(%alert, attempt, reason = %why, "push will be retried");
+                    count_push("retrying");
                     self.record_push(alert, sub.account_id, "retrying").await;
                     None
                 }
             };
             if let Some(status) = status {
+                count_push(status);
                 self.record_push(alert, sub.account_id, status).await;
                 return;
             }

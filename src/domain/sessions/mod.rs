@@ -97,8 +97,23 @@ impl Core {
         }
     }
 
-    /// `POST /auth/login`.
+    /// `POST /auth/login`, counted by outcome for the metrics.
     pub async fn login(&self, input: LoginInput, client: &Client) -> Result<TokenPair> {
+        let result = self.try_login(input, client).await;
+        let outcome = match &result {
+            Ok(_) => "ok",
+            Err(Error::InvalidCredentials) => "bad_credentials",
+            Err(Error::TotpRequired) => "totp_required",
+            Err(Error::TotpEnrollmentRequired { .. }) => "enrolment_required",
+            Err(Error::RateLimited { .. }) => "rate_limited",
+            Err(Error::Busy { .. }) => "busy",
+            Err(_) => "error",
+        };
+        metrics::counter!("renraku_logins_total", "outcome" => outcome).increment(1);
+        result
+    }
+
+    async fn try_login(&self, input: LoginInput, client: &Client) -> Result<TokenPair> {
         let known = self
             .known_device_account(&client.device_tokens, &input.login)
             .await?;

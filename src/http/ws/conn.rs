@@ -32,6 +32,9 @@ const DEAD_DRAIN: Duration = Duration::from_secs(1);
 const STALL_LIMIT: Duration = Duration::from_secs(5);
 /// What a queued message counts for beyond its payload.
 const MESSAGE_OVERHEAD: usize = 64;
+/// Close reasons that the metrics tell apart from others of the same code.
+const TOKEN_EXPIRED: &str = "token expired";
+const PINGS_UNANSWERED: &str = "no answer to pings";
 
 /// The server's pings: a socket silent (no pong, no frame) for `timeout`
 /// is closed, so a vanished client does not hold its socket and
@@ -229,7 +232,7 @@ pub async fn serve(state: AppState, who: Principal, sink: Sink, mut stream: Stre
             biased;
             _ = close.closed() => break,
             _ = &mut token_timer => {
-                close.close_because(close::UNAUTHORIZED, "token expired");
+                close.close_because(close::UNAUTHORIZED, TOKEN_EXPIRED);
                 break;
             }
             ev = events.recv() => match ev {
@@ -243,7 +246,7 @@ pub async fn serve(state: AppState, who: Principal, sink: Sink, mut stream: Stre
             _ = &mut beat_timer => {
                 match heartbeat.on_timer() {
                     Beat::Dead => {
-                        close.close_because(close::GOING_AWAY, "no answer to pings");
+                        close.close_because(close::GOING_AWAY, PINGS_UNANSWERED);
                         dead = true;
                         break;
                     }
@@ -289,8 +292,24 @@ pub async fn serve(state: AppState, who: Principal, sink: Sink, mut stream: Stre
     let dead = dead || out.stuck();
     drop(out);
     finish_writing(writer, dead).await;
+    metrics::counter!("renraku_ws_closed_total", "reason" => closed_because(&close)).increment(1);
     // Leaves the hub last, so that shutdown can wait for close frames to go out.
     drop(live);
+}
+
+/// Why a socket closed, for the metrics: a small fixed set.
+fn closed_because(signal: &CloseSignal) -> &'static str {
+    match (signal.code(), signal.reason()) {
+        (close::NORMAL, _) => "normal",
+        (close::GOING_AWAY, Some(PINGS_UNANSWERED)) => "idle",
+        (close::GOING_AWAY, _) => "shutdown",
+        (close::TRY_AGAIN_LATER, _) => "backpressure",
+        (close::UNAUTHORIZED, Some(TOKEN_EXPIRED)) => "token_expired",
+        (close::UNAUTHORIZED, _) => "session_ended",
+        (close::TOO_MANY, _) => "limit",
+        (close::PROTOCOL | close::TOO_BIG | INVALID_DATA, _) => "protocol",
+        _ => "error",
+    }
 }
 
 /// Waits for the writer to send what is queued and the close frame. A peer
@@ -342,9 +361,12 @@ async fn write_loop(
     room: Arc<Semaphore>,
     close: Arc<CloseSignal>,
 ) {
+    // Registered once per socket; each flush adds its count (one atomic add).
+    let frames_sent = metrics::counter!("renraku_ws_frames_sent_total");
     let drain = async {
         while let Some((msg, cost)) = out.recv().await {
             let mut freed = cost;
+            let mut texts = u64::from(matches!(msg, Message::Text(_)));
             if sink.feed(msg).await.is_err() {
                 return;
             }
@@ -355,6 +377,7 @@ async fn write_loop(
                     break;
                 };
                 freed = freed.saturating_add(cost);
+                texts += u64::from(matches!(more, Message::Text(_)));
                 if sink.feed(more).await.is_err() {
                     return;
                 }
@@ -362,6 +385,7 @@ async fn write_loop(
             if sink.flush().await.is_err() {
                 return;
             }
+            frames_sent.increment(texts);
             room.add_permits(freed as usize);
         }
         let code = close.code();

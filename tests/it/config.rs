@@ -38,16 +38,22 @@ fn line<'a>(out: &'a str, key: &str) -> &'a str {
         .unwrap_or_else(|| panic!("no `{key}` in\n{out}"))
 }
 
-#[tokio::test]
-async fn flags_beat_environment_beat_the_file_beat_defaults() {
-    let tmp = tempfile::tempdir().unwrap();
-    let data = tmp.path().join("data");
+/// `renraku init` of `DIR/data`.
+fn init_data_dir(dir: &std::path::Path) -> std::path::PathBuf {
+    let data = dir.join("data");
     let init = std::process::Command::new(bin())
         .args(["init", "--data-dir"])
         .arg(&data)
         .output()
         .unwrap();
     assert!(init.status.success(), "{:?}", text(&init));
+    data
+}
+
+#[tokio::test]
+async fn flags_beat_environment_beat_the_file_beat_defaults() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = init_data_dir(tmp.path());
     let file = tmp.path().join("renraku.toml");
     std::fs::write(
         &file,
@@ -220,13 +226,7 @@ async fn a_server_runs_with_the_files_settings() {
 #[tokio::test]
 async fn the_shipped_example_configuration_is_valid() {
     let tmp = tempfile::tempdir().unwrap();
-    let data = tmp.path().join("data");
-    let init = std::process::Command::new(bin())
-        .args(["init", "--data-dir"])
-        .arg(&data)
-        .output()
-        .unwrap();
-    assert!(init.status.success(), "{:?}", text(&init));
+    let data = init_data_dir(tmp.path());
     let shipped = std::fs::read_to_string(
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("dist/renraku.toml"),
     )

@@ -66,5 +66,6 @@ pub fn changed(before: &Value, after: &Value) -> Option<String> {
     };
     b.iter()
         .find(|(k, v)| a.get(*k) != Some(*v))
-        .map(|(k, v)| format!("{k} changed from {v} to {}", a[k]))
+        // What it became first: the report keeps a cell's first 300 characters.
+        .map(|(k, v)| format!("{k} changed to {} from {v}", a[k]))
 }

@@ -40,6 +40,10 @@ pub struct App {
     demo_http: Option<std::net::TcpListener>,
     /// `--metrics-listen`: its bound listener and the recorder's exporter.
     metrics: Option<(std::net::TcpListener, Exporter)>,
+    /// Ends the background loops (and the cluster listener) at shutdown.
+    stop: tokio_util::sync::CancellationToken,
+    /// Other nodes' commits (PostgreSQL), listened for from `build` on.
+    cluster: Option<tokio::sync::mpsc::Receiver<crate::store::ClusterMsg>>,
 }
 
 /// What one connection may hold (issue 18, slow and stuck clients).
@@ -185,7 +189,16 @@ impl App {
             }
             None => None,
         };
+        // Last, so that a failure above leaves no task behind: the node
+        // listens for other nodes' commits before it announces itself.
+        let stop = tokio_util::sync::CancellationToken::new();
+        let cluster = core
+            .listen_to_other_nodes(stop.clone())
+            .await
+            .context("the cluster listener (LISTEN on PostgreSQL)")?;
         Ok(Self {
+            stop,
+            cluster,
             core,
             local_addr,
             listener,
@@ -249,18 +262,25 @@ impl App {
         let service = http::router(state).into_make_service_with_connect_info::<SocketAddr>();
         // Converted before any task starts, so that a failure leaves none behind.
         let metrics = match self.metrics {
-            Some((l, exporter)) => Some((tokio::net::TcpListener::from_std(l)?, exporter)),
+            Some((l, exporter)) => match tokio::net::TcpListener::from_std(l) {
+                Ok(l) => Some((l, exporter)),
+                Err(e) => {
+                    self.stop.cancel();
+                    return Err(e.into());
+                }
+            },
             None => None,
         };
         let handle = axum_server::Handle::new();
         let (h, core) = (handle.clone(), self.core.clone());
-        let stop = tokio_util::sync::CancellationToken::new();
+        let stop = self.stop;
         let escalation = tokio::spawn(crate::domain::emergency::escalation_loop(
             self.core.clone(),
             stop.clone(),
         ));
         let cluster = tokio::spawn(crate::domain::cluster::cluster_loop(
             self.core.clone(),
+            self.cluster,
             stop.clone(),
         ));
         let sessions = tokio::spawn(crate::domain::session_sweep_loop(

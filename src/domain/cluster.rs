@@ -24,9 +24,13 @@ async fn next<T>(rx: &mut Option<mpsc::Receiver<T>>) -> Option<T> {
     }
 }
 
-/// Runs until `stop`: gap repair always, cluster messages on PostgreSQL.
-pub async fn cluster_loop(core: Arc<Core>, stop: CancellationToken) {
-    let mut msgs = core.store.listen(stop.clone());
+/// Runs until `stop`: gap repair always, and on PostgreSQL the messages of
+/// `msgs` (from [`crate::store::Store::listen`]).
+pub async fn cluster_loop(
+    core: Arc<Core>,
+    mut msgs: Option<mpsc::Receiver<ClusterMsg>>,
+    stop: CancellationToken,
+) {
     loop {
         let result = tokio::select! {
             _ = stop.cancelled() => return,
@@ -40,6 +44,15 @@ pub async fn cluster_loop(core: Arc<Core>, stop: CancellationToken) {
 }
 
 impl Core {
+    /// The messages of other nodes' commits, for [`cluster_loop`]: listened
+    /// for from now on (PostgreSQL; None on SQLite).
+    pub async fn listen_to_other_nodes(
+        &self,
+        stop: CancellationToken,
+    ) -> crate::store::StoreResult<Option<mpsc::Receiver<ClusterMsg>>> {
+        self.store.listen(stop).await
+    }
+
     async fn on_cluster(&self, msg: ClusterMsg) -> Result<()> {
         match msg {
             ClusterMsg::Entry { child, seq } => {

@@ -165,37 +165,54 @@ pub(super) fn notify_calls(node: &str, msgs: &[ClusterMsg], from: usize) -> (Str
 
 impl Store {
     /// Listens for other nodes' commits (PostgreSQL only; None for SQLite).
-    pub fn listen(&self, stop: CancellationToken) -> Option<mpsc::Receiver<ClusterMsg>> {
+    /// The first `LISTEN` is made here, before the node serves: from then
+    /// on another node's commits reach it, and `keys rotate` sees it
+    /// (`count_cluster_listeners`). Later reconnections retry by themselves.
+    pub async fn listen(
+        &self,
+        stop: CancellationToken,
+    ) -> StoreResult<Option<mpsc::Receiver<ClusterMsg>>> {
         if self.backend != Backend::Postgres {
-            return None;
+            return Ok(None);
         }
+        let mut first = PgListener::connect(&self.url).await?;
+        first.listen(CHANNEL).await?;
         let (tx, rx) = mpsc::channel(4096);
         let (url, node) = (self.url.clone(), self.node.clone());
         tokio::spawn(async move {
             tokio::select! {
                 _ = stop.cancelled() => {}
-                _ = listen_loop(&url, &node, &tx) => {}
+                _ = listen_loop(&url, &node, &tx, Some(first)) => {}
             }
         });
-        Some(rx)
+        Ok(Some(rx))
     }
 }
 
-async fn listen_loop(url: &str, node: &str, tx: &mpsc::Sender<ClusterMsg>) {
+async fn connect_and_listen(url: &str) -> Result<PgListener, sqlx::Error> {
+    let mut listener = PgListener::connect(url).await?;
+    listener.listen(CHANNEL).await?;
+    Ok(listener)
+}
+
+async fn listen_loop(
+    url: &str,
+    node: &str,
+    tx: &mpsc::Sender<ClusterMsg>,
+    mut first: Option<PgListener>,
+) {
     loop {
-        let mut listener = match PgListener::connect(url).await {
-            Ok(l) => l,
-            Err(e) => {
-                tracing::warn!(error = %e, "cluster listener cannot connect; retrying");
-                tokio::time::sleep(Duration::from_secs(1)).await;
-                continue;
-            }
+        let mut listener = match first.take() {
+            Some(l) => l,
+            None => match connect_and_listen(url).await {
+                Ok(l) => l,
+                Err(e) => {
+                    tracing::warn!(error = %e, "cluster listener cannot LISTEN; retrying");
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                    continue;
+                }
+            },
         };
-        if let Err(e) = listener.listen(CHANNEL).await {
-            tracing::warn!(error = %e, "cluster listener cannot LISTEN; retrying");
-            tokio::time::sleep(Duration::from_secs(1)).await;
-            continue;
-        }
         // Anything may have happened while we were not listening.
         if tx.send(ClusterMsg::Resync).await.is_err() {
             return;

@@ -104,9 +104,9 @@ mod tests {
 
     fn seal(key: &DataKey, aad: &[u8], parts: &[&[u8]]) -> (Vec<Vec<u8>>, [u8; PREFIX_LEN]) {
         let (mut s, prefix) = key.chunk_sealer(aad.to_vec());
-        let (last, rest) = parts.split_last().unwrap();
-        let mut out: Vec<Vec<u8>> = rest.iter().map(|p| s.seal_next(p).unwrap()).collect();
-        out.push(s.seal_last(last).unwrap());
+        let (last, rest) = parts.split_last().unwrap(); // ok: test
+        let mut out: Vec<Vec<u8>> = rest.iter().map(|p| s.seal_next(p).unwrap()).collect(); // ok: test
+        out.push(s.seal_last(last).unwrap()); // ok: test
         (out, prefix)
     }
 
@@ -114,18 +114,18 @@ mod tests {
     fn chunks_open_in_order_only_under_their_attachment() {
         let key = DataKey::generate();
         let (sealed, prefix) = seal(&key, b"a/1", &[b"one", b"two", b"three"]);
-        let mut o = key.chunk_opener(b"a/1".to_vec(), &prefix).unwrap();
-        assert_eq!(o.open_next(&sealed[0]).unwrap(), b"one");
-        assert_eq!(o.open_next(&sealed[1]).unwrap(), b"two");
-        assert_eq!(o.open_last(&sealed[2]).unwrap(), b"three");
-        // Another attachment's associated data, a swapped chunk, a
-        // truncation (a middle chunk taken for the last): all refused.
-        let mut o = key.chunk_opener(b"a/2".to_vec(), &prefix).unwrap();
+        let mut o = key.chunk_opener(b"a/1".to_vec(), &prefix).unwrap(); // ok: test
+        assert_eq!(o.open_next(&sealed[0]).unwrap(), b"one"); // ok: test
+        assert_eq!(o.open_next(&sealed[1]).unwrap(), b"two"); // ok: test
+        assert_eq!(o.open_last(&sealed[2]).unwrap(), b"three"); // ok: test
+                                                                // Another attachment's associated data, a swapped chunk, a
+                                                                // truncation (a middle chunk taken for the last): all refused.
+        let mut o = key.chunk_opener(b"a/2".to_vec(), &prefix).unwrap(); // ok: test
         assert!(o.open_next(&sealed[0]).is_err());
-        let mut o = key.chunk_opener(b"a/1".to_vec(), &prefix).unwrap();
+        let mut o = key.chunk_opener(b"a/1".to_vec(), &prefix).unwrap(); // ok: test
         assert!(o.open_next(&sealed[1]).is_err());
-        let mut o = key.chunk_opener(b"a/1".to_vec(), &prefix).unwrap();
-        o.open_next(&sealed[0]).unwrap();
+        let mut o = key.chunk_opener(b"a/1".to_vec(), &prefix).unwrap(); // ok: test
+        o.open_next(&sealed[0]).unwrap(); // ok: test
         assert!(o.open_last(&sealed[1]).is_err());
     }
 

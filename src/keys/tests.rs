@@ -17,8 +17,8 @@ fn run(rows: &mut [Vec<u8>], new: &KeyRing, olds: &[KeyRing], stop_after: usize)
         if changed == stop_after {
             break;
         }
-        match decide(row, new, olds).unwrap() {
-            // ok: test
+        let decision = decide(row, new, olds).unwrap(); // ok: test
+        match decision {
             Decision::Done => {}
             Decision::Rewrap(next) => {
                 *row = next;
@@ -70,7 +70,7 @@ fn old_identity_replaced_before_the_end_resumes_from_the_retired_copy() {
     let (keys, mut rows) = keys_and_rows(&old, 4);
     run(&mut rows, &new, std::slice::from_ref(&old), 2);
     assert!(matches!(
-        decide(&rows[3], &new, &[]).unwrap(),
+        decide(&rows[3], &new, &[]).unwrap(), // ok: test
         Decision::Unreadable
     )); // ok: test
     run(&mut rows, &new, &[ring(), old], usize::MAX);
@@ -82,7 +82,7 @@ fn a_key_under_no_known_identity_is_reported_not_rewrapped() {
     let (stranger, new) = (ring(), ring());
     let row = stranger.wrap(&DataKey::generate()).unwrap(); // ok: test
     assert!(matches!(
-        decide(&row, &new, &[ring()]).unwrap(),
+        decide(&row, &new, &[ring()]).unwrap(), // ok: test
         Decision::Unreadable
     )); // ok: test
 }

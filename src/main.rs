@@ -35,7 +35,11 @@ async fn main() -> std::process::ExitCode {
         _ => LogFormat::Text,
     };
     init_logging(format);
-    let effective = loaded.effective();
+    // Only `config check` prints the settings and their sources.
+    let effective = match &loaded.cli.command {
+        Command::Config { .. } => loaded.effective(),
+        _ => String::new(),
+    };
     let result = match loaded.cli.command {
         Command::Demo(args) => demo(args).await,
         Command::Serve(args) => serve(args).await,

@@ -11,7 +11,7 @@ use renraku::datadir::{DataDir, ServeLock};
 use renraku::domain::NewAccount;
 use renraku::store::{ChainKey, Store};
 use renraku::vocab::AccountKind;
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 
 /// mimalloc: per-thread free lists; glibc's malloc took about 7% of the
 /// server's CPU under load (measured with perf, fanout-small).
@@ -78,8 +78,11 @@ async fn main() -> std::process::ExitCode {
 /// `level`, `fields` with the message, `target`, and the current span and
 /// its parents: a request's id, method and path).
 fn init_logging(format: LogFormat) {
+    // Colours only on a terminal: under systemd stderr is the journal,
+    // which would keep the escape codes as text.
     let builder = tracing_subscriber::fmt()
         .with_env_filter(log_filter())
+        .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr);
     match format {
         LogFormat::Text => builder.init(),

@@ -28,7 +28,13 @@ impl Format {
     /// `timestamp`, `level` and `fields.message`, and a line logged inside
     /// a request carries the request span with its id. Asserts that some
     /// line does when `requests` were made.
+    ///
+    /// In both formats: no terminal colour codes, since stderr is a pipe
+    /// here, as it is under systemd (the journal would store them raw).
     fn check(self, log: &str, requests: bool) {
+        if let Some(line) = log.lines().find(|l| l.contains('\x1b')) {
+            panic!("a terminal escape code in a log written to a pipe: {line:?}");
+        }
         let Format::Json = self else {
             return;
         };

@@ -250,8 +250,37 @@ impl Server {
 impl Drop for Server {
     fn drop(&mut self) {
         self.kill();
-        if !std::thread::panicking() {
+        if std::thread::panicking() {
+            self.keep_log();
+        } else {
             check_log_text(&self.log(), &self.registry);
         }
+    }
+}
+
+/// Lines of a failed test's server log printed with its failure.
+const LOG_TAIL_LINES: usize = 40;
+
+impl Server {
+    /// A failed test's server log, kept in `test-artifacts/server-logs/`
+    /// (named after the test) with its last lines printed, so that a
+    /// failure seen once, on CI or under load, can be read afterwards.
+    fn keep_log(&self) {
+        let log = self.log();
+        let test = std::thread::current()
+            .name()
+            .unwrap_or("unnamed")
+            .replace(|c: char| !c.is_ascii_alphanumeric() && c != '_', "-");
+        let port = self.addr.rsplit(':').next().unwrap_or("0");
+        let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("test-artifacts/server-logs");
+        let path = dir.join(format!("{test}-{port}.log"));
+        let kept = std::fs::create_dir_all(&dir).and_then(|()| std::fs::write(&path, &log));
+        let lines: Vec<&str> = log.lines().collect();
+        let tail = lines[lines.len().saturating_sub(LOG_TAIL_LINES)..].join("\n");
+        match kept {
+            Ok(()) => eprintln!("server log of the failed test: {}", path.display()),
+            Err(e) => eprintln!("server log not kept ({}): {e}", path.display()),
+        }
+        eprintln!("its last {LOG_TAIL_LINES} lines:\n{tail}");
     }
 }

@@ -5,9 +5,11 @@ documented, every response body matching its schema.
 
 Starts `renraku demo` (RENRAKU_BIN, default target/debug/renraku) in a
 temp data dir on a free port, logs in as a demo guardian and as the demo
-administrator, feeds Schemathesis the demo's real ids (so generated paths
-reach real notebooks, not only 404s), runs every operation as each of the
-two, then the logout operations last (they end the session they run with).
+administrator, raises an alert, feeds Schemathesis the demo's real ids
+(children, entries, members, handovers, other accounts, organizations, the
+alert: so generated paths reach real records, not only 404s), runs every
+operation as each of the two, then the logout operations last (they end
+the session they run with).
 Prints the totals and exits non-zero on any failure.
 
     RENRAKU_BIN=target/debug/renraku python3 tests/api/schemathesis_run.py
@@ -81,28 +83,57 @@ def login(base, who):
     return pair["access_token"]
 
 
-def demo_ids(base, token):
-    """Real ids of the demo, by the path parameter they fill."""
-    children = [c["id"] for c in call(base, "GET", "/api/v1/children", token)]
-    entries, accounts, handovers = [], set(), []
+# The logins the runs use: their accounts are never fed to the account
+# operations (disabling or resetting one would end a run's own session).
+USERS = {"guardian": "guardian.sato", "admin": "admin", "ending": "coordinator.yamada"}
+
+
+def demo_ids(base, guardian, admin):
+    """Real ids of the demo, by dictionary. An open alert is raised first
+    (as the guardian), so that the alert operations meet a real one."""
+    children = [c["id"] for c in call(base, "GET", "/api/v1/children", guardian)]
+    call(base, "POST", f"/api/v1/children/{children[0]}/alerts", guardian,
+         {"message": "schemathesis: an alert to fuzz against"})
+    entries, members, handovers = [], set(), []
     for child in children:
-        page = call(base, "GET", f"/api/v1/children/{child}/entries?limit=20", token)
+        page = call(base, "GET", f"/api/v1/children/{child}/entries?limit=20", guardian)
         entries += [e["id"] for e in page["entries"]]
-        accounts |= {m["account_id"] for m in call(base, "GET", f"/api/v1/children/{child}/members", token)}
-        handovers += [h["id"] for h in call(base, "GET", f"/api/v1/children/{child}/handovers", token)]
-    alerts = [a["id"] for a in call(base, "GET", "/api/v1/alerts", token)]
+        members |= {m["account_id"] for m in call(base, "GET", f"/api/v1/children/{child}/members", guardian)}
+        handovers += [h["id"] for h in call(base, "GET", f"/api/v1/children/{child}/handovers", guardian)]
+    accounts = call(base, "GET", "/api/v1/accounts", admin)
+    others = [a["id"] for a in accounts if a["login"] not in USERS.values()]
+    orgs = [o["id"] for o in call(base, "GET", "/api/v1/orgs", admin)]
+    alerts = [a["id"] for a in call(base, "GET", "/api/v1/alerts", guardian)]
+    assert children and entries and members and others and orgs and alerts, "the demo has no ids to feed"
     return {
         "children": children,
         "entries": entries,
-        "accounts": sorted(accounts),
+        "accounts": sorted(members),
         "handovers": handovers or children[:1],
-        "alerts": alerts or children[:1],
+        "other_accounts": others,
+        "orgs": orgs,
+        "alerts": alerts,
     }
 
 
+# Path parameters drawn from the demo's ids half of the time (the other
+# half: whatever is generated). `{id}` names a child except on the
+# operations below, where it names what their path says.
+PARAMETERS = {
+    "path.id": "children",
+    "path.entry": "entries",
+    "path.account": "accounts",
+    "path.handover": "handovers",
+}
+OPERATION_PARAMETERS = [
+    ("/accounts/[{]id[}]/", "other_accounts"),
+    ("/orgs/[{]id[}]$", "orgs"),
+    ("/alerts/[{]id[}]", "alerts"),
+]
+
+
 def config(base, token, ids):
-    """schemathesis.toml: the token, and path parameters drawn from the
-    demo's ids half of the time (the other half: whatever is generated)."""
+    """schemathesis.toml: the token, and the demo's ids as dictionaries."""
     lines = [
         f'base-url = "{base}"',
         'tls-verify = false',
@@ -114,19 +145,15 @@ def config(base, token, ids):
         lines.append("values = " + json.dumps(values))
         lines.append("")
     lines.append("[parameters]")
-    by_param = {
-        "path.id": "children",
-        "path.entry": "entries",
-        "path.account": "accounts",
-        "path.handover": "handovers",
-        "path.aid": "entries",
-    }
-    for param, dictionary in by_param.items():
+    for param, dictionary in PARAMETERS.items():
         lines.append(f'"{param}" = {{ dictionary = "{dictionary}", probability = 0.5 }}')
+    lines.append("")
+    for regex, dictionary in OPERATION_PARAMETERS:
+        lines.append("[[operations]]")
+        lines.append(f"include-path-regex = {json.dumps(regex)}")
+        lines.append(f'parameters = {{ "path.id" = {{ dictionary = "{dictionary}", probability = 0.5 }} }}')
+        lines.append("")
     return "\n".join(lines) + "\n"
-
-
-TOTALS = re.compile(r"(\d+) (passed|failed|errored|skipped)")
 
 
 def run(base, token, ids, name, extra):
@@ -209,10 +236,10 @@ def main():
         wait_ready(base, proc)
         # Every login first: fuzzing /auth/login from one address soon
         # meets the per-address limit (429, as it should).
-        guardian = login(base, "guardian.sato")
-        admin = login(base, "admin")
-        ending = login(base, "coordinator.yamada")
-        ids = demo_ids(base, guardian)
+        guardian = login(base, USERS["guardian"])
+        admin = login(base, USERS["admin"])
+        ending = login(base, USERS["ending"])
+        ids = demo_ids(base, guardian, admin)
         # These end the session they run with (the stateful phase finds
         # the current session's id in GET /me/sessions): they run last.
         enders = "/auth/logout|/me/sessions/[{]id[}]"

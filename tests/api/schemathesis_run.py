@@ -83,8 +83,9 @@ def login(base, who):
     return pair["access_token"]
 
 
-# The logins the runs use: their accounts are never fed to the account
-# operations (disabling or resetting one would end a run's own session).
+# The logins the runs use: their accounts are never fed to the account or
+# member operations (disabling, resetting or revoking one would cut a run
+# short).
 USERS = {"guardian": "guardian.sato", "admin": "admin", "ending": "coordinator.yamada"}
 
 
@@ -101,7 +102,11 @@ def demo_ids(base, guardian, admin):
         members |= {m["account_id"] for m in call(base, "GET", f"/api/v1/children/{child}/members", guardian)}
         handovers += [h["id"] for h in call(base, "GET", f"/api/v1/children/{child}/handovers", guardian)]
     accounts = call(base, "GET", "/api/v1/accounts", admin)
-    others = [a["id"] for a in accounts if a["login"] not in USERS.values()]
+    ours = {a["id"] for a in accounts if a["login"] in USERS.values()}
+    others = [a["id"] for a in accounts if a["id"] not in ours]
+    # Nor are they fed as members: a guardian who revokes their own
+    # membership early would leave the rest of the run with only 404s.
+    members -= ours
     orgs = [o["id"] for o in call(base, "GET", "/api/v1/orgs", admin)]
     alerts = [a["id"] for a in call(base, "GET", "/api/v1/alerts", guardian)]
     assert children and entries and members and others and orgs and alerts, "the demo has no ids to feed"

@@ -78,34 +78,24 @@ async fn flags_beat_environment_beat_the_file_beat_defaults() {
     // The database URL names a PostgreSQL server that is not there: check
     // does not connect, it only judges the settings.
     assert!(out.status.success(), "{stdout}\n{stderr}");
-    assert_eq!(
-        line(&stdout, "session-idle-timeout"),
-        "session-idle-timeout = 60  # flag"
-    );
-    assert_eq!(
-        line(&stdout, "session-max-age"),
-        "session-max-age = 3600  # environment"
-    );
-    assert_eq!(
-        line(&stdout, "access-token-ttl"),
-        "access-token-ttl = 600  # file"
-    );
-    assert_eq!(
-        line(&stdout, "listen"),
-        "listen = \"127.0.0.1:9443\"  # file"
-    );
-    assert_eq!(
-        line(&stdout, "invitation-ttl"),
-        "invitation-ttl = 604800  # default"
-    );
-    assert_eq!(
-        line(&stdout, "allowed-origin"),
-        "allowed-origin = [\"https://a.example.jp\", \"https://b.example.jp\"]  # file"
-    );
-    assert_eq!(
-        line(&stdout, "database-url"),
-        "database-url = \"postgres://renraku:<redacted>@db/renraku\"  # file"
-    );
+    // Each setting with where it came from: flag > environment > file > default.
+    for (key, want) in [
+        ("session-idle-timeout", "session-idle-timeout = 60  # flag"),
+        ("session-max-age", "session-max-age = 3600  # environment"),
+        ("access-token-ttl", "access-token-ttl = 600  # file"),
+        ("listen", "listen = \"127.0.0.1:9443\"  # file"),
+        ("invitation-ttl", "invitation-ttl = 604800  # default"),
+        (
+            "allowed-origin",
+            "allowed-origin = [\"https://a.example.jp\", \"https://b.example.jp\"]  # file",
+        ),
+        (
+            "database-url",
+            "database-url = \"postgres://renraku:<redacted>@db/renraku\"  # file",
+        ),
+    ] {
+        assert_eq!(line(&stdout, key), want);
+    }
     assert!(stdout.contains("# configuration OK"), "{stdout}");
     assert!(!stdout.contains("file-s3cret") && !stderr.contains("file-s3cret"));
     // The file's setting is also overridden by the environment variable
